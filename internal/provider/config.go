@@ -1,0 +1,65 @@
+package provider
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+)
+
+// Config is what every adapter is built from. The config package fills it
+// from the providers section of the configuration file.
+type Config struct {
+	// Name is the provider's name in "name/model" addresses.
+	Name string
+	// Type selects the adapter: openai, anthropic, ...
+	Type string
+	// BaseURL is the API root, e.g. https://api.openai.com/v1 or
+	// https://api.anthropic.com (the adapter appends its paths).
+	BaseURL string
+	// APIKey is the resolved secret; never logged.
+	APIKey string
+	// Headers are sent with every upstream request.
+	Headers map[string]string
+	// Models are the model ids this provider is known to serve; used for
+	// bare-name routing and GET /v1/models when the provider cannot list.
+	Models []string
+	// Timeout bounds one whole non-streamed call; StreamIdleTimeout bounds
+	// the wait for the next stream event; ConnectTimeout bounds dialing and
+	// waiting for response headers.
+	Timeout           time.Duration
+	StreamIdleTimeout time.Duration
+	ConnectTimeout    time.Duration
+	// Client is the HTTP client to use; the app shares one transport.
+	Client *http.Client
+}
+
+// Factory builds an adapter from its config.
+type Factory func(Config) (any, error)
+
+// Registry maps a provider type to its factory. It is an explicit value,
+// built by the app, not filled by init side effects.
+type Registry map[string]Factory
+
+// Build returns the adapter for cfg.Type.
+func (r Registry) Build(cfg Config) (any, error) {
+	f, ok := r[cfg.Type]
+	if !ok {
+		return nil, fmt.Errorf("provider %q: unknown type %q (known: %v)", cfg.Name, cfg.Type, r.Types())
+	}
+	p, err := f(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("provider %q: %w", cfg.Name, err)
+	}
+	return p, nil
+}
+
+// Types lists the registered types, sorted.
+func (r Registry) Types() []string {
+	out := make([]string, 0, len(r))
+	for t := range r {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
