@@ -12,7 +12,7 @@ import (
 
 type ev struct {
 	Type, Data, ID, Raw string
-	NilData            bool
+	NilData             bool
 }
 
 func readAll(t *testing.T, in string, max int) ([]ev, error) {
