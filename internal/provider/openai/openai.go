@@ -1,0 +1,446 @@
+// Package openai is the adapter for OpenAI and every server that speaks the
+// OpenAI API (vLLM, Ollama, llama.cpp, Together, Groq, Mistral, DeepSeek,
+// OpenRouter, xAI...): chat completions, embeddings and the model list,
+// relayed natively. Only the app imports it, to register it.
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/weirhq/weir/internal/apierror"
+	"github.com/weirhq/weir/internal/provider"
+	"github.com/weirhq/weir/internal/provider/upstream"
+	"github.com/weirhq/weir/internal/sse"
+	"github.com/weirhq/weir/internal/usage"
+)
+
+// DefaultBaseURL is OpenAI's API root.
+const DefaultBaseURL = "https://api.openai.com/v1"
+
+// Provider relays the OpenAI protocol to one base URL.
+type Provider struct {
+	name    string
+	baseURL string
+	apiKey  string
+	headers map[string]string
+	client  *http.Client
+	timeout time.Duration
+	idle    time.Duration
+}
+
+var (
+	_ provider.ChatCompleter = (*Provider)(nil)
+	_ provider.Embedder      = (*Provider)(nil)
+	_ provider.ModelLister   = (*Provider)(nil)
+)
+
+// Factory builds a Provider; register it as type "openai".
+func Factory(cfg provider.Config) (any, error) { return New(cfg) }
+
+// New returns an adapter for cfg.
+func New(cfg provider.Config) (*Provider, error) {
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
+		return nil, fmt.Errorf("base_url %q: must start with http:// or https://", cfg.BaseURL)
+	}
+	client := cfg.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return &Provider{
+		name: cfg.Name, baseURL: base, apiKey: cfg.APIKey, headers: cfg.Headers,
+		client: client, timeout: cfg.Timeout, idle: cfg.StreamIdleTimeout,
+	}, nil
+}
+
+// forwardHeaders are caller headers passed upstream.
+var forwardHeaders = []string{"OpenAI-Organization", "OpenAI-Project", "OpenAI-Beta"}
+
+func (p *Provider) newRequest(ctx context.Context, method, path string, body []byte, req *provider.Request) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	hr, err := http.NewRequestWithContext(ctx, method, p.baseURL+path, rd)
+	if err != nil {
+		return nil, apierror.Wrap(apierror.Internal, err, "build upstream request")
+	}
+	if body != nil {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	hr.Header.Set("Accept", "application/json")
+	key := p.apiKey
+	if req != nil {
+		if req.APIKey != "" {
+			key = req.APIKey
+		}
+		for _, h := range forwardHeaders {
+			if v := req.Header.Get(h); v != "" {
+				hr.Header.Set(h, v)
+			}
+		}
+		if req.Stream {
+			hr.Header.Set("Accept", "text/event-stream")
+		}
+	}
+	if key != "" {
+		hr.Header.Set("Authorization", "Bearer "+key)
+	}
+	for k, v := range p.headers {
+		hr.Header.Set(k, v)
+	}
+	return hr, nil
+}
+
+// call sends one request and returns the 2xx response, with a context that
+// Close or the stream's idle timer cancels.
+func (p *Provider) call(ctx context.Context, path string, req *provider.Request) (*http.Response, context.CancelCauseFunc, error) {
+	cctx, cancel := context.WithCancelCause(ctx)
+	if !req.Stream && p.timeout > 0 {
+		var stop context.CancelFunc
+		cctx, stop = context.WithTimeoutCause(cctx, p.timeout, apierror.New(apierror.UpstreamTimeout, "the provider did not answer within %s", p.timeout))
+		inner := cancel
+		cancel = func(err error) { inner(err); stop() }
+	}
+	hr, err := p.newRequest(cctx, http.MethodPost, path, req.Body, req)
+	if err != nil {
+		cancel(nil)
+		return nil, nil, err
+	}
+	resp, err := upstream.Do(p.client, hr, req.Wait, ParseError)
+	if err != nil {
+		cancel(nil)
+		return nil, nil, err
+	}
+	return resp, cancel, nil
+}
+
+// ParseError extracts message and code from an OpenAI error body.
+func ParseError(body []byte) (msg, code string) {
+	var e struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil || len(e.Error) == 0 {
+		return "", ""
+	}
+	var obj struct {
+		Message string          `json:"message"`
+		Code    json.RawMessage `json:"code"`
+		Type    string          `json:"type"`
+	}
+	if json.Unmarshal(e.Error, &obj) != nil {
+		var s string
+		if json.Unmarshal(e.Error, &s) == nil {
+			return s, ""
+		}
+		return "", ""
+	}
+	code = strings.Trim(string(obj.Code), `"`)
+	if code == "null" {
+		code = ""
+	}
+	if code == "" {
+		code = obj.Type
+	}
+	return obj.Message, code
+}
+
+// ChatCompletion relays POST /chat/completions.
+func (p *Provider) ChatCompletion(ctx context.Context, req *provider.Request) (*provider.Response, error) {
+	resp, cancel, err := p.call(ctx, "/chat/completions", req)
+	if err != nil {
+		return nil, err
+	}
+	out := &provider.Response{Status: resp.StatusCode, Header: upstream.RelayHeader(resp.Header)}
+	out.RequestID = resp.Header.Get("x-request-id")
+	if req.Stream {
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+			body, _ := upstream.ReadBody(ctx, resp, req.Wait)
+			cancel(nil)
+			return nil, apierror.New(apierror.UpstreamBadResponse, "the provider answered a streaming request with %q instead of an event stream: %.200s", ct, body)
+		}
+		body := upstream.NewBodyReader(resp.Body, req.Wait, p.idle, cancel)
+		out.Stream = &chatStream{ctx: ctx, body: body, r: sse.NewReader(body), includeUsage: req.IncludeUsage}
+		return out, nil
+	}
+	defer cancel(nil)
+	body, err := upstream.ReadBody(ctx, resp, req.Wait)
+	if err != nil {
+		return nil, err
+	}
+	if err := parseChatResponse(body, out); err != nil {
+		return nil, err
+	}
+	out.Body = body
+	return out, nil
+}
+
+type chatResponse struct {
+	Model             string          `json:"model"`
+	SystemFingerprint string          `json:"system_fingerprint"`
+	Usage             json.RawMessage `json:"usage"`
+	Choices           []struct {
+		FinishReason string `json:"finish_reason"`
+		Message      struct {
+			Content          *string `json:"content"`
+			ReasoningContent *string `json:"reasoning_content"`
+			Reasoning        *string `json:"reasoning"`
+			Refusal          *string `json:"refusal"`
+			ToolCalls        []struct {
+				Function struct {
+					Name      string `json:"name"`
+					Arguments string `json:"arguments"`
+				} `json:"function"`
+			} `json:"tool_calls"`
+		} `json:"message"`
+	} `json:"choices"`
+}
+
+func parseChatResponse(body []byte, out *provider.Response) error {
+	var r chatResponse
+	if err := json.Unmarshal(body, &r); err != nil {
+		return apierror.Wrap(apierror.UpstreamBadResponse, err, "the provider returned a response that is not valid chat completion JSON")
+	}
+	out.ResponseModel = r.Model
+	out.SystemFingerprint = r.SystemFingerprint
+	var text strings.Builder
+	for i, c := range r.Choices {
+		if i == 0 {
+			out.FinishReason = c.FinishReason
+		}
+		for _, s := range []*string{c.Message.ReasoningContent, c.Message.Reasoning, c.Message.Content, c.Message.Refusal} {
+			if s != nil {
+				text.WriteString(*s)
+			}
+		}
+		for _, tc := range c.Message.ToolCalls {
+			text.WriteString(tc.Function.Name)
+			text.WriteString(tc.Function.Arguments)
+		}
+	}
+	out.Text = text.String()
+	if isJSONValue(r.Usage) {
+		u, err := usage.FromOpenAI(r.Usage)
+		if err != nil {
+			return apierror.Wrap(apierror.UpstreamBadResponse, err, "the provider returned a malformed usage object")
+		}
+		out.Usage, out.HasUsage = u, true
+	}
+	return nil
+}
+
+func isJSONValue(raw json.RawMessage) bool {
+	return len(raw) > 0 && !bytes.Equal(raw, []byte("null"))
+}
+
+// chatStream relays an OpenAI chat completion stream event by event.
+type chatStream struct {
+	ctx          context.Context
+	body         *upstream.BodyReader
+	r            *sse.Reader
+	includeUsage bool
+	done         bool
+	ch           chunk
+}
+
+// chunk is the part of a chat.completion.chunk the gateway looks at.
+type chunk struct {
+	Model             string          `json:"model"`
+	SystemFingerprint string          `json:"system_fingerprint"`
+	Usage             json.RawMessage `json:"usage"`
+	XGroq             *struct {
+		Usage json.RawMessage `json:"usage"`
+	} `json:"x_groq"`
+	Error   json.RawMessage `json:"error"`
+	Choices []chunkChoice   `json:"choices"`
+}
+
+type chunkChoice struct {
+	FinishReason *string `json:"finish_reason"`
+	Delta        struct {
+		Content          *string `json:"content"`
+		ReasoningContent *string `json:"reasoning_content"`
+		Reasoning        *string `json:"reasoning"`
+		Refusal          *string `json:"refusal"`
+		ToolCalls        []struct {
+			Function struct {
+				Name      string `json:"name"`
+				Arguments string `json:"arguments"`
+			} `json:"function"`
+		} `json:"tool_calls"`
+	} `json:"delta"`
+}
+
+func (s *chatStream) Next() (provider.Event, error) {
+	if s.done {
+		return provider.Event{}, io.EOF
+	}
+	for {
+		ev, err := s.r.Next()
+		if err != nil {
+			if err == io.EOF {
+				return provider.Event{}, apierror.New(apierror.UpstreamBadResponse, "the provider's stream ended without [DONE]")
+			}
+			return provider.Event{}, upstream.Classify(s.ctx, streamErr(err))
+		}
+		if ev.Data == nil { // comment or keep-alive
+			continue
+		}
+		return s.parse(ev)
+	}
+}
+
+func streamErr(err error) error {
+	if err == io.ErrUnexpectedEOF {
+		return apierror.Wrap(apierror.UpstreamBadResponse, err, "the provider's stream was cut mid-event")
+	}
+	return err
+}
+
+// ParseChunk reads one chat.completion.chunk into an Event (without Data).
+// It is exported for the fuzz test and the relay benchmark.
+func ParseChunk(data []byte, includeUsage bool) (provider.Event, error) {
+	s := chatStream{includeUsage: includeUsage}
+	return s.parse(sse.Event{Data: data})
+}
+
+func (s *chatStream) parse(ev sse.Event) (provider.Event, error) {
+	out := provider.Event{Data: ev.Raw}
+	if bytes.Equal(ev.Data, []byte("[DONE]")) {
+		s.done = true
+		out.Done = true
+		return out, nil
+	}
+	c := &s.ch
+	// encoding/json reuses slice elements without zeroing them: clear the
+	// previous chunk's choices so no delta leaks into this one.
+	prev := c.Choices[:cap(c.Choices)]
+	clear(prev)
+	*c = chunk{Choices: prev[:0]}
+	if err := json.Unmarshal(ev.Data, c); err != nil {
+		return provider.Event{}, apierror.Wrap(apierror.UpstreamBadResponse, err, "the provider sent a stream chunk that is not valid JSON")
+	}
+	out.ResponseModel = c.Model
+	out.SystemFingerprint = c.SystemFingerprint
+	if isJSONValue(c.Error) {
+		msg, _ := ParseError(append(append([]byte(`{"error":`), c.Error...), '}'))
+		if msg == "" {
+			msg = "the provider reported an error mid-stream"
+		}
+		out.Error = msg
+	}
+	var text []string
+	for i := range c.Choices {
+		ch := &c.Choices[i]
+		d := &ch.Delta
+		if ch.FinishReason != nil && *ch.FinishReason != "" && out.FinishReason == "" {
+			out.FinishReason = *ch.FinishReason
+		}
+		for _, r := range []*string{d.ReasoningContent, d.Reasoning} {
+			if r != nil && *r != "" {
+				out.Token = true
+				text = append(text, *r)
+			}
+		}
+		for _, r := range []*string{d.Content, d.Refusal} {
+			if r != nil && *r != "" {
+				out.Token, out.Completion = true, true
+				text = append(text, *r)
+			}
+		}
+		for _, tc := range d.ToolCalls {
+			if tc.Function.Name != "" || tc.Function.Arguments != "" {
+				out.Token, out.Completion = true, true
+				text = append(text, tc.Function.Arguments)
+			}
+		}
+	}
+	if len(text) == 1 {
+		out.Text = text[0]
+	} else if len(text) > 1 {
+		out.Text = strings.Join(text, "")
+	}
+	raw := c.Usage
+	if !isJSONValue(raw) && c.XGroq != nil {
+		raw = c.XGroq.Usage
+	}
+	if isJSONValue(raw) {
+		u, err := usage.FromOpenAI(raw)
+		if err != nil {
+			return provider.Event{}, apierror.Wrap(apierror.UpstreamBadResponse, err, "the provider sent a malformed usage object")
+		}
+		out.Usage = &u
+		if !s.includeUsage && len(c.Choices) == 0 {
+			// The usage-only chunk Weir asked for on the caller's behalf.
+			out.Data, out.Drop = nil, true
+		}
+	}
+	return out, nil
+}
+
+func (s *chatStream) Close() error { return s.body.Close() }
+
+// Embeddings relays POST /embeddings.
+func (p *Provider) Embeddings(ctx context.Context, req *provider.Request) (*provider.Response, error) {
+	req.Stream = false
+	resp, cancel, err := p.call(ctx, "/embeddings", req)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel(nil)
+	out := &provider.Response{Status: resp.StatusCode, Header: upstream.RelayHeader(resp.Header), RequestID: resp.Header.Get("x-request-id")}
+	body, err := upstream.ReadBody(ctx, resp, req.Wait)
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		Model string          `json:"model"`
+		Usage json.RawMessage `json:"usage"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, apierror.Wrap(apierror.UpstreamBadResponse, err, "the provider returned a response that is not valid embeddings JSON")
+	}
+	out.ResponseModel = r.Model
+	if isJSONValue(r.Usage) {
+		u, err := usage.FromOpenAI(r.Usage)
+		if err != nil {
+			return nil, apierror.Wrap(apierror.UpstreamBadResponse, err, "the provider returned a malformed usage object")
+		}
+		out.Usage, out.HasUsage = u, true
+	}
+	out.Body = body
+	return out, nil
+}
+
+// ListModels asks GET /models.
+func (p *Provider) ListModels(ctx context.Context) ([]provider.Model, error) {
+	hr, err := p.newRequest(ctx, http.MethodGet, "/models", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := upstream.Do(p.client, hr, nil, ParseError)
+	if err != nil {
+		return nil, err
+	}
+	body, err := upstream.ReadBody(ctx, resp, nil)
+	if err != nil {
+		return nil, err
+	}
+	var list struct {
+		Data []provider.Model `json:"data"`
+	}
+	if err := json.Unmarshal(body, &list); err != nil {
+		return nil, apierror.Wrap(apierror.UpstreamBadResponse, err, "the provider returned a model list that is not valid JSON")
+	}
+	return list.Data, nil
+}
