@@ -1,0 +1,340 @@
+// Package config loads Weir's configuration: defaults first, then a YAML
+// file decoded strictly (unknown keys are errors), then environment
+// references resolved, then Validate. Secrets are never printed: Redacted
+// gives the view for logs and the API. Only the app and cmd/weir import it.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration. Every field's default is written next
+// to it; docs/configuration.md is the reference.
+type Config struct {
+	// Listen is the gateway and API address. Default 127.0.0.1:8080.
+	Listen string `yaml:"listen" json:"listen"`
+	// DataDir holds the embedded store and the recording journal.
+	// Default ./weir-data.
+	DataDir string `yaml:"data_dir" json:"data_dir"`
+	Log     Log    `yaml:"log" json:"log"`
+	Gateway Gateway `yaml:"gateway" json:"gateway"`
+	// Providers are the upstream APIs. Default: one per standard API-key
+	// environment variable that is set (see FromEnv).
+	Providers []Provider `yaml:"providers" json:"providers"`
+	// Models maps a bare model name callers may use to "provider/model".
+	Models   map[string]string `yaml:"models" json:"models,omitempty"`
+	Recorder Recorder          `yaml:"recorder" json:"recorder"`
+
+	// Source is the file the config came from, empty for defaults.
+	Source string `yaml:"-" json:"source,omitempty"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `yaml:"level" json:"level"`
+	// Format is text or json. Default text.
+	Format string `yaml:"format" json:"format"`
+}
+
+// Gateway configures the proxy surfaces.
+type Gateway struct {
+	// MaxBodyBytes bounds a request body. Default 33554432 (32 MiB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes" json:"max_body_bytes"`
+	// MaxLoggedBodyBytes bounds the request and response text kept in each
+	// record; longer bodies are truncated and flagged. 0 keeps no bodies.
+	// Default 1048576 (1 MiB).
+	MaxLoggedBodyBytes *int `yaml:"max_logged_body_bytes" json:"max_logged_body_bytes"`
+	// APIKeys, when set, are the keys callers must present (Authorization:
+	// Bearer or x-api-key). Default none: no caller authentication, which is
+	// only sensible on a loopback listener.
+	APIKeys []Secret `yaml:"api_keys" json:"api_keys,omitempty"`
+	// UpstreamTimeout bounds a whole non-streamed upstream call. Default 10m.
+	UpstreamTimeout Duration `yaml:"upstream_timeout" json:"upstream_timeout"`
+	// StreamIdleTimeout bounds the wait for the next byte of a stream,
+	// including the first. Default 5m (reasoning models think silently).
+	StreamIdleTimeout Duration `yaml:"stream_idle_timeout" json:"stream_idle_timeout"`
+	// ConnectTimeout bounds dialing a provider. Default 10s.
+	ConnectTimeout Duration `yaml:"connect_timeout" json:"connect_timeout"`
+	// ShutdownTimeout bounds the graceful drain on stop. Default 30s.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout" json:"shutdown_timeout"`
+}
+
+// Provider is one upstream API.
+type Provider struct {
+	// Name is how callers address it: "name/model". Required; no "/".
+	Name string `yaml:"name" json:"name"`
+	// Type selects the adapter: openai (also any OpenAI-compatible server)
+	// or anthropic. Required.
+	Type string `yaml:"type" json:"type"`
+	// BaseURL is the API root. Default: the vendor's public API.
+	BaseURL string `yaml:"base_url" json:"base_url,omitempty"`
+	// APIKey is the provider key, usually "env:VAR" or "file:/path".
+	APIKey Secret `yaml:"api_key" json:"api_key,omitempty"`
+	// Headers are added to every upstream request.
+	Headers map[string]string `yaml:"headers" json:"headers,omitempty"`
+	// Models this provider serves: listed by GET /v1/models and usable as
+	// bare names when no other provider lists the same name.
+	Models []string `yaml:"models" json:"models,omitempty"`
+	// AllowCallerKey lets a caller send its own key for this provider in
+	// x-weir-provider-key. Default false.
+	AllowCallerKey bool `yaml:"allow_caller_key" json:"allow_caller_key"`
+	// UpstreamTimeout and StreamIdleTimeout override the gateway's.
+	UpstreamTimeout   Duration `yaml:"upstream_timeout" json:"upstream_timeout,omitempty"`
+	StreamIdleTimeout Duration `yaml:"stream_idle_timeout" json:"stream_idle_timeout,omitempty"`
+}
+
+// Recorder configures the path from the gateway to the store.
+type Recorder struct {
+	// QueueSize is the in-memory queue of finished records. Default 8192.
+	QueueSize int `yaml:"queue_size" json:"queue_size"`
+	// BatchSize is the most records written in one store transaction.
+	// Default 256.
+	BatchSize int `yaml:"batch_size" json:"batch_size"`
+	// FlushInterval is the longest a record waits for its batch. Default 50ms.
+	FlushInterval Duration `yaml:"flush_interval" json:"flush_interval"`
+	// Fsync makes every journal append durable against power loss, not only
+	// against a crash of the process. Default false.
+	Fsync bool `yaml:"fsync" json:"fsync"`
+}
+
+// Default returns the configuration used when no file is given, before
+// providers are taken from the environment.
+func Default() Config {
+	logged := 1 << 20
+	return Config{
+		Listen:  "127.0.0.1:8080",
+		DataDir: "./weir-data",
+		Log:     Log{Level: "info", Format: "text"},
+		Gateway: Gateway{
+			MaxBodyBytes:       32 << 20,
+			MaxLoggedBodyBytes: &logged,
+			UpstreamTimeout:    Duration(10 * time.Minute),
+			StreamIdleTimeout:  Duration(5 * time.Minute),
+			ConnectTimeout:     Duration(10 * time.Second),
+			ShutdownTimeout:    Duration(30 * time.Second),
+		},
+		Recorder: Recorder{QueueSize: 8192, BatchSize: 256, FlushInterval: Duration(50 * time.Millisecond)},
+	}
+}
+
+// Getenv looks up an environment variable; os.LookupEnv in production, a
+// map in tests.
+type Getenv func(string) (string, bool)
+
+// Load reads the file at path over the defaults, resolves secrets through
+// env and validates the result. Errors name the file and the key.
+func Load(path string, env Getenv) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg, err := Parse(data, env)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg.Source = path
+	return cfg, nil
+}
+
+// Parse decodes YAML over the defaults, resolves secrets and validates.
+func Parse(data []byte, env Getenv) (Config, error) {
+	cfg := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, cleanYAMLError(err)
+	}
+	if err := cfg.resolve(env); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func cleanYAMLError(err error) error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+	msg = strings.ReplaceAll(msg, " in type config.", " in ")
+	return errors.New(msg)
+}
+
+func (c *Config) resolve(env Getenv) error {
+	for i := range c.Gateway.APIKeys {
+		if err := c.Gateway.APIKeys[i].resolve(env); err != nil {
+			return fmt.Errorf("gateway.api_keys[%d]: %w", i, err)
+		}
+	}
+	for i := range c.Providers {
+		if err := c.Providers[i].APIKey.resolve(env); err != nil {
+			return fmt.Errorf("providers[%d] (%s).api_key: %w", i, c.Providers[i].Name, err)
+		}
+	}
+	return nil
+}
+
+// Validate checks the configuration as a whole.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "%q is not host:port", c.Listen)
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	if c.Gateway.MaxBodyBytes <= 0 {
+		bad("gateway.max_body_bytes", "must be positive")
+	}
+	if c.Gateway.MaxLoggedBodyBytes != nil && *c.Gateway.MaxLoggedBodyBytes < 0 {
+		bad("gateway.max_logged_body_bytes", "must not be negative")
+	}
+	for key, d := range map[string]Duration{
+		"gateway.upstream_timeout": c.Gateway.UpstreamTimeout, "gateway.stream_idle_timeout": c.Gateway.StreamIdleTimeout,
+		"gateway.connect_timeout": c.Gateway.ConnectTimeout, "gateway.shutdown_timeout": c.Gateway.ShutdownTimeout,
+		"recorder.flush_interval": c.Recorder.FlushInterval,
+	} {
+		if d <= 0 {
+			bad(key, "must be a positive duration")
+		}
+	}
+	if c.Recorder.QueueSize <= 0 {
+		bad("recorder.queue_size", "must be positive")
+	}
+	if c.Recorder.BatchSize <= 0 {
+		bad("recorder.batch_size", "must be positive")
+	}
+	names := map[string]bool{}
+	for i, p := range c.Providers {
+		key := fmt.Sprintf("providers[%d]", i)
+		switch {
+		case p.Name == "":
+			bad(key+".name", "is required")
+		case strings.ContainsAny(p.Name, "/ \t"):
+			bad(key+".name", "%q must not contain '/' or spaces", p.Name)
+		case names[p.Name]:
+			bad(key+".name", "%q is used twice", p.Name)
+		}
+		names[p.Name] = true
+		if p.Type == "" {
+			bad(key+".type", "is required")
+		}
+		if p.BaseURL != "" && !strings.HasPrefix(p.BaseURL, "http://") && !strings.HasPrefix(p.BaseURL, "https://") {
+			bad(key+".base_url", "%q must start with http:// or https://", p.BaseURL)
+		}
+		if p.UpstreamTimeout < 0 || p.StreamIdleTimeout < 0 {
+			bad(key, "timeouts must not be negative")
+		}
+	}
+	for alias, target := range c.Models {
+		prov, model, ok := strings.Cut(target, "/")
+		if !ok || model == "" {
+			bad("models."+alias, "%q is not provider/model", target)
+			continue
+		}
+		if !names[prov] {
+			bad("models."+alias, "provider %q is not configured", prov)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// LoggedBodyLimit is the resolved gateway.max_logged_body_bytes.
+func (c *Config) LoggedBodyLimit() int {
+	if c.Gateway.MaxLoggedBodyBytes == nil {
+		return 1 << 20
+	}
+	return *c.Gateway.MaxLoggedBodyBytes
+}
+
+// Redacted returns a copy safe to print: every secret replaced.
+func (c Config) Redacted() Config {
+	out := c
+	out.Gateway.APIKeys = make([]Secret, len(c.Gateway.APIKeys))
+	for i, k := range c.Gateway.APIKeys {
+		out.Gateway.APIKeys[i] = k.redacted()
+	}
+	out.Providers = make([]Provider, len(c.Providers))
+	for i, p := range c.Providers {
+		p.APIKey = p.APIKey.redacted()
+		h := make(map[string]string, len(p.Headers))
+		for k, v := range p.Headers {
+			if sensitiveHeader(k) {
+				v = redactedText
+			}
+			h[k] = v
+		}
+		if p.Headers != nil {
+			p.Headers = h
+		}
+		out.Providers[i] = p
+	}
+	return out
+}
+
+func sensitiveHeader(k string) bool {
+	k = strings.ToLower(k)
+	return strings.Contains(k, "auth") || strings.Contains(k, "key") || strings.Contains(k, "token") || strings.Contains(k, "secret")
+}
+
+// envProviders are the providers enabled from standard environment
+// variables when no config file is given: name, type, key variable,
+// base-URL variable and default base URL.
+var envProviders = []struct{ name, typ, keyVar, urlVar, url string }{
+	{"openai", "openai", "OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1"},
+	{"anthropic", "anthropic", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "https://api.anthropic.com"},
+	{"groq", "openai", "GROQ_API_KEY", "GROQ_BASE_URL", "https://api.groq.com/openai/v1"},
+	{"mistral", "openai", "MISTRAL_API_KEY", "MISTRAL_BASE_URL", "https://api.mistral.ai/v1"},
+	{"deepseek", "openai", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL", "https://api.deepseek.com/v1"},
+	{"xai", "openai", "XAI_API_KEY", "XAI_BASE_URL", "https://api.x.ai/v1"},
+	{"together", "openai", "TOGETHER_API_KEY", "TOGETHER_BASE_URL", "https://api.together.xyz/v1"},
+	{"openrouter", "openai", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", "https://openrouter.ai/api/v1"},
+}
+
+// FromEnv returns the defaults with one provider for each standard API-key
+// variable that is set, honouring the matching base-URL variable.
+func FromEnv(env Getenv) (Config, error) {
+	cfg := Default()
+	for _, e := range envProviders {
+		key, ok := env(e.keyVar)
+		if !ok || key == "" {
+			continue
+		}
+		url := e.url
+		if v, ok := env(e.urlVar); ok && v != "" {
+			url = v
+		}
+		cfg.Providers = append(cfg.Providers, Provider{
+			Name: e.name, Type: e.typ, BaseURL: url,
+			APIKey: Secret{ref: "env:" + e.keyVar, value: key},
+		})
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("configuration from the environment: %w", err)
+	}
+	return cfg, nil
+}
