@@ -1,0 +1,156 @@
+// Package gateway is Weir's HTTP front for model calls: the OpenAI-compatible
+// surface (/v1/chat/completions, /v1/embeddings, /v1/models) and the
+// Anthropic-compatible one (/v1/messages). It authenticates and attributes
+// each call, resolves its model to a provider, relays the answer (flushing
+// every stream event as it arrives), measures it and hands the record to the
+// recorder. Only the app imports it.
+package gateway
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/binary"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weirhq/weir/internal/record"
+)
+
+// Recorder journals calls: Begin when a call is accepted, Finish with the
+// complete record. Neither may wait for the store.
+type Recorder interface {
+	Begin(rec *record.Record) error
+	Finish(rec *record.Record) error
+}
+
+// Observer receives every finished record, e.g. to update metrics.
+type Observer interface {
+	Observe(rec *record.Record)
+}
+
+// TokenCounter estimates token counts when a provider reports none.
+type TokenCounter interface {
+	Count(text string) (int, error)
+	ChatInput(body []byte) (int, error)
+	MessagesInput(body []byte) (int, error)
+	EmbeddingsInput(body []byte) (int, error)
+}
+
+// Options configure a Gateway.
+type Options struct {
+	Router   *Router
+	Recorder Recorder
+	Observer Observer
+	Counter  TokenCounter
+	Log      *slog.Logger
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes int64
+	// MaxLoggedBodyBytes bounds the bodies kept in a record; 0 keeps none.
+	MaxLoggedBodyBytes int
+	// APIKeys, when non-empty, are the keys a caller must present.
+	APIKeys []string
+	// ModelListTimeout bounds asking a provider for its models.
+	ModelListTimeout time.Duration
+}
+
+// Gateway serves the model-call surfaces.
+type Gateway struct {
+	opt    Options
+	log    *slog.Logger
+	models modelCache
+}
+
+// New returns a Gateway.
+func New(opt Options) *Gateway {
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.ModelListTimeout == 0 {
+		opt.ModelListTimeout = 5 * time.Second
+	}
+	return &Gateway{opt: opt, log: opt.Log, models: modelCache{entries: map[string]modelEntry{}}}
+}
+
+// Register adds the gateway's routes to mux.
+func (g *Gateway) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/chat/completions", g.handle(record.EndpointChatCompletions, protoOpenAI))
+	mux.HandleFunc("POST /v1/embeddings", g.handle(record.EndpointEmbeddings, protoOpenAI))
+	mux.HandleFunc("POST /v1/messages", g.handle(record.EndpointMessages, protoAnthropic))
+	mux.HandleFunc("GET /v1/models", g.listModels)
+	mux.HandleFunc("GET /v1/models/{model...}", g.getModel)
+}
+
+// authenticate checks the caller's gateway key, when keys are configured.
+func (g *Gateway) authenticate(r *http.Request) bool {
+	if len(g.opt.APIKeys) == 0 {
+		return true
+	}
+	key := r.Header.Get("X-Api-Key")
+	if key == "" {
+		if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+			key = strings.TrimSpace(a[7:])
+		}
+	}
+	if key == "" {
+		return false
+	}
+	ok := 0
+	for _, k := range g.opt.APIKeys {
+		ok |= subtle.ConstantTimeCompare([]byte(k), []byte(key))
+	}
+	return ok == 1
+}
+
+// newID returns a request id that sorts by time: "req_" and 26 base32
+// characters of a 48-bit millisecond timestamp and 80 random bits.
+func newID(t time.Time) string {
+	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
+	rand.Read(b[6:])
+	hi := binary.BigEndian.Uint64(b[:8])
+	lo := binary.BigEndian.Uint64(b[8:])
+	var out [4 + 26]byte
+	copy(out[:], "req_")
+	// 128 bits as 26 base32 digits (the top digit holds 3 bits).
+	for i := 25; i >= 0; i-- {
+		out[4+i] = alphabet[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return string(out[:])
+}
+
+// modelCache keeps provider model lists for a while.
+type modelCache struct {
+	mu      sync.Mutex
+	entries map[string]modelEntry
+}
+
+type modelEntry struct {
+	ids     []string
+	created []int64
+	at      time.Time
+}
+
+func (c *modelCache) get(name string) (modelEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[name]
+	if !ok || time.Since(e.at) > 5*time.Minute {
+		return modelEntry{}, false
+	}
+	return e, true
+}
+
+func (c *modelCache) put(name string, e modelEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e.at = time.Now()
+	c.entries[name] = e
+}
+
+

@@ -1,0 +1,444 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/weirhq/weir/internal/apierror"
+	"github.com/weirhq/weir/internal/measure"
+	"github.com/weirhq/weir/internal/provider"
+	"github.com/weirhq/weir/internal/record"
+	"github.com/weirhq/weir/internal/usage"
+)
+
+// maxEstimateText bounds the generated text kept for token estimation.
+const maxEstimateText = 4 << 20
+
+// call is one request in flight.
+type call struct {
+	g        *Gateway
+	w        http.ResponseWriter
+	r        *http.Request
+	proto    protocol
+	endpoint string
+	rec      *record.Record
+	meter    *measure.Meter
+	wait     provider.WaitTimer
+
+	body       []byte
+	status     int
+	streaming  bool // the stream's 200 header was sent
+	usage      usage.Usage
+	hasUsage   bool
+	upstreamOK bool // the provider accepted the call
+	text       strings.Builder
+	transcript []byte
+	truncated  bool
+}
+
+func (g *Gateway) handle(endpoint string, p protocol) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		c := &call{
+			g: g, w: w, r: r, proto: p, endpoint: endpoint,
+			meter: measure.Start(start),
+			rec: &record.Record{
+				ID: newID(start), ReceivedAt: start.UTC(), Endpoint: endpoint,
+				Attempts: []record.Attempt{},
+			},
+		}
+		w.Header().Set(HeaderRequestID, c.rec.ID)
+		if err := c.run(); err != nil {
+			c.fail(err)
+		}
+		c.finish()
+	}
+}
+
+// envelope is the part of a request body the gateway reads itself.
+type envelope struct {
+	Model         string `json:"model"`
+	Stream        bool   `json:"stream"`
+	StreamOptions *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+}
+
+func parseEnvelope(body []byte) (envelope, error) {
+	var env envelope
+	if len(body) == 0 {
+		return env, apierror.New(apierror.InvalidRequest, "the request body is empty: send a JSON object")
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			e := apierror.New(apierror.InvalidRequest, "invalid type for '%s': expected %s", te.Field, te.Type)
+			e.Param = te.Field
+			return env, e
+		}
+		return env, apierror.Wrap(apierror.InvalidRequest, err, "the request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return env, nil
+}
+
+func (c *call) run() error {
+	g := c.g
+	if !g.authenticate(c.r) {
+		return &apierror.Error{Kind: apierror.Authentication, Code: "invalid_api_key",
+			Message: "missing or invalid Weir API key: send it as Authorization: Bearer <key> or x-api-key"}
+	}
+	attr, err := parseAttribution(c.r.Header)
+	if err != nil {
+		return err
+	}
+	c.rec.Attribution = attr
+	body, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, g.opt.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return apierror.New(apierror.RequestTooLarge, "the request body exceeds the limit of %d bytes", mbe.Limit)
+		}
+		if c.r.Context().Err() != nil {
+			return apierror.Wrap(apierror.ClientClosed, err, "the caller went away while sending the request")
+		}
+		return apierror.Wrap(apierror.InvalidRequest, err, "could not read the request body")
+	}
+	c.body = body
+	c.keepRequest(body)
+	env, err := parseEnvelope(body)
+	if err != nil {
+		return err
+	}
+	stream := env.Stream && c.endpoint != record.EndpointEmbeddings
+	c.rec.RequestedModel = env.Model
+	c.rec.Stream = stream
+	target, err := g.opt.Router.Resolve(env.Model)
+	if err != nil {
+		return err
+	}
+	c.rec.Provider, c.rec.Model = target.Upstream.Name, target.Model
+	req := &provider.Request{
+		Model: target.Model, Stream: stream, Header: c.r.Header, Wait: &c.wait,
+		IncludeUsage: env.StreamOptions != nil && env.StreamOptions.IncludeUsage,
+	}
+	if key := c.r.Header.Get(HeaderProviderKey); key != "" {
+		if !target.Upstream.AllowCallerKey {
+			return apierror.New(apierror.PermissionDenied, "provider %q does not accept caller keys (x-weir-provider-key); set allow_caller_key for it in the config", target.Upstream.Name)
+		}
+		req.APIKey = key
+	}
+	forceUsage := stream && c.endpoint == record.EndpointChatCompletions && !req.IncludeUsage
+	if req.Body, err = rewriteBody(body, env.Model != target.Model, target.Model, forceUsage); err != nil {
+		return err
+	}
+	if err := g.opt.Recorder.Begin(c.rec); err != nil {
+		g.log.Error("journal begin", "id", c.rec.ID, "err", err)
+	}
+
+	var resp *provider.Response
+	attempt := record.Attempt{Provider: target.Upstream.Name, Model: target.Model, StartMs: ms(c.meter.Since())}
+	resp, err = c.dispatch(target.Upstream, req)
+	if err != nil {
+		ae := apierror.From(err)
+		attempt.DurationMs = ms(c.meter.Since()) - attempt.StartMs
+		attempt.Status = upstreamStatus(ae)
+		attempt.ErrorKind, attempt.Error = ae.Kind.String(), ae.Message
+		c.rec.Attempts = append(c.rec.Attempts, attempt)
+		return ae
+	}
+	c.upstreamOK = true
+	attempt.Status = resp.Status
+	attempt.ProviderRequestID = resp.RequestID
+	c.rec.ProviderRequestID = resp.RequestID
+	if resp.Stream != nil {
+		err = c.relayStream(resp)
+	} else {
+		err = c.relayBody(resp)
+	}
+	attempt.DurationMs = ms(c.meter.Since()) - attempt.StartMs
+	if err != nil {
+		ae := apierror.From(err)
+		attempt.ErrorKind, attempt.Error = ae.Kind.String(), ae.Message
+	}
+	c.rec.Attempts = append(c.rec.Attempts, attempt)
+	return err
+}
+
+func upstreamStatus(e *apierror.Error) int {
+	if e.Status != 0 {
+		return e.Status
+	}
+	return 0
+}
+
+func (c *call) dispatch(u *Upstream, req *provider.Request) (*provider.Response, error) {
+	ctx := c.r.Context()
+	switch c.endpoint {
+	case record.EndpointChatCompletions:
+		if p, ok := u.Adapter.(provider.ChatCompleter); ok {
+			return p.ChatCompletion(ctx, req)
+		}
+	case record.EndpointMessages:
+		if p, ok := u.Adapter.(provider.Messenger); ok {
+			return p.Messages(ctx, req)
+		}
+		return nil, apierror.New(apierror.InvalidRequest, "provider %q (type %s) does not serve the Anthropic Messages API: call it through /v1/chat/completions", u.Name, u.Type)
+	case record.EndpointEmbeddings:
+		if p, ok := u.Adapter.(provider.Embedder); ok {
+			return p.Embeddings(ctx, req)
+		}
+	}
+	return nil, apierror.New(apierror.InvalidRequest, "provider %q (type %s) does not serve %s", u.Name, u.Type, c.endpoint)
+}
+
+// rewriteBody sets the upstream model and, for streams whose caller did not
+// ask for usage, stream_options.include_usage, leaving every other field as
+// the caller sent it.
+func rewriteBody(body []byte, setModel bool, model string, forceUsage bool) ([]byte, error) {
+	if !setModel && !forceUsage {
+		return body, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return nil, apierror.Wrap(apierror.InvalidRequest, err, "the request body must be a JSON object")
+	}
+	if setModel {
+		m, _ := json.Marshal(model)
+		obj["model"] = m
+	}
+	if forceUsage {
+		opts := map[string]json.RawMessage{}
+		if raw, ok := obj["stream_options"]; ok && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &opts); err != nil {
+				e := apierror.New(apierror.InvalidRequest, "invalid type for 'stream_options': expected an object")
+				e.Param = "stream_options"
+				return nil, e
+			}
+		}
+		opts["include_usage"] = json.RawMessage("true")
+		raw, _ := json.Marshal(opts)
+		obj["stream_options"] = raw
+	}
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return nil, apierror.Wrap(apierror.InvalidRequest, err, "the request body is not valid JSON")
+	}
+	return out, nil
+}
+
+func (c *call) relayBody(resp *provider.Response) error {
+	h := c.w.Header()
+	for k, v := range resp.Header {
+		h[k] = v
+	}
+	h.Set("Content-Type", "application/json")
+	c.status = resp.Status
+	c.w.WriteHeader(resp.Status)
+	c.rec.ResponseModel = resp.ResponseModel
+	c.rec.SystemFingerprint = resp.SystemFingerprint
+	c.rec.FinishReason = resp.FinishReason
+	c.usage, c.hasUsage = resp.Usage, resp.HasUsage
+	c.addText(resp.Text)
+	c.keepResponse(resp.Body)
+	if _, err := c.w.Write(resp.Body); err != nil {
+		return apierror.Wrap(apierror.ClientClosed, err, "the caller went away before the response was written")
+	}
+	return nil
+}
+
+func (c *call) relayStream(resp *provider.Response) error {
+	defer resp.Stream.Close()
+	h := c.w.Header()
+	for k, v := range resp.Header {
+		h[k] = v
+	}
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	c.status = http.StatusOK
+	c.w.WriteHeader(http.StatusOK)
+	c.streaming = true
+	rc := http.NewResponseController(c.w)
+	if err := rc.Flush(); err != nil {
+		return apierror.Wrap(apierror.ClientClosed, err, "the caller went away")
+	}
+	var streamErr *apierror.Error
+	for {
+		ev, err := resp.Stream.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if ev.ResponseModel != "" && c.rec.ResponseModel == "" {
+			c.rec.ResponseModel = ev.ResponseModel
+		}
+		if ev.SystemFingerprint != "" {
+			c.rec.SystemFingerprint = ev.SystemFingerprint
+		}
+		if ev.FinishReason != "" {
+			c.rec.FinishReason = ev.FinishReason
+		}
+		if ev.Usage != nil {
+			c.usage, c.hasUsage = *ev.Usage, true
+		}
+		if ev.Error != "" && streamErr == nil {
+			streamErr = apierror.New(apierror.UpstreamError, "%s", ev.Error)
+		}
+		c.addText(ev.Text)
+		if ev.Drop || len(ev.Data) == 0 {
+			continue
+		}
+		if _, err := c.w.Write(ev.Data); err != nil {
+			return apierror.Wrap(apierror.ClientClosed, err, "the caller went away mid-stream")
+		}
+		if err := rc.Flush(); err != nil {
+			return apierror.Wrap(apierror.ClientClosed, err, "the caller went away mid-stream")
+		}
+		if ev.Token {
+			c.meter.Token(ev.Completion)
+		}
+		c.rec.Chunks++
+		c.keepResponse(ev.Data)
+	}
+	if streamErr != nil {
+		// The provider reported the error in its own protocol and it was
+		// relayed as is; record it without writing a second error event.
+		c.rec.ErrorKind, c.rec.ErrorMessage = streamErr.Kind.String(), streamErr.Message
+	}
+	return nil
+}
+
+// fail answers the caller with e in its protocol, or ends a started stream
+// with an error event, and records the failure.
+func (c *call) fail(err error) {
+	e := apierror.From(err)
+	c.rec.ErrorKind, c.rec.ErrorMessage = e.Kind.String(), e.Message
+	clientGone := e.Kind == apierror.ClientClosed || c.r.Context().Err() != nil
+	if clientGone {
+		e.Kind = apierror.ClientClosed
+		c.rec.ErrorKind = e.Kind.String()
+	}
+	switch {
+	case c.streaming:
+		if !clientGone {
+			ev := streamErrorEvent(c.proto, e, c.rec.ID)
+			if _, werr := c.w.Write(ev); werr == nil {
+				http.NewResponseController(c.w).Flush()
+				c.keepResponse(ev)
+			}
+		}
+	case clientGone:
+		if c.status == 0 {
+			c.status = 499
+		}
+	case c.status != 0:
+		// The body was already under way; nothing more can be said.
+	default:
+		body := errorBody(c.proto, e, c.rec.ID)
+		c.status = writeError(c.w, c.proto, e, c.rec.ID)
+		c.keepResponse(body)
+	}
+	lvl := c.g.log.Info
+	if e.Kind == apierror.Internal || e.Kind.Retryable() || e.Kind == apierror.UpstreamError {
+		lvl = c.g.log.Warn
+	}
+	args := []any{"id", c.rec.ID, "kind", e.Kind.String(), "status", c.status, "msg", e.Message}
+	if e.Err != nil {
+		args = append(args, "cause", e.Err)
+	}
+	lvl("call failed", args...)
+}
+
+// finish completes the record and hands it over.
+func (c *call) finish() {
+	rec := c.rec
+	e2e := c.meter.Since()
+	rec.Status = c.status
+	if c.upstreamOK && !c.hasUsage {
+		c.estimate()
+	}
+	rec.Usage = c.usage
+	res := c.meter.Finish(e2e, c.wait.Total(), c.usage.OutputTokens, rec.Stream)
+	rec.TTFTMs, rec.TTFCTMs, rec.TPOTMs, rec.OTPS, rec.ITLMs = res.TTFTMs, res.TTFCTMs, res.TPOTMs, res.OTPS, res.ITL
+	rec.E2EMs, rec.UpstreamMs, rec.OverheadMs = res.E2EMs, res.UpstreamMs, res.OverheadMs
+	rec.Truncated = c.truncated
+	if len(c.transcript) > 0 {
+		rec.Response = string(c.transcript)
+	}
+	if err := c.g.opt.Recorder.Finish(rec); err != nil {
+		c.g.log.Error("journal finish", "id", rec.ID, "err", err)
+	}
+	if c.g.opt.Observer != nil {
+		c.g.opt.Observer.Observe(rec)
+	}
+}
+
+// estimate counts tokens locally when the provider reported no usage.
+func (c *call) estimate() {
+	tc := c.g.opt.Counter
+	if tc == nil {
+		return
+	}
+	var in int
+	var err error
+	switch c.endpoint {
+	case record.EndpointChatCompletions:
+		in, err = tc.ChatInput(c.body)
+	case record.EndpointMessages:
+		in, err = tc.MessagesInput(c.body)
+	case record.EndpointEmbeddings:
+		in, err = tc.EmbeddingsInput(c.body)
+	}
+	if err != nil {
+		c.g.log.Warn("estimate input tokens", "id", c.rec.ID, "err", err)
+	}
+	out, err := tc.Count(c.text.String())
+	if err != nil {
+		c.g.log.Warn("estimate output tokens", "id", c.rec.ID, "err", err)
+	}
+	c.usage = usage.Usage{InputTokens: int64(in), OutputTokens: int64(out), Estimated: true}
+}
+
+func (c *call) addText(s string) {
+	if s != "" && c.text.Len() < maxEstimateText {
+		c.text.WriteString(s)
+	}
+}
+
+func (c *call) keepRequest(body []byte) {
+	if c.rec.NoLog {
+		return
+	}
+	limit := c.g.opt.MaxLoggedBodyBytes
+	if len(body) > limit {
+		body = body[:limit]
+		c.truncated = true
+	}
+	if len(body) > 0 {
+		c.rec.Request = string(body)
+	}
+}
+
+func (c *call) keepResponse(b []byte) {
+	if c.rec.NoLog || c.truncated && len(c.transcript) >= c.g.opt.MaxLoggedBodyBytes {
+		return
+	}
+	room := c.g.opt.MaxLoggedBodyBytes - len(c.transcript)
+	if room <= 0 {
+		c.truncated = len(b) > 0
+		return
+	}
+	if len(b) > room {
+		b = b[:room]
+		c.truncated = true
+	}
+	c.transcript = append(c.transcript, b...)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
