@@ -1,0 +1,194 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weirhq/weir/internal/record"
+	"github.com/weirhq/weir/internal/store"
+	"github.com/weirhq/weir/internal/store/storetest"
+)
+
+func openTest(t testing.TB) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "weir.db"), Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store { return openTest(t) })
+}
+
+func schemaVersion(t *testing.T, path string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v int
+	if err := db.QueryRow(`SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestMigrateOldDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "weir.db")
+
+	// A database written by a Weir that knew only the first migration.
+	old, err := open(ctx, path, Options{BusyTimeout: time.Second, MaxReaders: 1}, migrations[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := record.Record{ID: "old", ReceivedAt: time.Unix(1700000000, 5), Endpoint: record.EndpointEmbeddings, Status: 200, Request: "body"}
+	if err := old.WriteRecords(ctx, []record.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	// The current Weir, with one more migration than the old one knew.
+	next := append(migrations[:len(migrations):len(migrations)], migration{
+		len(migrations) + 1, "test column", `ALTER TABLE requests ADD COLUMN test_extra TEXT NOT NULL DEFAULT 'x'`,
+	})
+	s, err := open(ctx, path, Options{BusyTimeout: time.Second, MaxReaders: 1}, next)
+	if err != nil {
+		t.Fatalf("open old database: %v", err)
+	}
+	got, err := s.GetRequest(ctx, "old")
+	if err != nil || got.Request != "body" || got.ReceivedAt.UnixNano() != rec.ReceivedAt.UnixNano() {
+		t.Errorf("GetRequest(old) = %+v, %v; want the old record", got, err)
+	}
+	var extra string
+	if err := s.r.QueryRow(`SELECT test_extra FROM requests WHERE id = 'old'`).Scan(&extra); err != nil || extra != "x" {
+		t.Errorf("migrated column = %q, %v", extra, err)
+	}
+	s.Close()
+	if v := schemaVersion(t, path); v != len(next) {
+		t.Errorf("schema version = %d, want %d", v, len(next))
+	}
+
+	// Reopening applies nothing twice.
+	s, err = open(ctx, path, Options{BusyTimeout: time.Second, MaxReaders: 1}, next)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	s.Close()
+
+	// A Weir that knows fewer migrations than the database refuses it.
+	if _, err := Open(ctx, path, Options{}); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("Open newer database: error = %v, want a 'newer' error", err)
+	}
+}
+
+func TestMigrateFailureIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "weir.db")
+	bad := append(migrations[:len(migrations):len(migrations)], migration{
+		len(migrations) + 1, "broken", `CREATE TABLE half (x INTEGER); SELECT * FROM no_such_table;`,
+	})
+	if _, err := open(ctx, path, Options{BusyTimeout: time.Second, MaxReaders: 1}, bad); err == nil {
+		t.Fatal("broken migration succeeded")
+	}
+	if v := schemaVersion(t, path); v != len(migrations) {
+		t.Errorf("schema version = %d, want %d", v, len(migrations))
+	}
+	db, _ := sql.Open("sqlite", "file:"+path)
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'half'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("table from failed migration exists (%d, %v)", n, err)
+	}
+}
+
+func TestListUsesIndex(t *testing.T) {
+	s := openTest(t)
+	defer s.Close()
+	for _, c := range []struct{ where, index string }{
+		{"team = 'x'", "requests_team"},
+		{"use_case = 'x'", "requests_use_case"},
+		{"provider = 'x' AND (received_at, id) < (1, 'a')", "requests_provider"},
+		{"1=1", "requests_received"},
+		{"use_case_instance = 'x'", "requests_instance"},
+		{"error_kind = 'x'", "requests_error_kind"},
+	} {
+		rows, err := s.r.Query(`EXPLAIN QUERY PLAN SELECT received_at, record FROM requests WHERE ` + c.where + ` ORDER BY received_at DESC, id DESC LIMIT 51`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			rows.Scan(&id, &parent, &notused, &detail)
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		p := strings.Join(plan, "; ")
+		if !strings.Contains(p, c.index) || strings.Contains(p, "TEMP B-TREE") {
+			t.Errorf("WHERE %s: plan %q, want index %s without a sort", c.where, p, c.index)
+		}
+	}
+}
+
+func benchRecords(n, offset int) []record.Record {
+	recs := make([]record.Record, n)
+	ttft := 120.5
+	for i := range recs {
+		recs[i] = record.Record{
+			ID: fmt.Sprintf("bench-%09d", offset+i), ReceivedAt: time.Unix(1700000000, int64(offset+i)),
+			Endpoint: record.EndpointChatCompletions, Provider: "openai", RequestedModel: "gpt-4o", Model: "gpt-4o",
+			Status: 200, Stream: true, TTFTMs: &ttft, E2EMs: 800,
+			Attribution: record.Attribution{UseCase: "bot", Team: "cx", User: "u1", Tags: []string{"a", "b"}},
+			Attempts:    []record.Attempt{{Provider: "openai", Model: "gpt-4o", DurationMs: 800, Status: 200}},
+			Request:     strings.Repeat("x", 2048), Response: strings.Repeat("y", 1024),
+		}
+	}
+	return recs
+}
+
+// BenchmarkWriteBatch writes batches of 256 typical records (3 KiB of bodies).
+func BenchmarkWriteBatch(b *testing.B) {
+	s := openTest(b)
+	defer s.Close()
+	const size = 256
+	ctx := context.Background()
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		recs := benchRecords(size, n)
+		n += size
+		b.StartTimer()
+		if err := s.WriteRecords(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/record")
+}
+
+func BenchmarkListRequests(b *testing.B) {
+	s := openTest(b)
+	defer s.Close()
+	ctx := context.Background()
+	for i := range 40 {
+		if err := s.WriteRecords(ctx, benchRecords(250, i*250)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.ListRequests(ctx, store.RequestQuery{Team: "cx", Limit: 50}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
