@@ -24,8 +24,8 @@ type Config struct {
 	Listen string `yaml:"listen" json:"listen"`
 	// DataDir holds the embedded store and the recording journal.
 	// Default ./weir-data.
-	DataDir string `yaml:"data_dir" json:"data_dir"`
-	Log     Log    `yaml:"log" json:"log"`
+	DataDir string  `yaml:"data_dir" json:"data_dir"`
+	Log     Log     `yaml:"log" json:"log"`
 	Gateway Gateway `yaml:"gateway" json:"gateway"`
 	// Providers are the upstream APIs. Default: one per standard API-key
 	// environment variable that is set (see FromEnv).

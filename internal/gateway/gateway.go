@@ -152,5 +152,3 @@ func (c *modelCache) put(name string, e modelEntry) {
 	e.at = time.Now()
 	c.entries[name] = e
 }
-
-
