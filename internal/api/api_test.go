@@ -1,0 +1,95 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weirhq/weir/internal/record"
+	"github.com/weirhq/weir/internal/store"
+)
+
+type fakeReader struct{ last store.RequestQuery }
+
+func (f *fakeReader) GetRequest(_ context.Context, id string) (record.Record, error) {
+	if id != "req_1" {
+		return record.Record{}, fmt.Errorf("get %s: %w", id, store.ErrNotFound)
+	}
+	return record.Record{ID: "req_1", Provider: "openai"}, nil
+}
+
+func (f *fakeReader) ListRequests(_ context.Context, q store.RequestQuery) (store.RequestPage, error) {
+	f.last = q
+	if q.Cursor == "bad" {
+		return store.RequestPage{}, fmt.Errorf("cursor: %w", store.ErrInvalidQuery)
+	}
+	return store.RequestPage{Requests: []record.Record{{ID: "req_1"}}, NextCursor: "c2"}, nil
+}
+
+func serve(t *testing.T, keys ...string) (*httptest.Server, *fakeReader) {
+	fr := &fakeReader{}
+	mux := http.NewServeMux()
+	New(Options{Requests: fr, APIKeys: keys, Config: func() any { return map[string]string{"listen": "x"} }}).Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, fr
+}
+
+func get(t *testing.T, url string, hdr ...string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestRequests(t *testing.T) {
+	srv, fr := serve(t)
+	if code, body := get(t, srv.URL+"/api/v1/requests/req_1"); code != 200 || !strings.Contains(body, `"provider":"openai"`) {
+		t.Errorf("get: %d %s", code, body)
+	}
+	if code, body := get(t, srv.URL+"/api/v1/requests/req_2"); code != 404 || !strings.Contains(body, `"code":"not_found"`) {
+		t.Errorf("missing: %d %s", code, body)
+	}
+	code, body := get(t, srv.URL+"/api/v1/requests?use_case=support&from=2026-11-01T00:00:00Z&to=1798761600&limit=10&status=200")
+	var page store.RequestPage
+	json.Unmarshal([]byte(body), &page)
+	if code != 200 || page.NextCursor != "c2" || len(page.Requests) != 1 {
+		t.Errorf("list: %d %s", code, body)
+	}
+	want := store.RequestQuery{UseCase: "support", From: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), To: time.Unix(1798761600, 0), Limit: 10, Status: 200}
+	if !fr.last.From.Equal(want.From) || !fr.last.To.Equal(want.To) || fr.last.UseCase != "support" || fr.last.Limit != 10 || fr.last.Status != 200 {
+		t.Errorf("query = %+v", fr.last)
+	}
+	for _, q := range []string{"from=yesterday", "limit=ten", "cursor=bad", "colour=red"} {
+		if code, body := get(t, srv.URL+"/api/v1/requests?"+q); code != 400 || !strings.Contains(body, "invalid_query") {
+			t.Errorf("%s: %d %s", q, code, body)
+		}
+	}
+	if code, _ := get(t, srv.URL+"/api/v1/nothing"); code != 404 {
+		t.Errorf("unknown route: %d", code)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	srv, _ := serve(t, "k1")
+	if code, _ := get(t, srv.URL+"/api/v1/config"); code != 401 {
+		t.Errorf("no key: %d", code)
+	}
+	if code, body := get(t, srv.URL+"/api/v1/config", "Authorization", "Bearer k1"); code != 200 || !strings.Contains(body, "listen") {
+		t.Errorf("with key: %d %s", code, body)
+	}
+}
