@@ -3,6 +3,8 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"io"
 	"net/http"
 	"strings"
@@ -52,6 +54,17 @@ func (g *Gateway) handle(endpoint string, p protocol) http.HandlerFunc {
 			},
 		}
 		w.Header().Set(HeaderRequestID, c.rec.ID)
+		defer func() {
+			// A bug must not lose the record or kill the connection silently.
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				g.log.Error("panic serving call", "id", c.rec.ID, "panic", p, "stack", string(debug.Stack()))
+				c.fail(apierror.Wrap(apierror.Internal, fmt.Errorf("panic: %v", p), "internal error"))
+				c.finish()
+			}
+		}()
 		if err := c.run(); err != nil {
 			c.fail(err)
 		}

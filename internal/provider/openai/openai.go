@@ -8,11 +8,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/buger/jsonparser"
 
 	"github.com/weirhq/weir/internal/apierror"
 	"github.com/weirhq/weir/internal/provider"
@@ -250,35 +253,11 @@ type chatStream struct {
 	r            *sse.Reader
 	includeUsage bool
 	done         bool
-	ch           chunk
-}
-
-// chunk is the part of a chat.completion.chunk the gateway looks at.
-type chunk struct {
-	Model             string          `json:"model"`
-	SystemFingerprint string          `json:"system_fingerprint"`
-	Usage             json.RawMessage `json:"usage"`
-	XGroq             *struct {
-		Usage json.RawMessage `json:"usage"`
-	} `json:"x_groq"`
-	Error   json.RawMessage `json:"error"`
-	Choices []chunkChoice   `json:"choices"`
-}
-
-type chunkChoice struct {
-	FinishReason *string `json:"finish_reason"`
-	Delta        struct {
-		Content          *string `json:"content"`
-		ReasoningContent *string `json:"reasoning_content"`
-		Reasoning        *string `json:"reasoning"`
-		Refusal          *string `json:"refusal"`
-		ToolCalls        []struct {
-			Function struct {
-				Name      string `json:"name"`
-				Arguments string `json:"arguments"`
-			} `json:"function"`
-		} `json:"tool_calls"`
-	} `json:"delta"`
+	// model and fingerprint cache the last strings seen, so a stream that
+	// repeats them in every chunk allocates them once.
+	model, fingerprint string
+	scratch            []byte
+	text               []byte
 }
 
 func (s *chatStream) Next() (provider.Event, error) {
@@ -316,76 +295,175 @@ func ParseChunk(data []byte, includeUsage bool) (provider.Event, error) {
 
 func (s *chatStream) parse(ev sse.Event) (provider.Event, error) {
 	out := provider.Event{Data: ev.Raw}
-	if bytes.Equal(ev.Data, []byte("[DONE]")) {
+	data := bytes.TrimSpace(ev.Data)
+	if bytes.Equal(data, []byte("[DONE]")) {
 		s.done = true
 		out.Done = true
 		return out, nil
 	}
-	c := &s.ch
-	// encoding/json reuses slice elements without zeroing them: clear the
-	// previous chunk's choices so no delta leaks into this one.
-	prev := c.Choices[:cap(c.Choices)]
-	clear(prev)
-	*c = chunk{Choices: prev[:0]}
-	if err := json.Unmarshal(ev.Data, c); err != nil {
+	if len(data) == 0 || data[0] != '{' {
+		return provider.Event{}, apierror.New(apierror.UpstreamBadResponse, "the provider sent a stream chunk that is not a JSON object: %.100q", data)
+	}
+	// A zero-allocation walk over the chunk (this is the hot path): only the
+	// fields the gateway needs are looked at, the rest is relayed untouched.
+	s.text = s.text[:0]
+	var usageRaw, groqUsage, errRaw []byte
+	choices := 0
+	err := jsonparser.ObjectEach(data, func(key, value []byte, vt jsonparser.ValueType, _ int) error {
+		switch string(key) {
+		case "model":
+			if vt == jsonparser.String {
+				out.ResponseModel = s.cached(&s.model, value)
+			}
+		case "system_fingerprint":
+			if vt == jsonparser.String {
+				out.SystemFingerprint = s.cached(&s.fingerprint, value)
+			}
+		case "usage":
+			if vt == jsonparser.Object {
+				usageRaw = value
+			}
+		case "x_groq":
+			if vt == jsonparser.Object {
+				if u, t, _, err := jsonparser.Get(value, "usage"); err == nil && t == jsonparser.Object {
+					groqUsage = u
+				}
+			}
+		case "error":
+			if vt != jsonparser.Null {
+				errRaw = value
+			}
+		case "choices":
+			if vt != jsonparser.Array {
+				return errBadChoices
+			}
+			var cerr error
+			_, err := jsonparser.ArrayEach(value, func(choice []byte, ct jsonparser.ValueType, _ int, err error) {
+				if err == nil && ct == jsonparser.Object {
+					choices++
+					if e := s.choice(choice, &out); e != nil && cerr == nil {
+						cerr = e
+					}
+				}
+			})
+			if err != nil {
+				return err
+			}
+			return cerr
+		}
+		return nil
+	})
+	if err != nil {
 		return provider.Event{}, apierror.Wrap(apierror.UpstreamBadResponse, err, "the provider sent a stream chunk that is not valid JSON")
 	}
-	out.ResponseModel = c.Model
-	out.SystemFingerprint = c.SystemFingerprint
-	if isJSONValue(c.Error) {
-		msg, _ := ParseError(append(append([]byte(`{"error":`), c.Error...), '}'))
+	if len(s.text) > 0 {
+		out.Text = string(s.text)
+	}
+	if errRaw != nil {
+		msg, _ := ParseError(append(append([]byte(`{"error":`), errRaw...), '}'))
 		if msg == "" {
 			msg = "the provider reported an error mid-stream"
 		}
 		out.Error = msg
 	}
-	var text []string
-	for i := range c.Choices {
-		ch := &c.Choices[i]
-		d := &ch.Delta
-		if ch.FinishReason != nil && *ch.FinishReason != "" && out.FinishReason == "" {
-			out.FinishReason = *ch.FinishReason
-		}
-		for _, r := range []*string{d.ReasoningContent, d.Reasoning} {
-			if r != nil && *r != "" {
-				out.Token = true
-				text = append(text, *r)
-			}
-		}
-		for _, r := range []*string{d.Content, d.Refusal} {
-			if r != nil && *r != "" {
-				out.Token, out.Completion = true, true
-				text = append(text, *r)
-			}
-		}
-		for _, tc := range d.ToolCalls {
-			if tc.Function.Name != "" || tc.Function.Arguments != "" {
-				out.Token, out.Completion = true, true
-				text = append(text, tc.Function.Arguments)
-			}
-		}
+	if usageRaw == nil {
+		usageRaw = groqUsage
 	}
-	if len(text) == 1 {
-		out.Text = text[0]
-	} else if len(text) > 1 {
-		out.Text = strings.Join(text, "")
-	}
-	raw := c.Usage
-	if !isJSONValue(raw) && c.XGroq != nil {
-		raw = c.XGroq.Usage
-	}
-	if isJSONValue(raw) {
-		u, err := usage.FromOpenAI(raw)
+	if usageRaw != nil {
+		u, err := usage.FromOpenAI(usageRaw)
 		if err != nil {
 			return provider.Event{}, apierror.Wrap(apierror.UpstreamBadResponse, err, "the provider sent a malformed usage object")
 		}
 		out.Usage = &u
-		if !s.includeUsage && len(c.Choices) == 0 {
+		if !s.includeUsage && choices == 0 {
 			// The usage-only chunk Weir asked for on the caller's behalf.
 			out.Data, out.Drop = nil, true
 		}
 	}
 	return out, nil
+}
+
+var errBadChoices = errors.New("choices is not an array")
+
+// cached returns the string for b, reusing *last when it is equal.
+func (s *chatStream) cached(last *string, b []byte) string {
+	if *last != string(b) { // no allocation: compiler-optimised comparison
+		*last = string(b)
+	}
+	return *last
+}
+
+// choice reads one choice of a chunk.
+func (s *chatStream) choice(choice []byte, out *provider.Event) error {
+	return jsonparser.ObjectEach(choice, func(key, value []byte, vt jsonparser.ValueType, _ int) error {
+		switch string(key) {
+		case "finish_reason":
+			if vt == jsonparser.String && len(value) > 0 && out.FinishReason == "" {
+				out.FinishReason = finishReason(value)
+			}
+		case "delta", "message":
+			if vt != jsonparser.Object {
+				return nil
+			}
+			return jsonparser.ObjectEach(value, func(k, v []byte, t jsonparser.ValueType, _ int) error {
+				switch string(k) {
+				case "reasoning_content", "reasoning":
+					if t == jsonparser.String && len(v) > 0 {
+						out.Token = true
+						s.appendText(v)
+					}
+				case "content", "refusal":
+					if t == jsonparser.String && len(v) > 0 {
+						out.Token, out.Completion = true, true
+						s.appendText(v)
+					}
+				case "tool_calls":
+					if t != jsonparser.Array {
+						return nil
+					}
+					_, err := jsonparser.ArrayEach(v, func(tc []byte, _ jsonparser.ValueType, _ int, _ error) {
+						if name, nt, _, err := jsonparser.Get(tc, "function", "name"); err == nil && nt == jsonparser.String && len(name) > 0 {
+							out.Token, out.Completion = true, true
+						}
+						if args, at, _, err := jsonparser.Get(tc, "function", "arguments"); err == nil && at == jsonparser.String && len(args) > 0 {
+							out.Token, out.Completion = true, true
+							s.appendText(args)
+						}
+					})
+					return err
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+}
+
+// finishReason interns the common values.
+func finishReason(b []byte) string {
+	for _, r := range []string{"stop", "length", "tool_calls", "content_filter", "function_call"} {
+		if string(b) == r {
+			return r
+		}
+	}
+	return string(b)
+}
+
+// appendText unescapes a JSON string's content onto s.text.
+func (s *chatStream) appendText(raw []byte) {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		s.text = append(s.text, raw...)
+		return
+	}
+	u, err := jsonparser.Unescape(raw, s.scratch[:cap(s.scratch)])
+	if err != nil {
+		s.text = append(s.text, raw...)
+		return
+	}
+	if cap(u) > cap(s.scratch) {
+		s.scratch = u[:0]
+	}
+	s.text = append(s.text, u...)
 }
 
 func (s *chatStream) Close() error { return s.body.Close() }

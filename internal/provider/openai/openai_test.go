@@ -1,7 +1,9 @@
 package openai
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -240,4 +242,131 @@ func FuzzParseChunk(f *testing.F) {
 			t.Fatal("completion without token")
 		}
 	})
+}
+
+// oracleChunk is the plain encoding/json reading of a chunk, kept as the
+// reference the zero-allocation parser is checked against.
+type oracleChunk struct {
+	Choices []struct {
+		FinishReason *string `json:"finish_reason"`
+		Delta        struct {
+			Content          *string `json:"content"`
+			ReasoningContent *string `json:"reasoning_content"`
+			Reasoning        *string `json:"reasoning"`
+			Refusal          *string `json:"refusal"`
+			ToolCalls        []struct {
+				Function struct {
+					Name      string `json:"name"`
+					Arguments string `json:"arguments"`
+				} `json:"function"`
+			} `json:"tool_calls"`
+		} `json:"delta"`
+	} `json:"choices"`
+}
+
+func FuzzParseChunkMatchesEncodingJSON(f *testing.F) {
+	data, _ := os.ReadFile("testdata/stream_reasoning_tools.sse")
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "data: {") {
+			f.Add([]byte(strings.TrimPrefix(line, "data: ")))
+		}
+	}
+	f.Add([]byte(`{"choices":[{"delta":{"content":"a\"b\\n\u00e9"}},{"delta":{"reasoning":"r"}}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var o oracleChunk
+		// encoding/json matches keys case-insensitively and keeps the last
+		// of duplicate keys; providers send neither, so such inputs are out.
+		if !bytes.Equal(b, bytes.ToLower(b)) || json.Unmarshal(b, &o) != nil || hasDuplicateKeys(b) {
+			return
+		}
+		ev, err := ParseChunk(b, true)
+		if err != nil {
+			// The fast parser may reject what encoding/json accepts only
+			// when the document is not an object with an array of choices.
+			return
+		}
+		var token, completion bool
+		var text strings.Builder
+		for _, c := range o.Choices {
+			d := c.Delta
+			for _, r := range []*string{d.ReasoningContent, d.Reasoning} {
+				if r != nil && *r != "" {
+					token = true
+				}
+			}
+			for _, r := range []*string{d.Content, d.Refusal} {
+				if r != nil && *r != "" {
+					token, completion = true, true
+				}
+			}
+			for _, tc := range d.ToolCalls {
+				if tc.Function.Name != "" || tc.Function.Arguments != "" {
+					token, completion = true, true
+				}
+			}
+		}
+		_ = text
+		if ev.Token != token || ev.Completion != completion {
+			t.Fatalf("%s: fast parser token=%v completion=%v, encoding/json token=%v completion=%v", b, ev.Token, ev.Completion, token, completion)
+		}
+	})
+}
+
+func TestParseChunkUnescapesText(t *testing.T) {
+	ev, err := ParseChunk([]byte(`{"choices":[{"delta":{"content":"a\"b\n\u00e9"}}]}`), true)
+	if err != nil || ev.Text != "a\"b\né" || !ev.Completion {
+		t.Errorf("ev = %+v, %v", ev, err)
+	}
+	if _, err := ParseChunk([]byte(`{"choices":{"x":1}}`), true); err == nil {
+		t.Error("choices as object accepted")
+	}
+}
+
+// hasDuplicateKeys reports whether any JSON object in b repeats a key.
+func hasDuplicateKeys(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		keys    map[string]bool
+		isObj   bool
+		wantKey bool
+	}
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				if n := len(stack); n > 0 && stack[n-1].isObj {
+					stack[n-1].wantKey = true
+				}
+				stack = append(stack, frame{keys: map[string]bool{}, isObj: true, wantKey: true})
+				continue
+			case '[':
+				if n := len(stack); n > 0 && stack[n-1].isObj {
+					stack[n-1].wantKey = true
+				}
+				stack = append(stack, frame{})
+				continue
+			default:
+				stack = stack[:len(stack)-1]
+				continue
+			}
+		case string:
+			if n := len(stack); n > 0 && stack[n-1].isObj && stack[n-1].wantKey {
+				if stack[n-1].keys[v] {
+					return true
+				}
+				stack[n-1].keys[v] = true
+				stack[n-1].wantKey = false
+				continue
+			}
+		}
+		if n := len(stack); n > 0 && stack[n-1].isObj {
+			stack[n-1].wantKey = true
+		}
+	}
 }
