@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
