@@ -15,7 +15,7 @@ func (nopStore) WriteRecords(context.Context, []record.Record) error { return ni
 func benchRecord() record.Record {
 	r := call(1)
 	r.Request = strings.Repeat(`{"role":"user","content":"hello"} `, 60) // about 2 KiB
-	r.Response = strings.Repeat("data: {\"x\":1}\n\n", 64)                 // about 1 KiB
+	r.Response = strings.Repeat("data: {\"x\":1}\n\n", 64)               // about 1 KiB
 	r.Attempts = []record.Attempt{{Provider: "openai", Model: "gpt-4o", DurationMs: 800, Status: 200}}
 	return r
 }
