@@ -1,0 +1,231 @@
+// Package app wires Weir's parts into one process: the store, the recorder,
+// the provider adapters, the gateway, the management API and the metrics,
+// all on one listener. cmd/weir calls it; nothing else imports it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/weirhq/weir/internal/api"
+	"github.com/weirhq/weir/internal/config"
+	"github.com/weirhq/weir/internal/gateway"
+	"github.com/weirhq/weir/internal/metrics"
+	"github.com/weirhq/weir/internal/provider"
+	"github.com/weirhq/weir/internal/provider/anthropic"
+	"github.com/weirhq/weir/internal/provider/openai"
+	"github.com/weirhq/weir/internal/recorder"
+	"github.com/weirhq/weir/internal/store/sqlite"
+	"github.com/weirhq/weir/internal/tokencount"
+)
+
+// Providers is the registry of provider types Weir can build.
+func Providers() provider.Registry {
+	return provider.Registry{
+		"openai":    openai.Factory,
+		"anthropic": anthropic.Factory,
+	}
+}
+
+// NewTransport returns the HTTP transport shared by every adapter.
+func NewTransport(connectTimeout time.Duration) *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          4096,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   connectTimeout,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// BuildUpstreams builds one adapter per configured provider.
+func BuildUpstreams(cfg config.Config, client *http.Client) ([]*gateway.Upstream, error) {
+	reg := Providers()
+	var ups []*gateway.Upstream
+	var errs []error
+	for i, p := range cfg.Providers {
+		pc := provider.Config{
+			Name: p.Name, Type: p.Type, BaseURL: p.BaseURL, APIKey: p.APIKey.Value(),
+			Headers: p.Headers, Models: p.Models, Client: client,
+			Timeout:           firstPositive(p.UpstreamTimeout.D(), cfg.Gateway.UpstreamTimeout.D()),
+			StreamIdleTimeout: firstPositive(p.StreamIdleTimeout.D(), cfg.Gateway.StreamIdleTimeout.D()),
+			ConnectTimeout:    cfg.Gateway.ConnectTimeout.D(),
+		}
+		ad, err := reg.Build(pc)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("providers[%d]: %w", i, err))
+			continue
+		}
+		ups = append(ups, &gateway.Upstream{Name: p.Name, Type: p.Type, Adapter: ad, Models: p.Models, AllowCallerKey: p.AllowCallerKey})
+	}
+	return ups, errors.Join(errs...)
+}
+
+// Check validates cfg as far as possible without starting: it builds every
+// provider adapter.
+func Check(cfg config.Config) error {
+	_, err := BuildUpstreams(cfg, &http.Client{})
+	return err
+}
+
+func firstPositive(ds ...time.Duration) time.Duration {
+	for _, d := range ds {
+		if d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// App is a running Weir.
+type App struct {
+	cfg     config.Config
+	log     *slog.Logger
+	store   *sqlite.Store
+	rec     *recorder.Recorder
+	metrics *metrics.Metrics
+	handler http.Handler
+}
+
+// New opens the store and the recorder (replaying what a crash left in the
+// journal) and builds the handlers.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	ups, err := BuildUpstreams(cfg, &http.Client{Transport: NewTransport(cfg.Gateway.ConnectTimeout.D())})
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "weir.db"), sqlite.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	rec, err := recorder.Open(ctx, filepath.Join(cfg.DataDir, "journal"), st, recorder.Options{
+		QueueSize: cfg.Recorder.QueueSize, BatchSize: cfg.Recorder.BatchSize,
+		BatchDelay: cfg.Recorder.FlushInterval.D(), Fsync: cfg.Recorder.Fsync,
+	}, log.With("part", "recorder"))
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open recorder: %w", err)
+	}
+	a := &App{cfg: cfg, log: log, store: st, rec: rec, metrics: metrics.New()}
+	a.registerRecorderMetrics()
+
+	var keys []string
+	for _, k := range cfg.Gateway.APIKeys {
+		keys = append(keys, k.Value())
+	}
+	gw := gateway.New(gateway.Options{
+		Router:             gateway.NewRouter(ups, cfg.Models),
+		Recorder:           rec,
+		Observer:           a.metrics,
+		Counter:            tokencount.New(),
+		Log:                log.With("part", "gateway"),
+		MaxBodyBytes:       cfg.Gateway.MaxBodyBytes,
+		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(),
+		APIKeys:            keys,
+	})
+	redacted := cfg.Redacted()
+	mgmt := api.New(api.Options{Requests: st, Config: func() any { return redacted }, APIKeys: keys, Log: log.With("part", "api")})
+
+	mux := http.NewServeMux()
+	gw.Register(mux)
+	mgmt.Register(mux)
+	mux.Handle("GET /metrics", a.metrics.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /{$}", a.index)
+	a.handler = mux
+	return a, nil
+}
+
+func (a *App) registerRecorderMetrics() {
+	reg := a.metrics.Registry()
+	gauge := func(name, help string, f func(recorder.Stats) float64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(a.rec.Stats()) }))
+	}
+	counter := func(name, help string, f func(recorder.Stats) float64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return f(a.rec.Stats()) }))
+	}
+	gauge("weir_recorder_queue_depth", "Finished records waiting in memory for the store.", func(s recorder.Stats) float64 { return float64(s.QueueDepth) })
+	gauge("weir_recorder_journal_bytes", "Journal bytes from the checkpoint on: what a restart would replay; grows while the store is down.", func(s recorder.Stats) float64 { return float64(s.JournalBytes) })
+	gauge("weir_recorder_backlog", "Finished records journaled but not yet in the store.", func(s recorder.Stats) float64 { return float64(s.Backlog) })
+	gauge("weir_recorder_in_flight", "Calls begun and not finished.", func(s recorder.Stats) float64 { return float64(s.InFlight) })
+	counter("weir_recorder_records_written_total", "Records committed to the store.", func(s recorder.Stats) float64 { return float64(s.RecordsWritten) })
+	counter("weir_recorder_store_errors_total", "Failed store writes (each retried).", func(s recorder.Stats) float64 { return float64(s.StoreErrors) })
+}
+
+// Handler is the whole HTTP surface, for tests that serve it themselves.
+func (a *App) Handler() http.Handler { return a.handler }
+
+func (a *App) index(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprint(w, `{"name":"weir","openai_base_url":"/v1","anthropic_base_url":"/","requests":"/api/v1/requests","metrics":"/metrics","health":"/healthz"}`+"\n")
+}
+
+// Serve listens on cfg.Listen until ctx is done, then drains in-flight
+// calls and the recorder. ready, when not nil, receives the bound address.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		a.Close(context.Background())
+		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
+	}
+	return a.ServeListener(ctx, ln, ready)
+}
+
+// ServeListener is Serve on an existing listener.
+func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(addr string)) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	addr := ln.Addr().String()
+	a.log.Info("weir listening", "addr", addr, "providers", len(a.cfg.Providers), "data_dir", a.cfg.DataDir)
+	if ready != nil {
+		ready(addr)
+	}
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Gateway.ShutdownTimeout.D())
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		a.log.Warn("shutdown: in-flight calls cut", "err", err)
+		srv.Close()
+	}
+	if err := a.Close(sctx); err != nil {
+		return err
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		return nil
+	}
+	return serveErr
+}
+
+// Close drains the recorder into the store and closes it.
+func (a *App) Close(ctx context.Context) error {
+	err := a.rec.Close(ctx)
+	if cerr := a.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
