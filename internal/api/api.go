@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -64,7 +65,7 @@ func (a *API) auth(next http.Handler) http.Handler {
 				ok |= subtle.ConstantTimeCompare([]byte(k), []byte(key))
 			}
 			if key == "" || ok == 0 {
-				writeErr(w, http.StatusUnauthorized, "unauthenticated", "missing or invalid API key: send Authorization: Bearer <key>")
+				writeErr(w, http.StatusUnauthorized, "unauthenticated", "missing or invalid API key: send Authorization: Bearer <key> or x-api-key")
 				return
 			}
 		}
@@ -96,7 +97,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (a *API) getRequest(w http.ResponseWriter, r *http.Request) {
 	rec, err := a.opt.Requests.GetRequest(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
-		writeErr(w, http.StatusNotFound, "not_found", fmt.Sprintf("no request %q is recorded (records reach the store within a second of the call ending)", r.PathValue("id")))
+		writeErr(w, http.StatusNotFound, "not_found", fmt.Sprintf("no request %q is recorded (records reach the store about 50 ms after the call ends)", r.PathValue("id")))
 		return
 	}
 	if err != nil {
@@ -112,7 +113,7 @@ func parseTime(v string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t, nil
 	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
+	if s, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(s) && math.Abs(s) < 1e11 {
 		return time.Unix(0, int64(s*1e9)), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor Unix seconds", v)

@@ -42,7 +42,25 @@ func badHeader(name, format string, args ...any) *apierror.Error {
 	return e
 }
 
-// parseAttribution reads the x-weir-* headers.
+// single returns the trimmed value of a header that may be sent at most once
+// and must not be empty when sent.
+func single(h http.Header, name string) (string, bool, error) {
+	vals := h.Values(name)
+	switch {
+	case len(vals) == 0:
+		return "", false, nil
+	case len(vals) > 1:
+		return "", false, badHeader(name, "sent %d times, send it once", len(vals))
+	}
+	v := strings.TrimSpace(vals[0])
+	if v == "" {
+		return "", false, badHeader(name, "empty value")
+	}
+	return v, true, nil
+}
+
+// parseAttribution reads the x-weir-* headers. On error it still returns
+// the headers read so far, so the refused call is recorded with them.
 func parseAttribution(h http.Header) (record.Attribution, error) {
 	var a record.Attribution
 	for _, f := range []struct {
@@ -53,20 +71,21 @@ func parseAttribution(h http.Header) (record.Attribution, error) {
 		{HeaderUseCaseVersion, &a.UseCaseVersion}, {HeaderUseCaseStep, &a.UseCaseStep},
 		{HeaderUser, &a.User}, {HeaderAccount, &a.Account}, {HeaderTeam, &a.Team},
 	} {
-		vals := h.Values(f.name)
-		if len(vals) == 0 {
+		v, ok, err := single(h, f.name)
+		if err != nil {
+			return a, err
+		}
+		if !ok {
 			continue
 		}
-		if len(vals) > 1 {
-			return a, badHeader(f.name, "sent %d times, send it once", len(vals))
-		}
-		v := strings.TrimSpace(vals[0])
 		if err := checkValue(f.name, v, maxValueLen); err != nil {
 			return a, err
 		}
 		*f.dst = v
 	}
-	if v := h.Get(HeaderTags); v != "" {
+	if v, ok, err := single(h, HeaderTags); err != nil {
+		return a, err
+	} else if ok {
 		for _, tag := range strings.Split(v, ",") {
 			tag = strings.TrimSpace(tag)
 			if tag == "" {
@@ -81,7 +100,9 @@ func parseAttribution(h http.Header) (record.Attribution, error) {
 			return a, badHeader(HeaderTags, "%d tags, at most %d", len(a.Tags), maxTags)
 		}
 	}
-	if v := h.Get(HeaderProperties); v != "" {
+	if v, ok, err := single(h, HeaderProperties); err != nil {
+		return a, err
+	} else if ok {
 		if len(v) > maxPropertiesLen {
 			return a, badHeader(HeaderProperties, "%d bytes, at most %d", len(v), maxPropertiesLen)
 		}
@@ -95,8 +116,10 @@ func parseAttribution(h http.Header) (record.Attribution, error) {
 		}
 		a.Properties = buf.Bytes()
 	}
-	if v := h.Get(HeaderNoLog); v != "" {
-		switch strings.ToLower(strings.TrimSpace(v)) {
+	if v, ok, err := single(h, HeaderNoLog); err != nil {
+		return a, err
+	} else if ok {
+		switch strings.ToLower(v) {
 		case "1", "true", "yes":
 			a.NoLog = true
 		case "0", "false", "no":

@@ -306,3 +306,34 @@ func FuzzAttribution(f *testing.F) {
 		}
 	})
 }
+
+func TestAttributionHeaders(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		h     http.Header
+		error string
+	}{
+		{"repeated tags", http.Header{HeaderTags: {"a", "b"}}, "sent 2 times"},
+		{"empty tags", http.Header{HeaderTags: {" "}}, "empty value"},
+		{"empty properties", http.Header{HeaderProperties: {""}}, "empty value"},
+		{"repeated no-log", http.Header{HeaderNoLog: {"1", "0"}}, "sent 2 times"},
+		{"control char", http.Header{HeaderUser: {"a\x01b"}}, "control character"},
+		{"too long", http.Header{HeaderUseCase: {strings.Repeat("x", 300)}}, "at most 256"},
+		{"ok", http.Header{HeaderUseCase: {" support "}, HeaderNoLog: {"YES"}}, ""},
+	} {
+		a, err := parseAttribution(tc.h)
+		if tc.error == "" {
+			if err != nil || a.UseCase != "support" || !a.NoLog {
+				t.Errorf("%s: %+v %v", tc.name, a, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.error) {
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.error)
+		}
+	}
+	a, err := parseAttribution(http.Header{HeaderUseCase: {"support"}, HeaderTags: {"a,,b"}})
+	if err == nil || a.UseCase != "support" {
+		t.Errorf("the headers read before a bad one must be kept for the record: %+v", a)
+	}
+}

@@ -75,7 +75,7 @@ func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) {
 		proto = protoAnthropic
 	}
 	if !g.authenticate(r) {
-		writeError(w, proto, apierror.New(apierror.Authentication, "missing or invalid Weir API key"), "")
+		writeError(w, proto, &apierror.Error{Kind: apierror.Authentication, Code: "invalid_api_key", Message: "missing or invalid Weir API key"}, "")
 		return
 	}
 	ms := g.modelList(r.Context())
@@ -114,7 +114,7 @@ func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) getModel(w http.ResponseWriter, r *http.Request) {
 	if !g.authenticate(r) {
-		writeError(w, protoOpenAI, apierror.New(apierror.Authentication, "missing or invalid Weir API key"), "")
+		writeError(w, protoOpenAI, &apierror.Error{Kind: apierror.Authentication, Code: "invalid_api_key", Message: "missing or invalid Weir API key"}, "")
 		return
 	}
 	id := r.PathValue("model")

@@ -105,10 +105,10 @@ func (c *call) run() error {
 			Message: "missing or invalid Weir API key: send it as Authorization: Bearer <key> or x-api-key"}
 	}
 	attr, err := parseAttribution(c.r.Header)
+	c.rec.Attribution = attr
 	if err != nil {
 		return err
 	}
-	c.rec.Attribution = attr
 	body, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, g.opt.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
