@@ -101,25 +101,30 @@ const alnum = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 // appendID appends n base62 characters derived from x.
 func appendID(dst []byte, x uint64, n int) []byte {
+	var y uint64
 	for i := 0; i < n; i++ {
 		if i%10 == 0 {
-			x = mix(x + uint64(i))
+			x = mix(x)
+			y = x
 		}
-		dst = append(dst, alnum[x%62])
-		x /= 62
+		dst = append(dst, alnum[y%62])
+		y /= 62
 	}
 	return dst
 }
 
 const hexDigits = "0123456789abcdef"
 
+// appendHex appends n hex digits derived from x.
 func appendHex(dst []byte, x uint64, n int) []byte {
+	var y uint64
 	for i := 0; i < n; i++ {
 		if i%16 == 0 {
-			x = mix(x + uint64(i))
+			x = mix(x)
+			y = x
 		}
-		dst = append(dst, hexDigits[x&15])
-		x >>= 4
+		dst = append(dst, hexDigits[y&15])
+		y >>= 4
 	}
 	return dst
 }
