@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,6 +52,7 @@ type options struct {
 	hold        time.Duration
 	warmup      time.Duration
 	keepTemp    bool
+	only        string // scenario letters to run, e.g. "ac"; "" runs all
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -70,8 +72,12 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.hold, "hold", 10*time.Second, "how long scenario d holds its streams open")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unrecorded load per side before a scenario's rounds")
 	fs.BoolVar(&o.keepTemp, "keep", false, "keep the temporary directory (binary, configs, process logs)")
+	fs.StringVar(&o.only, "only", "", "run only these scenarios, e.g. -only ac (for investigation; the table then lacks the others)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if strings.Trim(o.only, "abcd") != "" {
+		return o, fmt.Errorf("-only %q: want letters among a, b, c, d", o.only)
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -159,6 +165,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "[%6.1fs] %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, a...))
 	}
 	raiseFileLimit(opt.openStreams, logf)
+	load0, busy0, self0 := loadAvg(), machineBusy(), selfCPU()
 
 	tmp, err := os.MkdirTemp("", "weir-bench-")
 	if err != nil {
@@ -189,14 +196,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		Settings: Settings{
 			RoundDuration: opt.duration.String(), Rounds: opt.rounds, Warmup: opt.warmup.String(),
 			Rate: opt.rate, Concurrency: opt.concurrency, StreamConcurrency: opt.streamConc,
-			OpenStreams: opt.openStreams, Hold: opt.hold.String(),
+			OpenStreams: opt.openStreams, Hold: opt.hold.String(), Only: opt.only,
 			Profiles: profilesYAML, GatewayConfig: env.gatewayConfig,
 		},
 	}
 	b := newBencher(opt, env, logf)
 	defer b.close()
 
-	// e. idle RSS, before any traffic.
+	if err := b.preflight(ctx); err != nil {
+		return err
+	}
+	// e. idle RSS, before any load (the preflight sent one request each).
 	if err := sleepCtx(ctx, time.Second); err != nil {
 		return err
 	}
@@ -208,17 +218,20 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	logf("e. idle: weir VmRSS %.1f MB", mb(idle.VmRSS))
 
 	steps := []struct {
-		name string
-		f    func(context.Context, *Results) error
+		letter, name string
+		f            func(context.Context, *Results) error
 	}{
-		{"a. open-loop non-streaming", b.scenarioOpenLoop},
-		{"b. closed-loop non-streaming", b.scenarioClosedLoop},
-		{"c. streaming", b.scenarioStreaming},
-		{"d. open streams", b.scenarioOpenStreams},
+		{"a", "a. open-loop non-streaming", b.scenarioOpenLoop},
+		{"b", "b. closed-loop non-streaming", b.scenarioClosedLoop},
+		{"c", "c. streaming", b.scenarioStreaming},
+		{"d", "d. open streams", b.scenarioOpenStreams},
 	}
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if opt.only != "" && !strings.Contains(opt.only, s.letter) {
+			continue
 		}
 		logf("%s", s.name)
 		if err := s.f(ctx, res); err != nil {
@@ -233,6 +246,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	res.WeirCPU, _ = readProcCPU(env.weir.pid())
 	res.MockCPU, _ = readProcCPU(env.mock.pid())
 	res.Finished = time.Now().UTC()
+	ours := (selfCPU() - self0) + res.WeirCPU + res.MockCPU
+	capacity := float64(res.Finished.Sub(started)) * float64(runtime.NumCPU())
+	res.Noise = Noise{LoadAvgStart: load0, LoadAvgEnd: loadAvg(),
+		OtherCPUPercent: round1(max(0, float64(machineBusy()-busy0-ours)) / capacity * 100)}
+	if res.Noise.OtherCPUPercent > 5 {
+		logf("warning: other processes used %.1f%% of the CPU during the run: the numbers are noisy", res.Noise.OtherCPUPercent)
+	}
 	res.evaluate()
 
 	jsonPath, mdPath, err := res.write(opt.out)

@@ -25,6 +25,17 @@ type Results struct {
 	WeirCPU     time.Duration       `json:"weir_cpu_total_ns"`
 	MockCPU     time.Duration       `json:"mock_cpu_total_ns"`
 	Checks      []Check             `json:"checks"`
+	Noise       Noise               `json:"noise"`
+}
+
+// Noise is how busy the machine was with other work during the run.
+type Noise struct {
+	LoadAvgStart float64 `json:"load_avg_1m_start"`
+	LoadAvgEnd   float64 `json:"load_avg_1m_end"`
+	// OtherCPUPercent is the CPU time used by processes other than the
+	// harness, the simulator and weir, as a percentage of the machine's
+	// capacity over the run (it includes the go build at the start).
+	OtherCPUPercent float64 `json:"other_cpu_percent"`
 }
 
 // Settings are the knobs of the run.
@@ -37,6 +48,7 @@ type Settings struct {
 	StreamConcurrency int    `json:"stream_concurrency"`
 	OpenStreams       int    `json:"open_streams"`
 	Hold              string `json:"hold"`
+	Only              string `json:"only,omitempty"`
 	Profiles          string `json:"simulator_profiles"`
 	GatewayConfig     string `json:"gateway_config"`
 }
@@ -78,8 +90,8 @@ func (r *Results) evaluate() {
 		c = append(c,
 			Check{fmt.Sprintf("c. streaming TTFT p50, %d workers (ms)", s.Concurrency), f3(s.Direct.TTFT.P50), f3(s.Weir.TTFT.P50), signed(s.AddedTTFTP50Ms), "", nil},
 			Check{"c. streaming TTFT p99 (ms)", f3(s.Direct.TTFT.P99), f3(s.Weir.TTFT.P99), signed(s.AddedTTFTP99Ms), "added < 1 ms", boolp(s.AddedTTFTP99Ms < 1)},
-			Check{"c. per-chunk added latency p50 (ms)", "", "", signed(s.ChunkAdded.P50), "", nil},
-			Check{"c. per-chunk added latency p99 (ms)", "", "", signed(s.ChunkAdded.P99), "", nil},
+			Check{"c. chunk k arrival minus direct median of chunk k, p50 (ms)", signed(s.ChunkSpreadDirect.P50), signed(s.ChunkAdded.P50), signed(s.ChunkAdded.P50 - s.ChunkSpreadDirect.P50), "", nil},
+			Check{"c. chunk k arrival minus direct median of chunk k, p99 (ms)", signed(s.ChunkSpreadDirect.P99), signed(s.ChunkAdded.P99), signed(s.ChunkAdded.P99 - s.ChunkSpreadDirect.P99), "", nil},
 			Check{"c. chunks per stream", fmt.Sprint(s.ExpectedChunks), chunkRange(s.Weir), "", "", nil},
 			Check{"c. chunks coalesced", "", "", fmt.Sprint(s.ChunksCoalesced), "= 0", boolp(s.ChunksCoalesced == 0 && s.Weir.Streams > 0)},
 			Check{"c. events sharing a read with the previous one", fmt.Sprintf("%d / %d", s.Direct.SameReadEvents, s.Direct.TotalChunks), fmt.Sprintf("%d / %d", s.Weir.SameReadEvents, s.Weir.TotalChunks), "", "", nil},
@@ -145,8 +157,8 @@ func dash(s string) string {
 func (r *Results) markdown(jsonName string) string {
 	var b strings.Builder
 	title := "Weir load benchmark: latest results"
-	if r.Quick {
-		title = "Weir load benchmark: quick smoke run (not for citing)"
+	if r.Quick || r.Settings.Only != "" {
+		title = "Weir load benchmark: partial or quick run (not for citing)"
 	}
 	fmt.Fprintf(&b, "# %s\n\n", title)
 	m := r.Machine
@@ -164,6 +176,8 @@ func (r *Results) markdown(jsonName string) string {
 	s := r.Settings
 	fmt.Fprintf(&b, "Each scenario runs direct (client -> simulator) and via weir (client -> weir -> simulator) in %d interleaved rounds of %s per side, after %s of unrecorded warm-up per side. Latency in a. is measured from each request's intended send time.\n\n",
 		s.Rounds, s.RoundDuration, s.Warmup)
+	fmt.Fprintf(&b, "Other processes used %.1f%% of the machine's CPU during the run (1-minute load average %.2f at the start, %.2f at the end).\n\n",
+		r.Noise.OtherCPUPercent, r.Noise.LoadAvgStart, r.Noise.LoadAvgEnd)
 	b.WriteString(r.markdownTable())
 	if n := r.failed(); n > 0 {
 		fmt.Fprintf(&b, "\n%d target(s) missed.\n", n)
@@ -181,7 +195,11 @@ func (r *Results) write(dir string) (string, string, error) {
 	}
 	name := r.Started.Format("20060102T150405Z")
 	mdName := "latest.md"
-	if r.Quick {
+	switch {
+	case r.Settings.Only != "":
+		name += "-only-" + r.Settings.Only
+		mdName = "latest-only.md"
+	case r.Quick:
 		name += "-quick"
 		mdName = "latest-quick.md"
 	}
