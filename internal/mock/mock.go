@@ -271,7 +271,12 @@ func (x *exchange) authorize() bool {
 		return true
 	}
 	if x.anthropic {
+		// Anthropic takes x-api-key, and a bearer token as its newer SDKs
+		// send it.
 		got := x.r.Header.Get("x-api-key")
+		if got == "" {
+			got, _ = strings.CutPrefix(x.r.Header.Get("Authorization"), "Bearer ")
+		}
 		switch {
 		case got == "":
 			x.fail(&apiError{status: 401, msg: "x-api-key header is required"})

@@ -153,8 +153,9 @@ type Config struct {
 	// gets the provider's 404.
 	Models map[string]Profile `yaml:"models"`
 	// APIKey, if set, is required as "Authorization: Bearer KEY" on the
-	// OpenAI paths and "x-api-key: KEY" on the Anthropic ones. It is a
-	// test credential, not a secret.
+	// OpenAI paths and "x-api-key: KEY" (or the bearer form, which
+	// Anthropic's newer SDKs send) on the Anthropic ones. It is a test
+	// credential, not a secret.
 	APIKey string `yaml:"api_key"`
 	// Seed makes generated text, ids and injected failures repeatable.
 	Seed int64 `yaml:"seed"`

@@ -1,7 +1,9 @@
 package mock
 
 import (
+	"log/slog"
 	"maps"
+	"time"
 )
 
 // Stats are the counts GET /mock/stats reports.
@@ -77,6 +79,17 @@ func (m *modelStats) snapshot() ModelStats {
 func (x *exchange) record() {
 	if x.r.URL.Path == "/mock/stats" {
 		return
+	}
+	if x.s.log.Enabled(x.ctx, slog.LevelDebug) {
+		model := ""
+		if x.model != nil {
+			model = x.model.name
+		}
+		x.s.log.LogAttrs(x.ctx, slog.LevelDebug, "mock request",
+			slog.String("path", x.r.URL.Path), slog.String("model", model), slog.Int("status", x.out.status),
+			slog.Bool("stream", x.out.stream), slog.Bool("cut", x.out.cut), slog.Bool("hung", x.out.hung),
+			slog.Bool("client_gone", x.out.gone), slog.Int("output_tokens", x.out.outTokens),
+			slog.Duration("duration", time.Since(x.t0)))
 	}
 	if x.model == nil {
 		x.s.mu.Lock()
