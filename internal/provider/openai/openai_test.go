@@ -130,6 +130,9 @@ func TestChatStreamFailures(t *testing.T) {
 			w.(http.Flusher).Flush()
 			<-r.Context().Done()
 		}, 100 * time.Millisecond, apierror.UpstreamTimeout},
+		{"no headers", func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done()
+		}, 100 * time.Millisecond, apierror.UpstreamTimeout},
 		{"json instead of stream", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"choices":[]}`)

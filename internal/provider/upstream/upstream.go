@@ -215,3 +215,18 @@ func (b *BodyReader) Close() error {
 	})
 	return err
 }
+
+// ErrNoHeaders is the cause set when a streamed call's response headers did
+// not arrive within the stream idle timeout.
+var ErrNoHeaders = apierror.New(apierror.UpstreamTimeout, "the provider sent no response headers within the stream idle timeout")
+
+// HeaderDeadline cancels a streamed call with ErrNoHeaders unless the
+// returned stop function is called within timeout. Non-streamed calls are
+// bounded by their whole-call timeout instead. A zero timeout does nothing.
+func HeaderDeadline(timeout time.Duration, cancel context.CancelCauseFunc) (stop func()) {
+	if timeout <= 0 {
+		return func() {}
+	}
+	t := time.AfterFunc(timeout, func() { cancel(ErrNoHeaders) })
+	return func() { t.Stop() }
+}
