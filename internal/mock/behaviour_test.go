@@ -205,17 +205,17 @@ func TestFailureInjection(t *testing.T) {
 		}
 	}
 
-	// Mid-stream: OpenAI sends an error chunk and no [DONE]; Anthropic an
+	// Mid-stream: OpenAI sends an error chunk, then [DONE]; Anthropic an
 	// error event and no message_stop.
 	resp, raw := post(t, ts, "/v1/chat/completions", `{"model":"midstream","stream":true,"messages":[{"role":"user","content":"x"}]}`)
 	evs := events(t, raw)
-	if resp.StatusCode != 200 || len(evs) != 1+3+1 {
+	if resp.StatusCode != 200 || len(evs) != 1+3+2 || evs[len(evs)-1].Data != "[DONE]" {
 		t.Fatalf("openai midstream: %d, %d events: %s", resp.StatusCode, len(evs), raw)
 	}
 	var ch oaChunk
-	mustJSON(t, evs[len(evs)-1].Data, &ch)
+	mustJSON(t, evs[len(evs)-2].Data, &ch)
 	if len(ch.Error) == 0 || !strings.Contains(string(ch.Error), "server_error") {
-		t.Errorf("last event %s", evs[len(evs)-1].Data)
+		t.Errorf("error event %s", evs[len(evs)-2].Data)
 	}
 	_, raw = post(t, ts, "/v1/messages", `{"model":"midstream","stream":true,"max_tokens":50,"messages":[{"role":"user","content":"x"}]}`)
 	evs = events(t, raw)

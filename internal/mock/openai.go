@@ -373,7 +373,7 @@ func (x *exchange) chatStream(a *chatAnswer) {
 				x.abort()
 			}
 			if sent == failAt {
-				x.send(x.streamError(a.fail))
+				x.streamFailure(a.fail)
 				return
 			}
 			if hang && sent == 1 {
@@ -387,7 +387,7 @@ func (x *exchange) chatStream(a *chatAnswer) {
 		return
 	}
 	if a.fail != nil {
-		x.send(x.streamError(a.fail))
+		x.streamFailure(a.fail)
 		return
 	}
 	if cutAt > 0 {
@@ -415,6 +415,14 @@ func (x *exchange) chatStream(a *chatAnswer) {
 }
 
 var doneEvent = []byte("data: [DONE]\n\n")
+
+// streamFailure ends an OpenAI stream with an error chunk, then [DONE], as
+// vLLM and LiteLLM do (some servers just close the stream instead).
+func (x *exchange) streamFailure(f *Failure) {
+	if x.send(x.streamError(f)) {
+		x.send(doneEvent)
+	}
+}
 
 // embeddings answers POST /v1/embeddings.
 func (x *exchange) embeddings(body []byte) {

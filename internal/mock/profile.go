@@ -139,8 +139,8 @@ type Failure struct {
 	// rounded up) and, on OpenAI, retry-after-ms.
 	RetryAfter time.Duration `yaml:"retry_after"`
 	// AfterChunks, if above 0, delivers the failure inside a stream after
-	// that many token chunks: an OpenAI error chunk or an Anthropic error
-	// event. Non-streamed requests fail up front as usual.
+	// that many token chunks: an OpenAI error chunk followed by [DONE], or
+	// an Anthropic error event. Non-streamed requests fail up front.
 	AfterChunks int `yaml:"after_chunks"`
 }
 
