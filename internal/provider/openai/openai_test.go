@@ -128,10 +128,17 @@ func TestChatStreamFailures(t *testing.T) {
 			w.Header().Set("Content-Type", "text/event-stream")
 			io.WriteString(w, "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n")
 			w.(http.Flusher).Flush()
-			<-r.Context().Done()
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
 		}, 100 * time.Millisecond, apierror.UpstreamTimeout},
 		{"no headers", func(w http.ResponseWriter, r *http.Request) {
-			<-r.Context().Done()
+			io.ReadAll(r.Body) // the server notices the client leaving only once the body is read
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
 		}, 100 * time.Millisecond, apierror.UpstreamTimeout},
 		{"json instead of stream", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
