@@ -187,6 +187,7 @@ type chatStream struct {
 	ev      streamEvent
 	prefix  []byte // data: {"id":...,"choices":[
 	buf     []byte
+	scratch []byte
 	tools   []int // content block index -> tool call index, -1 if not a tool
 	ntools  int
 	pending []provider.Event
@@ -273,40 +274,29 @@ func (s *chatStream) translate(ev *sse.Event) (provider.Event, error) {
 	case "ping", "content_block_stop":
 		return drop, nil
 	case "content_block_delta":
-		if err := s.ev.decode(ev.Data); err != nil {
+		kind, text, index, err := readDelta(ev.Data, &s.ev, &s.scratch)
+		if err != nil || kind == deltaOther || text == "" {
 			return drop, err
 		}
-		d := &s.ev.Delta
-		var out provider.Event
+		out := provider.Event{Token: true, Completion: kind != deltaThinking, Text: text}
 		b := s.chunk()
-		switch d.Type {
-		case "text_delta":
-			if d.Text == "" {
-				return drop, nil
-			}
+		switch kind {
+		case deltaText:
 			b = append(b, `"content":`...)
-			b = appendString(b, d.Text)
-			out = provider.Event{Token: true, Completion: true, Text: d.Text}
-		case "thinking_delta":
-			if d.Thinking == "" {
-				return drop, nil
-			}
+			b = appendString(b, text)
+		case deltaThinking:
 			b = append(b, `"reasoning_content":`...)
-			b = appendString(b, d.Thinking)
-			out = provider.Event{Token: true, Text: d.Thinking}
-		case "input_json_delta":
-			idx := s.toolIndex(s.ev.Index)
-			if idx < 0 || d.PartialJSON == "" {
+			b = appendString(b, text)
+		case deltaJSON:
+			idx := s.toolIndex(index)
+			if idx < 0 {
 				return drop, nil
 			}
 			b = append(b, `"tool_calls":[{"index":`...)
 			b = appendInt(b, int64(idx))
 			b = append(b, `,"function":{"arguments":`...)
-			b = appendString(b, d.PartialJSON)
+			b = appendString(b, text)
 			b = append(b, "}}]"...)
-			out = provider.Event{Token: true, Completion: true, Text: d.PartialJSON}
-		default: // signature_delta, citations_delta
-			return drop, nil
 		}
 		out.Data = s.endChunk(b, "")
 		return out, nil

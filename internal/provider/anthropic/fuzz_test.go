@@ -89,3 +89,63 @@ func FuzzStreamEvents(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadDelta checks the delta fast path against encoding/json: for every
+// event of the documented shape that encoding/json accepts, they agree.
+// (Outside that shape the fast path may be more lenient; the gateway relays
+// the upstream bytes or builds its own chunk, so no invalid JSON results.)
+func FuzzReadDelta(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Let me check \"Paris\" \u00e9\ud83d\ude00"}}`,
+		`{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"a\nb\\c\/d"}}`,
+		`{"type":"content_block_delta","index":12,"delta":{"type":"input_json_delta","partial_json":"{\"city\": \"Pa"}}`,
+		`{"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"bad \ud800 pair \udc00"}}`,
+		`{"type": "content_block_delta", "index" : 3, "delta": {"type": "text_delta", "text" : "spaced"}}`,
+		`{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"abc"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var dec streamEvent
+		var scratch []byte
+		kind, text, index, err := readDelta(b, &dec, &scratch)
+		if err != nil || kind == deltaOther {
+			return
+		}
+		var want streamEvent
+		if json.Unmarshal(b, &want) != nil || !documentedShape(b) {
+			return
+		}
+		wantText := map[int]string{deltaText: want.Delta.Text, deltaThinking: want.Delta.Thinking, deltaJSON: want.Delta.PartialJSON}[kind]
+		if want.Delta.Type != map[int]string{deltaText: "text_delta", deltaThinking: "thinking_delta", deltaJSON: "input_json_delta"}[kind] {
+			return // the marker was elsewhere; encoding/json saw another shape
+		}
+		if text != wantText || index != want.Index {
+			t.Fatalf("readDelta(%s) = %q index %d; encoding/json says %q index %d", b, text, index, wantText, want.Index)
+		}
+	})
+}
+
+// documentedShape reports whether b has only the keys of a documented
+// content_block_delta: type, index and delta{type, one text key}.
+func documentedShape(b []byte) bool {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(b, &top) != nil {
+		return false
+	}
+	var delta map[string]json.RawMessage
+	if json.Unmarshal(top["delta"], &delta) != nil {
+		return false
+	}
+	for k := range top {
+		if k != "type" && k != "index" && k != "delta" {
+			return false
+		}
+	}
+	for k := range delta {
+		if k != "type" && k != "text" && k != "thinking" && k != "partial_json" {
+			return false
+		}
+	}
+	return true
+}

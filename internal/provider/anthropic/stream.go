@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -103,6 +102,8 @@ type messagesStream struct {
 	r    *sse.Reader
 	acc  usage.Anthropic
 	ev   streamEvent
+	// scratch is reused to unescape delta text.
+	scratch []byte
 	// done is set by message_stop; errored by an error event, after which
 	// Anthropic ends the stream without message_stop.
 	done, errored bool
@@ -125,14 +126,6 @@ func (s *messagesStream) Next() (provider.Event, error) {
 	return s.parse(&ev)
 }
 
-// Prefixes of the content_block_delta payloads worth decoding; others
-// (signature_delta, citations_delta) are relayed without a look inside.
-var (
-	deltaText     = []byte(`"text_delta"`)
-	deltaThinking = []byte(`"thinking_delta"`)
-	deltaJSON     = []byte(`"input_json_delta"`)
-)
-
 func (s *messagesStream) parse(ev *sse.Event) (provider.Event, error) {
 	out := provider.Event{Data: ev.Raw}
 	typ, err := eventType(ev)
@@ -143,24 +136,12 @@ func (s *messagesStream) parse(ev *sse.Event) (provider.Event, error) {
 	case "ping", "content_block_stop":
 		return out, nil
 	case "content_block_delta":
-		if !bytes.Contains(ev.Data, deltaText) && !bytes.Contains(ev.Data, deltaThinking) && !bytes.Contains(ev.Data, deltaJSON) {
-			return out, nil
-		}
-		if err := s.ev.decode(ev.Data); err != nil {
+		kind, text, _, err := readDelta(ev.Data, &s.ev, &s.scratch)
+		if err != nil || kind == deltaOther || text == "" {
 			return out, err
 		}
-		d := &s.ev.Delta
-		switch d.Type {
-		case "text_delta":
-			out.Text = d.Text
-			out.Token, out.Completion = d.Text != "", d.Text != ""
-		case "thinking_delta":
-			out.Text = d.Thinking
-			out.Token = d.Thinking != ""
-		case "input_json_delta":
-			out.Text = d.PartialJSON
-			out.Token, out.Completion = d.PartialJSON != "", d.PartialJSON != ""
-		}
+		out.Token, out.Text = true, text
+		out.Completion = kind != deltaThinking
 		return out, nil
 	case "content_block_start":
 		if err := s.ev.decode(ev.Data); err != nil {
