@@ -66,3 +66,30 @@ func BenchmarkChatStreamTranslate(b *testing.B) {
 		s.pending = s.pending[:0]
 	}
 }
+
+// TestDeltaAllocs holds the hot path to its allocation budget: one string
+// for the delta's text (Event.Text), nothing else, in both streams.
+func TestDeltaAllocs(t *testing.T) {
+	text := sseEvent("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello \"world\""}}`)
+	args := sseEvent("content_block_delta", `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": \"Pa"}}`)
+	start := sseEvent("content_block_start", `{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"f","input":{}}}`)
+	native := &messagesStream{ctx: context.Background()}
+	chat := newChatStream(context.Background(), io.NopCloser(nil), false)
+	chat.setPrefix("msg_1", "claude-sonnet-4-5")
+	if _, err := chat.translate(&start); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range []*sse.Event{&text, &args} {
+		if n := testing.AllocsPerRun(200, func() { native.parse(ev) }); n > 1 {
+			t.Errorf("native %s: %v allocs, budget 1", ev.Data, n)
+		}
+		if n := testing.AllocsPerRun(200, func() { chat.translate(ev) }); n > 1 {
+			t.Errorf("chat %s: %v allocs, budget 1", ev.Data, n)
+		}
+	}
+}
+
+func sseEvent(typ, data string) sse.Event {
+	raw := sse.AppendEvent(nil, typ, []byte(data))
+	return sse.Event{Type: typ, Data: []byte(data), Raw: raw}
+}

@@ -248,6 +248,9 @@ func TranslateRequest(body []byte, model string, stream bool) ([]byte, error) {
 		}
 	}
 	out.System = systemValue(system)
+	if out.Messages == nil {
+		out.Messages = []turn{} // let Anthropic say what is missing
+	}
 
 	switch {
 	case in.MaxCompletionTokens != nil:
