@@ -81,8 +81,11 @@ func Run(ctx context.Context, baseURL string, rate float64, log *slog.Logger) {
 		user := uc.users[rng.IntN(len(uc.users))]
 		prompt := prompts[rng.IntN(len(prompts))]
 		go func() {
+			// In-flight instances finish even when the demo stops: the
+			// gateway drains them before it exits.
+			ctx := context.WithoutCancel(ctx)
 			for _, s := range uc.steps {
-				if err := send(ctx, client, baseURL, uc, s, instance, user, prompt); err != nil && ctx.Err() == nil {
+				if err := send(ctx, client, baseURL, uc, s, instance, user, prompt); err != nil {
 					log.Debug("demo call", "use_case", uc.name, "step", s.name, "err", err)
 				}
 			}
