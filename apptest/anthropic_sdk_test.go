@@ -94,6 +94,21 @@ func TestAnthropicSDK(t *testing.T) {
 		}
 	})
 
+	t.Run("no headers from the provider", func(t *testing.T) {
+		var raw *http.Response
+		stream := client.Messages.NewStreaming(ctx, messageParams("anthropic/hang-headers"), option.WithResponseInto(&raw))
+		for stream.Next() {
+		}
+		var apiErr *anthropic.Error
+		if err := stream.Err(); !errors.As(err, &apiErr) || apiErr.StatusCode != 504 {
+			t.Fatalf("err = %v, want a 504 *anthropic.Error", err)
+		}
+		r := e.record(t, raw.Header.Get("x-weir-request-id"))
+		if r.Status != 504 || r.ErrorKind != "upstream_timeout" {
+			t.Errorf("record status %d kind %q", r.Status, r.ErrorKind)
+		}
+	})
+
 	t.Run("bad request in Anthropic's format", func(t *testing.T) {
 		resp, body := httpPost(t, e.base+"/v1/messages", `{"model":`, "anthropic-version", "2023-06-01")
 		if resp.StatusCode != 400 || !contains(body, `"type":"error"`, `"invalid_request_error"`) {

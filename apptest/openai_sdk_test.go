@@ -284,6 +284,7 @@ func TestOpenAISDKErrors(t *testing.T) {
 		{"openai/broken", true, 200, "upstream_bad_response"},
 		{"openai/midstream-error", true, 200, "upstream_error"},
 		{"openai/stall", true, 200, "upstream_timeout"},
+		{"openai/hang-headers", true, 504, "upstream_timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.model, func(t *testing.T) {
@@ -302,7 +303,7 @@ func TestOpenAISDKErrors(t *testing.T) {
 				t.Fatal("the SDK saw no error")
 			}
 			var apiErr *openai.Error
-			if !tt.stream {
+			if !tt.stream || tt.status != 200 {
 				if !errors.As(err, &apiErr) || apiErr.StatusCode != tt.status || apiErr.Message == "" {
 					t.Fatalf("err = %v, want an *openai.Error with status %d", err, tt.status)
 				}

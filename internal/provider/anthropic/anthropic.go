@@ -126,7 +126,12 @@ func (p *Provider) call(ctx context.Context, path string, body []byte, req *prov
 		cancel(nil)
 		return nil, nil, err
 	}
+	stop := func() {}
+	if req.Stream {
+		stop = upstream.HeaderDeadline(p.idle, cancel)
+	}
 	resp, err := upstream.Do(p.client, hr, req.Wait, ParseError)
+	stop()
 	if err != nil {
 		cancel(nil)
 		return nil, nil, err
