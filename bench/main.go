@@ -52,6 +52,7 @@ type options struct {
 	hold        time.Duration
 	warmup      time.Duration
 	keepTemp    bool
+	waitQuiet   time.Duration
 	only        string // scenario letters to run, e.g. "ac"; "" runs all
 }
 
@@ -72,6 +73,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.hold, "hold", 10*time.Second, "how long scenario d holds its streams open")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unrecorded load per side before a scenario's rounds")
 	fs.BoolVar(&o.keepTemp, "keep", false, "keep the temporary directory (binary, configs, process logs)")
+	fs.DurationVar(&o.waitQuiet, "wait-quiet", 3*time.Minute, "before starting, wait up to this long for a second in which the machine is less than 15% busy (0: don't wait)")
 	fs.StringVar(&o.only, "only", "", "run only these scenarios, e.g. -only ac (for investigation; the table then lacks the others)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -165,6 +167,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "[%6.1fs] %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, a...))
 	}
 	raiseFileLimit(opt.openStreams, logf)
+	if opt.waitQuiet > 0 {
+		if err := waitQuiet(ctx, opt.waitQuiet, logf); err != nil {
+			return err
+		}
+	}
 	load0, busy0, self0 := loadAvg(), machineBusy(), selfCPU()
 
 	tmp, err := os.MkdirTemp("", "weir-bench-")
@@ -325,4 +332,27 @@ func (l *intList) Set(v string) error {
 	}
 	*l = out
 	return nil
+}
+
+// waitQuiet waits, at most max, for a second in which the whole machine
+// is less than 15% busy.
+func waitQuiet(ctx context.Context, max time.Duration, logf func(string, ...any)) error {
+	deadline := time.Now().Add(max)
+	for i := 0; ; i++ {
+		b0, t0 := machineBusy(), time.Now()
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return err
+		}
+		busy := float64(machineBusy()-b0) / (float64(time.Since(t0)) * float64(runtime.NumCPU())) * 100
+		if busy < 15 {
+			return nil
+		}
+		if i == 0 {
+			logf("the machine is %.0f%% busy: waiting up to %s for it to quieten (-wait-quiet)", busy, max)
+		}
+		if time.Now().After(deadline) {
+			logf("warning: the machine is still %.0f%% busy; starting anyway", busy)
+			return nil
+		}
+	}
 }

@@ -178,6 +178,9 @@ func (r *Results) markdown(jsonName string) string {
 		s.Rounds, s.RoundDuration, s.Warmup)
 	fmt.Fprintf(&b, "Other processes used %.1f%% of the machine's CPU during the run (1-minute load average %.2f at the start, %.2f at the end).\n\n",
 		r.Noise.OtherCPUPercent, r.Noise.LoadAvgStart, r.Noise.LoadAvgEnd)
+	if r.Noise.OtherCPUPercent > 5 {
+		b.WriteString("**Warning: other work on the machine used more than 5% of its CPU during this run; the numbers are noisy.** Each round's share is in the JSON (`other_processes_cpu_percent`).\n\n")
+	}
 	b.WriteString(r.markdownTable())
 	if n := r.failed(); n > 0 {
 		fmt.Fprintf(&b, "\n%d target(s) missed.\n", n)

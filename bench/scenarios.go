@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,14 +49,20 @@ type CPUUse struct {
 	WeirUsPerReq   float64 `json:"weir_us_per_request"`
 	MockUsPerReq   float64 `json:"mock_us_per_request"`
 	ClientUsPerReq float64 `json:"client_us_per_request"`
+	// OtherPercent is the CPU used by every other process on the machine,
+	// in percent of its capacity: noise.
+	OtherPercent float64 `json:"other_processes_cpu_percent"`
 }
 
-type cpuSnap struct{ weir, mock, self time.Duration }
+type cpuSnap struct {
+	weir, mock, self, machine time.Duration
+	at                        time.Time
+}
 
 func (b *bencher) snap() cpuSnap {
 	w, _ := readProcCPU(b.env.weir.pid())
 	m, _ := readProcCPU(b.env.mock.pid())
-	return cpuSnap{w, m, selfCPU()}
+	return cpuSnap{w, m, selfCPU(), machineBusy(), time.Now()}
 }
 
 func (b *bencher) cpuSince(s cpuSnap, requests int) CPUUse {
@@ -65,6 +72,10 @@ func (b *bencher) cpuSince(s cpuSnap, requests int) CPUUse {
 		MockMs:   float64(now.mock-s.mock) / 1e6,
 		ClientMs: round3(float64(now.self-s.self) / 1e6),
 	}
+	other := (now.machine - s.machine) - (now.weir - s.weir) - (now.mock - s.mock) - (now.self - s.self)
+	if wall := now.at.Sub(s.at); wall > 0 {
+		u.OtherPercent = round1(max(0, float64(other)) / (float64(wall) * float64(runtime.NumCPU())) * 100)
+	}
 	if requests > 0 {
 		u.WeirUsPerReq = round1(u.WeirMs * 1000 / float64(requests))
 		u.MockUsPerReq = round1(u.MockMs * 1000 / float64(requests))
@@ -73,8 +84,10 @@ func (b *bencher) cpuSince(s cpuSnap, requests int) CPUUse {
 	return u
 }
 
+// addCPU adds b to a; OtherPercent becomes the larger of the two.
 func addCPU(a, b CPUUse) CPUUse {
-	return CPUUse{WeirMs: a.WeirMs + b.WeirMs, MockMs: a.MockMs + b.MockMs, ClientMs: round3(a.ClientMs + b.ClientMs)}
+	return CPUUse{WeirMs: a.WeirMs + b.WeirMs, MockMs: a.MockMs + b.MockMs, ClientMs: round3(a.ClientMs + b.ClientMs),
+		OtherPercent: max(a.OtherPercent, b.OtherPercent)}
 }
 
 func (u CPUUse) per(requests int) CPUUse {
@@ -221,8 +234,8 @@ func (b *bencher) scenarioOpenLoop(ctx context.Context, res *Results) error {
 			r.Runs = append(r.Runs, rs)
 			pools[t.side].add(run, rs)
 			byRound[t.side] = append(byRound[t.side], rs.Latency)
-			b.logf("   round %d %-6s sent %d ok %d err %d  p50 %.3f p99 %.3f max %.3f ms  (send lag p99 %.3f ms, weir cpu %.0f us/req)",
-				round, t.side, rs.Requests, rs.OK, rs.Errors, rs.Latency.P50, rs.Latency.P99, rs.Latency.Max, rs.SendLag.P99, rs.CPU.WeirUsPerReq)
+			b.logf("   round %d %-6s sent %d ok %d err %d  p50 %.3f p99 %.3f max %.3f ms  (send lag p99 %.3f ms, weir cpu %.0f us/req, other processes %.0f%%)",
+				round, t.side, rs.Requests, rs.OK, rs.Errors, rs.Latency.P50, rs.Latency.P99, rs.Latency.Max, rs.SendLag.P99, rs.CPU.WeirUsPerReq, rs.CPU.OtherPercent)
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -266,9 +279,9 @@ func (b *bencher) scenarioClosedLoop(ctx context.Context, res *Results) error {
 				rs := summarise(t.side, round, run, b.cpuSince(s, run.ok))
 				r.Runs = append(r.Runs, rs)
 				pools[t.side].add(run, rs)
-				b.logf("   c=%d round %d %-6s %8.0f req/s  ok %d err %d  p50 %.3f p99 %.3f ms  cpu us/req weir %.0f mock %.0f client %.0f",
+				b.logf("   c=%d round %d %-6s %8.0f req/s  ok %d err %d  p50 %.3f p99 %.3f ms  cpu us/req weir %.0f mock %.0f client %.0f, other processes %.0f%%",
 					conc, round, t.side, rs.ThroughputRPS, rs.OK, rs.Errors, rs.Latency.P50, rs.Latency.P99,
-					rs.CPU.WeirUsPerReq, rs.CPU.MockUsPerReq, rs.CPU.ClientUsPerReq)
+					rs.CPU.WeirUsPerReq, rs.CPU.MockUsPerReq, rs.CPU.ClientUsPerReq, rs.CPU.OtherPercent)
 			}
 			if err := ctx.Err(); err != nil {
 				return err
@@ -376,8 +389,8 @@ func (b *bencher) scenarioStreaming(ctx context.Context, res *Results) error {
 				ss.ErrorMessages[k] += v
 			}
 			ss.CPU = addCPU(ss.CPU, rs.CPU)
-			b.logf("   round %d %-6s streams %d err %d  ttft p50 %.3f p99 %.3f ms  cpu us/stream weir %.0f mock %.0f",
-				round, t.side, rs.Streams, rs.Errors, rs.TTFT.P50, rs.TTFT.P99, rs.CPU.WeirUsPerReq, rs.CPU.MockUsPerReq)
+			b.logf("   round %d %-6s streams %d err %d  ttft p50 %.3f p99 %.3f ms  cpu us/stream weir %.0f mock %.0f, other processes %.0f%%",
+				round, t.side, rs.Streams, rs.Errors, rs.TTFT.P50, rs.TTFT.P99, rs.CPU.WeirUsPerReq, rs.CPU.MockUsPerReq, rs.CPU.OtherPercent)
 		}
 		if err := ctx.Err(); err != nil {
 			return err
