@@ -246,3 +246,41 @@ func TestOpenAINodeSDK(t *testing.T) {
 	}
 	fmt.Fprint(io.Discard, string(out))
 }
+
+// TestDemo runs `weir demo` for a few seconds, then reads what it recorded
+// through `weir serve` on the same data directory: the README's first
+// command must produce real, attributed records for every sample use case.
+func TestDemo(t *testing.T) {
+	data := t.TempDir()
+	addr := apptest.FreeAddr(t)
+	cmd := exec.Command(apptest.Binary(t), "demo", "--listen", addr, "--data", data, "--duration", "4s", "--rate", "4")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("weir demo: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "OpenAI base URL      http://"+addr+"/v1") {
+		t.Errorf("demo banner does not say where to look:\n%s", out)
+	}
+	saddr := apptest.FreeAddr(t)
+	apptest.Start(t, saddr, "/healthz", nil, "serve", "--listen", saddr, "--data", data)
+	resp, err := http.Get("http://" + saddr + "/api/v1/requests?limit=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page store.RequestPage
+	json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	useCases := map[string]int{}
+	for _, r := range page.Requests {
+		if r.Status != 200 || r.ErrorKind != "" {
+			t.Errorf("demo call %s failed: %d %s %s", r.ID, r.Status, r.ErrorKind, r.ErrorMessage)
+		}
+		if r.UseCaseInstance == "" || r.Team == "" || r.UseCaseStep == "" {
+			t.Errorf("demo call %s not attributed: %+v", r.ID, r.Attribution)
+		}
+		useCases[r.UseCase]++
+	}
+	if len(page.Requests) < 10 || len(useCases) != 3 {
+		t.Errorf("demo recorded %d calls over use cases %v", len(page.Requests), useCases)
+	}
+}

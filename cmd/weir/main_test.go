@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("providers:\n  - {name: local, type: openai, base_url: http://127.0.0.1:8000/v1}\nmodels: {fast: local/llama}\n"), 0o600)
+	badType := filepath.Join(dir, "bad-type.yaml")
+	os.WriteFile(badType, []byte("providers:\n  - {name: x, type: gemini}\n"), 0o600)
+	badKey := filepath.Join(dir, "bad-key.yaml")
+	os.WriteFile(badKey, []byte("providers:\n  - {name: x, type: openai, apikey: foo}\n"), 0o600)
+
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"config", "check", good}, &out, &errOut); err != nil || !strings.Contains(out.String(), "OK (1 providers, 1 model aliases)") {
+		t.Errorf("good config: %v %q", err, out.String())
+	}
+	for path, want := range map[string]string{
+		badType:                            `unknown type "gemini"`,
+		badKey:                             "field apikey not found",
+		filepath.Join(dir, "missing.yaml"): "no such file",
+	} {
+		err := run(context.Background(), []string{"config", "check", path}, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: err = %v, want the file name and %q", filepath.Base(path), err, want)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	var out, errOut bytes.Buffer
+	for _, args := range [][]string{nil, {"fly"}, {"config"}, {"config", "lint", "x"}, {"serve", "--nope"}, {"demo", "--rate", "0"}} {
+		if err := run(context.Background(), args, &out, &errOut); err == nil {
+			t.Errorf("weir %v: no error", args)
+		}
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"help"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "weir serve") {
+		t.Errorf("help: %v %q", err, out.String())
+	}
+}
+
+func TestLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{"127.0.0.1:8080": true, "localhost:1": true, "[::1]:80": true, "0.0.0.0:8080": false, ":8080": false, "10.0.0.1:80": false} {
+		if got := loopback(addr); got != want {
+			t.Errorf("loopback(%q) = %v", addr, got)
+		}
+	}
+}
