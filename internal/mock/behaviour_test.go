@@ -427,15 +427,16 @@ func TestTiming(t *testing.T) {
 		return first, time.Since(start)
 	}
 	first, total := measure(`{"model":"timed","stream":true,"messages":[{"role":"user","content":"x"}]}`)
-	if first < 100*time.Millisecond || first > 150*time.Millisecond || total < 200*time.Millisecond || total > 280*time.Millisecond {
+	// Never early; the upper bounds leave room for a loaded machine.
+	if first < 100*time.Millisecond || first > 250*time.Millisecond || total < 200*time.Millisecond || total > 450*time.Millisecond {
 		t.Errorf("stream: first token %s (want 100ms), total %s (want 200ms)", first, total)
 	}
 	first, _ = measure(`{"model":"hidden","stream":true,"messages":[{"role":"user","content":"x"}]}`)
-	if first < 150*time.Millisecond || first > 210*time.Millisecond {
+	if first < 150*time.Millisecond || first > 350*time.Millisecond {
 		t.Errorf("hidden reasoning: first content token %s, want 150ms", first)
 	}
 	_, total = measure(`{"model":"timed","messages":[{"role":"user","content":"x"}]}`)
-	if total < 200*time.Millisecond || total > 280*time.Millisecond {
+	if total < 200*time.Millisecond || total > 450*time.Millisecond {
 		t.Errorf("non-stream: %s, want 200ms", total)
 	}
 }
