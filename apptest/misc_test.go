@@ -284,3 +284,30 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo recorded %d calls over use cases %v", len(page.Requests), useCases)
 	}
 }
+
+// TestServeFromEnvironment: with no config file, `weir serve` enables the
+// providers whose standard API-key variables are set, honours their
+// base-URL variables, and routes bare vendor model names to them.
+func TestServeFromEnvironment(t *testing.T) {
+	profiles := filepath.Join(t.TempDir(), "mock.yaml")
+	os.WriteFile(profiles, []byte("builtin: true\napi_key: sk-from-env\nmodels:\n  gpt-4o-mini: {output_tokens: 3}\n  claude-haiku-4-5: {output_tokens: 4}\n"), 0o600)
+	mock := apptest.Mock(t, profiles)
+	addr := apptest.FreeAddr(t)
+	apptest.Start(t, addr, "/healthz", []string{
+		"OPENAI_API_KEY=sk-from-env", "OPENAI_BASE_URL=http://" + mock.Addr + "/v1",
+		"ANTHROPIC_API_KEY=sk-from-env", "ANTHROPIC_BASE_URL=http://" + mock.Addr,
+	}, "serve", "--listen", addr, "--data", t.TempDir())
+	base := "http://" + addr
+	resp, body := httpPost(t, base+"/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"completion_tokens":3`) {
+		t.Errorf("bare OpenAI model: %d %s", resp.StatusCode, body)
+	}
+	resp, body = httpPost(t, base+"/v1/messages", `{"model":"claude-haiku-4-5","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}`, "anthropic-version", "2023-06-01")
+	if resp.StatusCode != 200 || !strings.Contains(body, `"output_tokens":4`) {
+		t.Errorf("bare Anthropic model: %d %s", resp.StatusCode, body)
+	}
+	resp, body = httpPost(t, base+"/v1/chat/completions", `{"model":"mistral-large","messages":[]}`)
+	if resp.StatusCode != 404 || !strings.Contains(body, "model_not_found") {
+		t.Errorf("unknown bare model: %d %s", resp.StatusCode, body)
+	}
+}

@@ -258,6 +258,9 @@ type chatStream struct {
 	r            *sse.Reader
 	includeUsage bool
 	done         bool
+	// sawError is set once the provider reported an error in the stream:
+	// the stream may then end without [DONE], as some servers do.
+	sawError bool
 	// model and fingerprint cache the last strings seen, so a stream that
 	// repeats them in every chunk allocates them once.
 	model, fingerprint string
@@ -273,6 +276,9 @@ func (s *chatStream) Next() (provider.Event, error) {
 		ev, err := s.r.Next()
 		if err != nil {
 			if err == io.EOF {
+				if s.sawError {
+					return provider.Event{}, io.EOF
+				}
 				return provider.Event{}, apierror.New(apierror.UpstreamBadResponse, "the provider's stream ended without [DONE]")
 			}
 			return provider.Event{}, upstream.Classify(s.ctx, streamErr(err))
@@ -370,6 +376,7 @@ func (s *chatStream) parse(ev sse.Event) (provider.Event, error) {
 			msg = "the provider reported an error mid-stream"
 		}
 		out.Error = msg
+		s.sawError = true
 	}
 	if usageRaw == nil {
 		usageRaw = groqUsage

@@ -160,6 +160,34 @@ func TestChatStreamFailures(t *testing.T) {
 	}
 }
 
+// A provider that reports an error in the stream and then closes it, with
+// no [DONE], has ended the stream itself: the error event is relayed and the
+// stream ends cleanly, so the gateway records one error, not two.
+func TestChatStreamErrorThenClose(t *testing.T) {
+	p := newProvider(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n")
+	}, 0)
+	resp, err := p.ChatCompletion(context.Background(), &provider.Request{Body: []byte(`{}`), Stream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last provider.Event
+	for {
+		ev, err := resp.Stream.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("err = %v, want a clean end after the relayed error", err)
+		}
+		last = ev
+	}
+	if last.Error != "overloaded" || len(last.Data) == 0 {
+		t.Errorf("error event = %+v", last)
+	}
+}
+
 func TestChatNonStream(t *testing.T) {
 	p := newProvider(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
