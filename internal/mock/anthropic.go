@@ -2,6 +2,7 @@ package mock
 
 import (
 	"encoding/json"
+	"github.com/weirhq/weir/internal/jsonenc"
 	"net/http"
 	"strconv"
 	"strings"
@@ -124,7 +125,7 @@ func (x *exchange) messageHead(b []byte, a *messagesAnswer) []byte {
 	b = append(b, `{"id":"`...)
 	b = append(b, x.messageID()...)
 	b = append(b, `","type":"message","role":"assistant","model":`...)
-	return appendJSONString(b, a.model)
+	return jsonenc.AppendString(b, a.model)
 }
 
 func (x *exchange) messagesResponse(a *messagesAnswer) {
@@ -164,7 +165,7 @@ func (x *exchange) messagesResponse(a *messagesAnswer) {
 			b = append(b, `{"type":"tool_use","id":"`...)
 			b = append(b, c.toolID...)
 			b = append(b, `","name":`...)
-			b = appendJSONString(b, c.toolName)
+			b = jsonenc.AppendString(b, c.toolName)
 			b = append(b, `,"input":`...)
 			args := string(c.appendText(nil))
 			if c.truncated || !json.Valid([]byte(args)) {
@@ -338,7 +339,7 @@ func (x *exchange) messagesStream(a *messagesAnswer) {
 			b = append(b, `{"type":"tool_use","id":"`...)
 			b = append(b, c.toolID...)
 			b = append(b, `","name":`...)
-			b = appendJSONString(b, c.toolName)
+			b = jsonenc.AppendString(b, c.toolName)
 			b = append(b, `,"input":{}}}`...)
 		} else {
 			b = append(b, `{"type":"text","text":""}}`...)
@@ -428,13 +429,13 @@ func (s *Server) buildModelLists() {
 	oa := []byte(`{"object":"list","data":[`)
 	an := []byte(`{"data":[`)
 	for i, name := range s.names {
-		o := append([]byte(`{"id":`), appendJSONString(nil, name)...)
+		o := append([]byte(`{"id":`), jsonenc.AppendString(nil, name)...)
 		o = append(o, `,"object":"model","created":`...)
 		o = strconv.AppendInt(o, modelsCreated, 10)
 		o = append(o, `,"owned_by":"system"}`...)
-		a := append([]byte(`{"type":"model","id":`), appendJSONString(nil, name)...)
+		a := append([]byte(`{"type":"model","id":`), jsonenc.AppendString(nil, name)...)
 		a = append(a, `,"display_name":`...)
-		a = appendJSONString(a, displayName(name))
+		a = jsonenc.AppendString(a, displayName(name))
 		a = append(a, `,"created_at":"2025-01-01T00:00:00Z"}`...)
 		s.openAIOne[name], s.anthropicOne[name] = append(o, '\n'), append(a, '\n')
 		if i > 0 {
@@ -445,9 +446,9 @@ func (s *Server) buildModelLists() {
 	oa = append(oa, "]}\n"...)
 	an = append(an, `],"has_more":false,"first_id":`...)
 	if len(s.names) > 0 {
-		an = appendJSONString(an, s.names[0])
+		an = jsonenc.AppendString(an, s.names[0])
 		an = append(an, `,"last_id":`...)
-		an = appendJSONString(an, s.names[len(s.names)-1])
+		an = jsonenc.AppendString(an, s.names[len(s.names)-1])
 	} else {
 		an = append(an, `null,"last_id":null`...)
 	}

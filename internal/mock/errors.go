@@ -2,6 +2,7 @@ package mock
 
 import (
 	"fmt"
+	"github.com/weirhq/weir/internal/jsonenc"
 	"net/http"
 	"strconv"
 	"time"
@@ -84,11 +85,11 @@ func (x *exchange) errorBody(e *apiError) []byte {
 			msg = e.msg
 		}
 		b = append(b, `{"type":"error","error":{"type":`...)
-		b = appendJSONString(b, typ)
+		b = jsonenc.AppendString(b, typ)
 		b = append(b, `,"message":`...)
-		b = appendJSONString(b, msg)
+		b = jsonenc.AppendString(b, msg)
 		b = append(b, `},"request_id":`...)
-		b = appendJSONString(b, x.requestID())
+		b = jsonenc.AppendString(b, x.requestID())
 		return append(b, '}')
 	}
 	typ, code, msg := openAIDefaults(e.status, e.model)
@@ -99,9 +100,9 @@ func (x *exchange) errorBody(e *apiError) []byte {
 		msg, code = e.msg, e.code
 	}
 	b = append(b, `{"error":{"message":`...)
-	b = appendJSONString(b, msg)
+	b = jsonenc.AppendString(b, msg)
 	b = append(b, `,"type":`...)
-	b = appendJSONString(b, typ)
+	b = jsonenc.AppendString(b, typ)
 	b = append(b, `,"param":`...)
 	b = appendNullable(b, e.param)
 	b = append(b, `,"code":`...)
@@ -113,7 +114,7 @@ func appendNullable(b []byte, s string) []byte {
 	if s == "" {
 		return append(b, "null"...)
 	}
-	return appendJSONString(b, s)
+	return jsonenc.AppendString(b, s)
 }
 
 // fail answers with an error in the exchange's protocol.

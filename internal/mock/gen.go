@@ -2,6 +2,7 @@ package mock
 
 import (
 	"encoding/json"
+	"github.com/weirhq/weir/internal/jsonenc"
 	"sort"
 	"strconv"
 	"unicode/utf8"
@@ -129,56 +130,6 @@ func appendHex(dst []byte, x uint64, n int) []byte {
 	return dst
 }
 
-// appendJSONString appends s as a JSON string, escaping what JSON requires
-// and replacing invalid UTF-8.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&15])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
 // schema is the part of a JSON schema the argument generator reads.
 type schema struct {
 	Type       json.RawMessage    `json:"type"`
@@ -256,7 +207,7 @@ func exampleValue(dst []byte, s *schema, seed uint64, all bool, depth int) []byt
 				dst = append(dst, ',')
 			}
 			n++
-			dst = appendJSONString(dst, k)
+			dst = jsonenc.AppendString(dst, k)
 			dst = append(dst, ':')
 			dst = exampleValue(dst, s.Properties[k], mix(seed+uint64(n)), all, depth+1)
 		}

@@ -3,6 +3,7 @@ package mock
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"github.com/weirhq/weir/internal/jsonenc"
 	"math"
 	"net/http"
 	"strconv"
@@ -133,7 +134,7 @@ func (x *exchange) chatHead(b []byte, a *chatAnswer, object string) []byte {
 	b = append(b, `","created":`...)
 	b = strconv.AppendInt(b, x.s.Now().Unix(), 10)
 	b = append(b, `,"model":`...)
-	return appendJSONString(b, a.model)
+	return jsonenc.AppendString(b, a.model)
 }
 
 func (x *exchange) chatResponse(a *chatAnswer) {
@@ -186,7 +187,7 @@ func (x *exchange) chatResponse(a *chatAnswer) {
 			b = append(b, `,"tool_calls":[{"id":"`...)
 			b = append(b, c.toolID...)
 			b = append(b, `","type":"function","function":{"name":`...)
-			b = appendJSONString(b, c.toolName)
+			b = jsonenc.AppendString(b, c.toolName)
 			b = append(b, `,"arguments":"`...)
 			b = appendJSONText(b, c)
 			b = append(b, `"}}]`...)
@@ -216,7 +217,7 @@ func appendJSONText(b []byte, c *choicePlan) []byte {
 		return appendWords(b, c.seed, c.units) // words need no escaping
 	}
 	for _, f := range c.frags[:c.units] {
-		q := appendJSONString(b, f)
+		q := jsonenc.AppendString(b, f)
 		// Drop the quotes appendJSONString added around f.
 		copy(q[len(b):], q[len(b)+1:len(q)-1])
 		b = q[:len(q)-2]
@@ -324,7 +325,7 @@ func (x *exchange) chatStream(a *chatAnswer) {
 			b = append(b, `"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"`...)
 			b = append(b, cp.toolID...)
 			b = append(b, `","type":"function","function":{"name":`...)
-			b = appendJSONString(b, cp.toolName)
+			b = jsonenc.AppendString(b, cp.toolName)
 			b = append(b, `,"arguments":""}}],"refusal":null`...)
 		} else {
 			b = append(b, `"role":"assistant","content":"","refusal":null`...)
@@ -526,7 +527,7 @@ func (x *exchange) embeddings(body []byte) {
 	if p.ResponseModel != "" {
 		name = p.ResponseModel
 	}
-	b = appendJSONString(b, name)
+	b = jsonenc.AppendString(b, name)
 	if p.Usage != UsageNever {
 		b = append(b, `,"usage":{"prompt_tokens":`...)
 		b = strconv.AppendInt(b, int64(total), 10)

@@ -3,6 +3,7 @@ package mock
 import (
 	"context"
 	"encoding/json"
+	"github.com/weirhq/weir/internal/jsonenc"
 	"math/rand/v2"
 	"time"
 )
@@ -31,7 +32,7 @@ func (c *choicePlan) unit(dst []byte, i int) []byte {
 	if c.frags == nil {
 		return append(dst, quotedWord(c.seed, i)...)
 	}
-	return appendJSONString(dst, c.frags[i])
+	return jsonenc.AppendString(dst, c.frags[i])
 }
 
 // appendText appends the choice's content units unquoted.

@@ -54,21 +54,14 @@ func Factory(cfg provider.Config) (any, error) { return New(cfg) }
 // New returns an adapter for cfg. An empty BaseURL means DefaultBaseURL; a nil
 // Client means http.DefaultClient.
 func New(cfg provider.Config) (*Provider, error) {
-	base := strings.TrimRight(cfg.BaseURL, "/")
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
-		return nil, fmt.Errorf("base_url %q: must start with http:// or https://", cfg.BaseURL)
+	base, err := upstream.BaseURL(cfg.BaseURL, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
 	base = strings.TrimSuffix(base, "/v1")
-	client := cfg.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
 	return &Provider{
 		name: cfg.Name, baseURL: base, apiKey: cfg.APIKey, headers: cfg.Headers,
-		client: client, timeout: cfg.Timeout, idle: cfg.StreamIdleTimeout,
+		client: upstream.Client(cfg.Client), timeout: cfg.Timeout, idle: cfg.StreamIdleTimeout,
 	}, nil
 }
 

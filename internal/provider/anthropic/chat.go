@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/weirhq/weir/internal/jsonenc"
 	"io"
 	"strings"
 	"time"
@@ -234,11 +235,11 @@ func (s *chatStream) Close() error { return s.body.Close() }
 // setPrefix prepares the opening of every chunk of the stream.
 func (s *chatStream) setPrefix(id, model string) {
 	b := append(s.prefix[:0], `data: {"id":`...)
-	b = appendString(b, id)
+	b = jsonenc.AppendString(b, id)
 	b = append(b, `,"object":"chat.completion.chunk","created":`...)
 	b = appendInt(b, s.created)
 	b = append(b, `,"model":`...)
-	b = appendString(b, model)
+	b = jsonenc.AppendString(b, model)
 	s.prefix = append(b, `,"choices":[`...)
 }
 
@@ -257,7 +258,7 @@ func (s *chatStream) endChunk(b []byte, finish string) []byte {
 	if finish == "" {
 		b = append(b, "null"...)
 	} else {
-		b = appendString(b, finish)
+		b = jsonenc.AppendString(b, finish)
 	}
 	b = append(b, "}]}\n\n"...)
 	s.buf = b
@@ -283,10 +284,10 @@ func (s *chatStream) translate(ev *sse.Event) (provider.Event, error) {
 		switch kind {
 		case deltaText:
 			b = append(b, `"content":`...)
-			b = appendString(b, text)
+			b = jsonenc.AppendString(b, text)
 		case deltaThinking:
 			b = append(b, `"reasoning_content":`...)
-			b = appendString(b, text)
+			b = jsonenc.AppendString(b, text)
 		case deltaJSON:
 			idx := s.toolIndex(index)
 			if idx < 0 {
@@ -295,7 +296,7 @@ func (s *chatStream) translate(ev *sse.Event) (provider.Event, error) {
 			b = append(b, `"tool_calls":[{"index":`...)
 			b = appendInt(b, int64(idx))
 			b = append(b, `,"function":{"arguments":`...)
-			b = appendString(b, text)
+			b = jsonenc.AppendString(b, text)
 			b = append(b, "}}]"...)
 		}
 		out.Data = s.endChunk(b, "")
@@ -318,9 +319,9 @@ func (s *chatStream) translate(ev *sse.Event) (provider.Event, error) {
 			b = append(b, `"tool_calls":[{"index":`...)
 			b = appendInt(b, int64(idx))
 			b = append(b, `,"id":`...)
-			b = appendString(b, cb.ID)
+			b = jsonenc.AppendString(b, cb.ID)
 			b = append(b, `,"type":"function","function":{"name":`...)
-			b = appendString(b, cb.Name)
+			b = jsonenc.AppendString(b, cb.Name)
 			b = append(b, `,"arguments":""}}]`...)
 			out = provider.Event{Token: true, Completion: true, Text: cb.Name}
 		case "text":
@@ -328,7 +329,7 @@ func (s *chatStream) translate(ev *sse.Event) (provider.Event, error) {
 				return drop, nil
 			}
 			b = append(b, `"content":`...)
-			b = appendString(b, cb.Text)
+			b = jsonenc.AppendString(b, cb.Text)
 			out = provider.Event{Token: true, Completion: true, Text: cb.Text}
 		default: // thinking, redacted_thinking, server tools
 			return drop, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"github.com/weirhq/weir/internal/jsonenc"
 	"io"
 	"os"
 	"path/filepath"
@@ -383,15 +384,15 @@ func drain(t *testing.T, s provider.Stream) ([]seen, string, error) {
 
 func TestAppendString(t *testing.T) {
 	for _, s := range []string{"", "plain", "quote\" back\\slash", "ctl\x00\x01\x1f\n\r\t", "é😀", "bad\xffutf8", "line\u2028sep\u2029", "<&>"} {
-		got := appendString(nil, s)
+		got := jsonenc.AppendString(nil, s)
 		var back string
 		if err := json.Unmarshal(got, &back); err != nil {
-			t.Errorf("appendString(%q) = %s: %v", s, got, err)
+			t.Errorf("jsonenc.AppendString(%q) = %s: %v", s, got, err)
 			continue
 		}
 		want := strings.ToValidUTF8(s, "\uFFFD")
 		if back != want {
-			t.Errorf("appendString(%q) round-trips to %q", s, back)
+			t.Errorf("jsonenc.AppendString(%q) round-trips to %q", s, back)
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -49,20 +48,13 @@ func Factory(cfg provider.Config) (any, error) { return New(cfg) }
 
 // New returns an adapter for cfg.
 func New(cfg provider.Config) (*Provider, error) {
-	base := strings.TrimRight(cfg.BaseURL, "/")
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
-		return nil, fmt.Errorf("base_url %q: must start with http:// or https://", cfg.BaseURL)
-	}
-	client := cfg.Client
-	if client == nil {
-		client = http.DefaultClient
+	base, err := upstream.BaseURL(cfg.BaseURL, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
 	return &Provider{
 		name: cfg.Name, baseURL: base, apiKey: cfg.APIKey, headers: cfg.Headers,
-		client: client, timeout: cfg.Timeout, idle: cfg.StreamIdleTimeout,
+		client: upstream.Client(cfg.Client), timeout: cfg.Timeout, idle: cfg.StreamIdleTimeout,
 	}, nil
 }
 

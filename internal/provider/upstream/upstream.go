@@ -230,3 +230,24 @@ func HeaderDeadline(timeout time.Duration, cancel context.CancelCauseFunc) (stop
 	t := time.AfterFunc(timeout, func() { cancel(ErrNoHeaders) })
 	return func() { t.Stop() }
 }
+
+// BaseURL returns raw without trailing slashes, or def when raw is empty,
+// and checks that it is an http(s) URL.
+func BaseURL(raw, def string) (string, error) {
+	base := strings.TrimRight(raw, "/")
+	if base == "" {
+		base = def
+	}
+	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
+		return "", fmt.Errorf("base_url %q: must start with http:// or https://", raw)
+	}
+	return base, nil
+}
+
+// Client returns c, or http.DefaultClient when c is nil.
+func Client(c *http.Client) *http.Client {
+	if c == nil {
+		return http.DefaultClient
+	}
+	return c
+}
