@@ -48,7 +48,7 @@ func NewReader(r io.Reader) *Reader { return NewReaderSize(r, DefaultMaxEventSiz
 
 // NewReaderSize returns a reader whose events may be at most max bytes.
 func NewReaderSize(r io.Reader, max int) *Reader {
-	return &Reader{r: bufio.NewReaderSize(r, 32<<10), max: max}
+	return &Reader{r: bufio.NewReaderSize(r, 4<<10), max: max}
 }
 
 // Next returns the next event. It returns io.EOF at a clean end of stream and
