@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -389,6 +390,12 @@ func (c *call) finish() {
 	}
 	if c.g.opt.Observer != nil {
 		c.g.opt.Observer.Observe(rec)
+	}
+	if c.g.log.Enabled(c.r.Context(), slog.LevelDebug) {
+		c.g.log.Debug("call", "id", rec.ID, "endpoint", rec.Endpoint, "provider", rec.Provider, "model", rec.Model,
+			"status", rec.Status, "error_kind", rec.ErrorKind, "stream", rec.Stream, "e2e_ms", rec.E2EMs,
+			"overhead_ms", rec.OverheadMs, "input_tokens", rec.Usage.InputTokens, "output_tokens", rec.Usage.OutputTokens,
+			"use_case", rec.UseCase)
 	}
 }
 
