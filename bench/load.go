@@ -191,10 +191,19 @@ func openLoop(ctx context.Context, t *target, body []byte, rate int, dur time.Du
 // own thread (see preciseSleeper), because the runtime's timers round waits
 // below a millisecond up to one: at 1,000 req/s that would send each
 // request about 0.5 ms late.
+// A signal (the runtime's preemption, for one) ends nanosleep early, so it
+// loops: a request sent early would look faster than it was.
 func waitUntil(t time.Time) {
-	if d := time.Until(t); d > 0 {
+	for i := 0; i < 1000; i++ {
+		d := time.Until(t)
+		if d <= 0 {
+			return
+		}
 		ts := syscall.NsecToTimespec(int64(d))
 		syscall.Nanosleep(&ts, nil)
+	}
+	for time.Now().Before(t) {
+		time.Sleep(time.Until(t))
 	}
 }
 
