@@ -8,6 +8,8 @@ package provider
 
 import (
 	"context"
+
+	"github.com/weirhq/weir/internal/apierror"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -26,9 +28,10 @@ type Request struct {
 	// Stream is the body's "stream" flag.
 	Stream bool
 	// IncludeUsage is true when a streaming OpenAI-protocol caller asked for
-	// the final usage chunk (stream_options.include_usage). Adapters always
-	// obtain usage from the provider; when IncludeUsage is false they mark the
-	// usage-only event Drop so the caller never sees it.
+	// the final usage chunk (stream_options.include_usage). The gateway
+	// always asks the provider for usage (it sets include_usage in Body);
+	// when IncludeUsage is false adapters mark the usage-only event Drop so
+	// the caller never sees it.
 	IncludeUsage bool
 	// Header carries the caller headers an adapter may forward
 	// (anthropic-version, anthropic-beta, openai-organization, ...).
@@ -155,3 +158,6 @@ func (w *WaitTimer) Total() time.Duration {
 	}
 	return time.Duration(w.nanos.Load())
 }
+
+// ErrStreamClosed is what Stream.Next returns after Close.
+var ErrStreamClosed = apierror.New(apierror.ClientClosed, "the stream was closed")

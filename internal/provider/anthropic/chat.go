@@ -178,6 +178,7 @@ func translateMessage(m *message, u usage.Usage, t time.Time) []byte {
 // chatStream translates an Anthropic stream into OpenAI chat.completion.chunk
 // events as it reads it.
 type chatStream struct {
+	closed       bool // Close was called: Next fails at once
 	ctx          context.Context
 	body         io.ReadCloser
 	r            *sse.Reader
@@ -203,6 +204,9 @@ func newChatStream(ctx context.Context, body io.ReadCloser, includeUsage bool) *
 var doneEvent = []byte("data: [DONE]\n\n")
 
 func (s *chatStream) Next() (provider.Event, error) {
+	if s.closed {
+		return provider.Event{}, provider.ErrStreamClosed
+	}
 	for {
 		if len(s.pending) > 0 {
 			ev := s.pending[0]
@@ -230,7 +234,10 @@ func (s *chatStream) Next() (provider.Event, error) {
 	}
 }
 
-func (s *chatStream) Close() error { return s.body.Close() }
+func (s *chatStream) Close() error {
+	s.closed = true
+	return s.body.Close()
+}
 
 // setPrefix prepares the opening of every chunk of the stream.
 func (s *chatStream) setPrefix(id, model string) {

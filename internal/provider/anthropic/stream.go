@@ -97,11 +97,12 @@ func errNoStop() error {
 // messagesStream relays an Anthropic stream byte for byte, reading usage,
 // model, stop reason and token timing on the way.
 type messagesStream struct {
-	ctx  context.Context
-	body io.ReadCloser
-	r    *sse.Reader
-	acc  usage.Anthropic
-	ev   streamEvent
+	closed bool // Close was called: Next fails at once
+	ctx    context.Context
+	body   io.ReadCloser
+	r      *sse.Reader
+	acc    usage.Anthropic
+	ev     streamEvent
 	// scratch is reused to unescape delta text.
 	scratch []byte
 	// done is set by message_stop; errored by an error event, after which
@@ -110,6 +111,9 @@ type messagesStream struct {
 }
 
 func (s *messagesStream) Next() (provider.Event, error) {
+	if s.closed {
+		return provider.Event{}, provider.ErrStreamClosed
+	}
 	if s.done {
 		return provider.Event{}, io.EOF
 	}
@@ -201,4 +205,7 @@ func mergeUsage(acc *usage.Anthropic, raw json.RawMessage) (*usage.Usage, error)
 	return &u, nil
 }
 
-func (s *messagesStream) Close() error { return s.body.Close() }
+func (s *messagesStream) Close() error {
+	s.closed = true
+	return s.body.Close()
+}

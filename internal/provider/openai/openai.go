@@ -245,6 +245,7 @@ func isJSONValue(raw json.RawMessage) bool {
 
 // chatStream relays an OpenAI chat completion stream event by event.
 type chatStream struct {
+	closed       bool // Close was called: Next fails at once
 	ctx          context.Context
 	body         *upstream.BodyReader
 	r            *sse.Reader
@@ -261,6 +262,9 @@ type chatStream struct {
 }
 
 func (s *chatStream) Next() (provider.Event, error) {
+	if s.closed {
+		return provider.Event{}, provider.ErrStreamClosed
+	}
 	if s.done {
 		return provider.Event{}, io.EOF
 	}
@@ -428,6 +432,7 @@ func (s *chatStream) choice(choice []byte, out *provider.Event) error {
 					_, err := jsonparser.ArrayEach(v, func(tc []byte, _ jsonparser.ValueType, _ int, _ error) {
 						if name, nt, _, err := jsonparser.Get(tc, "function", "name"); err == nil && nt == jsonparser.String && len(name) > 0 {
 							out.Token, out.Completion = true, true
+							s.appendText(name)
 						}
 						if args, at, _, err := jsonparser.Get(tc, "function", "arguments"); err == nil && at == jsonparser.String && len(args) > 0 {
 							out.Token, out.Completion = true, true
@@ -470,7 +475,10 @@ func (s *chatStream) appendText(raw []byte) {
 	s.text = append(s.text, u...)
 }
 
-func (s *chatStream) Close() error { return s.body.Close() }
+func (s *chatStream) Close() error {
+	s.closed = true
+	return s.body.Close()
+}
 
 // Embeddings relays POST /embeddings.
 func (p *Provider) Embeddings(ctx context.Context, req *provider.Request) (*provider.Response, error) {

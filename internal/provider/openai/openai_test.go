@@ -86,7 +86,7 @@ func TestChatStream(t *testing.T) {
 			{},
 			{Token: true, Text: "Let me think"},
 			{Token: true, Completion: true, Text: "Hello"},
-			{Token: true, Completion: true},
+			{Token: true, Completion: true, Text: "get_weather"},
 			{Token: true, Completion: true, Text: `{"city":"Paris"}`},
 			{Finish: "tool_calls"},
 			{Usage: u, Drop: !includeUsage},
