@@ -283,9 +283,25 @@ func TestRewriteBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"messages":[],"model":"m","stream":true,"stream_options":{"include_usage":true,"x":1}}`
+	want := `{"model":"m","stream":true,"stream_options":{"x":1,"include_usage":true},"messages":[]}`
 	if !bytes.Equal(out, []byte(want)) {
 		t.Errorf("rewrite = %s", out)
+	}
+	for in, want := range map[string]string{
+		`{"model":"a","messages":[{"model":"keep"}]}`:            `{"model":"m","messages":[{"model":"keep"}],"stream_options":{"include_usage":true}}`,
+		`{"messages":[],"stream_options":null}`:                  `{"messages":[],"model":"m","stream_options":{"include_usage":true}}`,
+		`{"stream_options":{"include_usage":false},"model":"a"}`: `{"stream_options":{"include_usage":true},"model":"m"}`,
+	} {
+		out, err := rewriteBody([]byte(in), true, "m", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, exp any
+		json.Unmarshal(out, &got)
+		json.Unmarshal([]byte(want), &exp)
+		if !cmpEqual(got, exp) {
+			t.Errorf("rewrite(%s) = %s, want %s", in, out, want)
+		}
 	}
 	if _, err := rewriteBody([]byte(`{"stream_options":5}`), false, "", true); err == nil {
 		t.Error("bad stream_options accepted")
@@ -336,4 +352,105 @@ func TestAttributionHeaders(t *testing.T) {
 	if err == nil || a.UseCase != "support" {
 		t.Errorf("the headers read before a bad one must be kept for the record: %+v", a)
 	}
+}
+
+func cmpEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+// FuzzRewriteBody checks the splicing rewrite against decoding the body
+// into a map and setting the same fields.
+func FuzzRewriteBody(f *testing.F) {
+	f.Add([]byte(`{"model":"fast","stream":true,"messages":[{"role":"user","content":"hi"}]}`), true)
+	f.Add([]byte(`{"model":"x","stream_options":{"a":[1,{"b":2}]},"n":2}`), true)
+	f.Add([]byte(`{ "model" : "x" , "tools":[{"model":"inner"}] }`), false)
+	f.Fuzz(func(t *testing.T, body []byte, force bool) {
+		var obj map[string]any
+		if json.Unmarshal(body, &obj) != nil || obj == nil || hasDupKeys(body) {
+			return
+		}
+		if so, ok := obj["stream_options"]; ok && so != nil {
+			if _, isObj := so.(map[string]any); !isObj && force {
+				if _, err := rewriteBody(body, true, "up/m", force); err == nil {
+					t.Fatalf("non-object stream_options accepted: %s", body)
+				}
+				return
+			}
+		}
+		out, err := rewriteBody(body, true, "up/m", force)
+		if err != nil {
+			t.Fatalf("rewrite(%s): %v", body, err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("rewrite(%s) = invalid %s", body, out)
+		}
+		obj["model"] = "up/m"
+		if force {
+			so, _ := obj["stream_options"].(map[string]any)
+			if so == nil {
+				so = map[string]any{}
+			}
+			so["include_usage"] = true
+			obj["stream_options"] = so
+		}
+		if !cmpEqual(got, obj) {
+			t.Fatalf("rewrite(%s) = %s, want %v", body, out, obj)
+		}
+	})
+}
+
+// hasDupKeys reports whether any object in b repeats a key (encoding/json
+// keeps the last, a splice edits the first: both are fine, they differ).
+func hasDupKeys(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var walk func() bool
+	walk = func() bool {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		d, ok := tok.(json.Delim)
+		if !ok {
+			return false
+		}
+		switch d {
+		case '{':
+			seen := map[string]bool{}
+			for dec.More() {
+				k, _ := dec.Token()
+				ks, _ := k.(string)
+				if seen[ks] {
+					return true
+				}
+				seen[ks] = true
+				if walkValue(dec, walk) {
+					return true
+				}
+			}
+			dec.Token()
+		case '[':
+			for dec.More() {
+				if walkValue(dec, walk) {
+					return true
+				}
+			}
+			dec.Token()
+		}
+		return false
+	}
+	return walk()
+}
+
+func walkValue(dec *json.Decoder, walk func() bool) bool {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return false
+	}
+	if len(raw) > 0 && (raw[0] == '{' || raw[0] == '[') {
+		return hasDupKeys(raw)
+	}
+	return false
 }

@@ -185,57 +185,39 @@ func (p *Provider) ChatCompletion(ctx context.Context, req *provider.Request) (*
 	return out, nil
 }
 
-type chatResponse struct {
-	Model             string          `json:"model"`
-	SystemFingerprint string          `json:"system_fingerprint"`
-	Usage             json.RawMessage `json:"usage"`
-	Choices           []struct {
-		FinishReason string `json:"finish_reason"`
-		Message      struct {
-			Content          *string `json:"content"`
-			ReasoningContent *string `json:"reasoning_content"`
-			Reasoning        *string `json:"reasoning"`
-			Refusal          *string `json:"refusal"`
-			ToolCalls        []struct {
-				Function struct {
-					Name      string `json:"name"`
-					Arguments string `json:"arguments"`
-				} `json:"function"`
-			} `json:"tool_calls"`
-		} `json:"message"`
-	} `json:"choices"`
-}
-
 func parseChatResponse(body []byte, out *provider.Response) error {
-	var r chatResponse
-	if err := json.Unmarshal(body, &r); err != nil {
-		return apierror.Wrap(apierror.UpstreamBadResponse, err, "the provider returned a response that is not valid chat completion JSON")
+	// The fields the record needs, read without decoding the whole answer;
+	// the full decode runs only when the text is needed to estimate usage.
+	if len(bytes.TrimSpace(body)) == 0 || bytes.TrimSpace(body)[0] != '{' || !json.Valid(body) {
+		return apierror.New(apierror.UpstreamBadResponse, "the provider returned a response that is not valid chat completion JSON")
 	}
-	out.ResponseModel = r.Model
-	out.SystemFingerprint = r.SystemFingerprint
-	var text strings.Builder
-	for i, c := range r.Choices {
-		if i == 0 {
-			out.FinishReason = c.FinishReason
-		}
-		for _, s := range []*string{c.Message.ReasoningContent, c.Message.Reasoning, c.Message.Content, c.Message.Refusal} {
-			if s != nil {
-				text.WriteString(*s)
-			}
-		}
-		for _, tc := range c.Message.ToolCalls {
-			text.WriteString(tc.Function.Name)
-			text.WriteString(tc.Function.Arguments)
-		}
+	if v, err := jsonparser.GetString(body, "model"); err == nil {
+		out.ResponseModel = v
 	}
-	out.Text = text.String()
-	if isJSONValue(r.Usage) {
-		u, err := usage.FromOpenAI(r.Usage)
+	if v, err := jsonparser.GetString(body, "system_fingerprint"); err == nil {
+		out.SystemFingerprint = v
+	}
+	if v, err := jsonparser.GetString(body, "choices", "[0]", "finish_reason"); err == nil {
+		out.FinishReason = v
+	}
+	if raw, vt, _, err := jsonparser.Get(body, "usage"); err == nil && vt == jsonparser.Object {
+		u, err := usage.FromOpenAI(raw)
 		if err != nil {
 			return apierror.Wrap(apierror.UpstreamBadResponse, err, "the provider returned a malformed usage object")
 		}
 		out.Usage, out.HasUsage = u, true
 	}
+	// The generated text, walked the same way as stream deltas.
+	var walker chatStream
+	var ev provider.Event
+	if _, err := jsonparser.ArrayEach(body, func(choice []byte, vt jsonparser.ValueType, _ int, _ error) {
+		if vt == jsonparser.Object {
+			walker.choice(choice, &ev)
+		}
+	}, "choices"); err != nil && err != jsonparser.KeyPathNotFoundError {
+		return apierror.Wrap(apierror.UpstreamBadResponse, err, "the provider returned a response whose choices are not a list")
+	}
+	out.Text = string(walker.text)
 	return nil
 }
 
