@@ -33,6 +33,9 @@ type Config struct {
 	// Models maps a bare model name callers may use to "provider/model".
 	Models   map[string]string `yaml:"models" json:"models,omitempty"`
 	Recorder Recorder          `yaml:"recorder" json:"recorder"`
+	// PprofListen, when set, serves Go's profiler (/debug/pprof/) on its
+	// own address, e.g. 127.0.0.1:6060. Default off.
+	PprofListen string `yaml:"pprof_listen" json:"pprof_listen,omitempty"`
 
 	// Source is the file the config came from, empty for defaults.
 	Source string `yaml:"-" json:"source,omitempty"`
@@ -193,6 +196,11 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "%q is not host:port", c.Listen)
+	}
+	if c.PprofListen != "" {
+		if _, _, err := net.SplitHostPort(c.PprofListen); err != nil {
+			bad("pprof_listen", "%q is not host:port", c.PprofListen)
+		}
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")

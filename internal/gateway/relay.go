@@ -317,7 +317,6 @@ func (c *call) relayStream(resp *provider.Response) error {
 			c.meter.Token(ev.Completion)
 		}
 		c.rec.Chunks++
-		c.keepResponse(ev.Data)
 	}
 	if streamErr != nil {
 		// The provider reported the error in its own protocol and it was
@@ -343,7 +342,6 @@ func (c *call) fail(err error) {
 			ev := streamErrorEvent(c.proto, e, c.rec.ID)
 			if _, werr := c.w.Write(ev); werr == nil {
 				http.NewResponseController(c.w).Flush()
-				c.keepResponse(ev)
 			}
 		}
 	case clientGone:
@@ -381,6 +379,12 @@ func (c *call) finish() {
 	rec.TTFTMs, rec.TTFCTMs, rec.TPOTMs, rec.OTPS, rec.ITLMs = res.TTFTMs, res.TTFCTMs, res.TPOTMs, res.OTPS, res.ITL
 	rec.E2EMs, rec.UpstreamMs, rec.OverheadMs = res.E2EMs, res.UpstreamMs, res.OverheadMs
 	rec.Truncated = c.truncated
+	if rec.Stream && c.streaming {
+		// A stream's record keeps the text the model generated, in order
+		// (reasoning, content, tool names and arguments), not the SSE
+		// transcript: ~40 times smaller, and what a reader wants.
+		c.keepResponse([]byte(c.text.String()))
+	}
 	if len(c.transcript) > 0 {
 		rec.Response = string(c.transcript)
 	}

@@ -62,9 +62,11 @@ type Record struct {
 
 	Attempts []Attempt `json:"attempts"`
 
-	// Request and Response hold the bodies as exchanged with the caller,
-	// unless the caller set x-weir-no-log. Truncated says either was cut at
-	// the configured limit.
+	// Request holds the request body as the caller sent it. Response holds
+	// the response body of a non-streamed call (or the error body sent), and
+	// for a stream the text the model generated, in order: reasoning,
+	// content, tool names and arguments. Both are empty when the caller set
+	// x-weir-no-log. Truncated says either was cut at the configured limit.
 	Request   string `json:"request,omitempty"`
 	Response  string `json:"response,omitempty"`
 	Truncated bool   `json:"truncated,omitempty"`
