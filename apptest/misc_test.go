@@ -311,3 +311,32 @@ func TestServeFromEnvironment(t *testing.T) {
 		t.Errorf("unknown bare model: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestGracefulStop sends SIGTERM while a stream is in flight: the stream
+// completes, the process exits cleanly, and the call is recorded complete.
+func TestGracefulStop(t *testing.T) {
+	mock := apptest.Mock(t, "testdata/mock.yaml")
+	data := t.TempDir()
+	gw := apptest.Gateway(t, mock, data, gatewayConfig)
+	req, _ := http.NewRequest("POST", "http://"+gw.Addr+"/v1/chat/completions", strings.NewReader(`{"model":"openai/slow","stream":true,"messages":[{"role":"user","content":"x"}]}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.Header.Get("x-weir-request-id")
+	time.Sleep(300 * time.Millisecond)
+	stopped := make(chan struct{})
+	go func() { gw.Stop(t); close(stopped) }()
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !strings.HasSuffix(string(body), "data: [DONE]\n\n") {
+		t.Fatalf("stream cut by SIGTERM: %v\n%s", err, body)
+	}
+	<-stopped
+	gw2 := apptest.Gateway(t, mock, data, gatewayConfig)
+	e := &env{mock: mock, gw: gw2, base: "http://" + gw2.Addr, data: data}
+	r := e.record(t, id)
+	if r.Status != 200 || r.ErrorKind != "" || r.Usage.OutputTokens != 40 {
+		t.Errorf("record after graceful stop: status %d kind %q usage %+v", r.Status, r.ErrorKind, r.Usage)
+	}
+}

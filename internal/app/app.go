@@ -102,6 +102,7 @@ type App struct {
 	rec     *recorder.Recorder
 	metrics *metrics.Metrics
 	handler http.Handler
+	gw      *gateway.Gateway
 }
 
 // New opens the store and the recorder (replaying what a crash left in the
@@ -146,6 +147,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	redacted := cfg.Redacted()
 	mgmt := api.New(api.Options{Requests: st, Config: func() any { return redacted }, APIKeys: keys, Log: log.With("part", "api")})
 
+	a.gw = gw
 	mux := http.NewServeMux()
 	gw.Register(mux)
 	mgmt.Register(mux)
@@ -226,7 +228,17 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 		a.log.Warn("shutdown: in-flight calls cut", "err", err)
 		srv.Close()
 	}
-	if err := a.Close(sctx); err != nil {
+	// Calls cut by Close still finish their records; then the recorder
+	// drains into the store. Whatever does not make it stays in the journal
+	// and is replayed at the next start.
+	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer wcancel()
+	if err := a.gw.Wait(wctx); err != nil {
+		a.log.Warn("shutdown", "err", err)
+	}
+	dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer dcancel()
+	if err := a.Close(dctx); err != nil {
 		return err
 	}
 	if errors.Is(serveErr, http.ErrServerClosed) {

@@ -7,9 +7,11 @@
 package gateway
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/binary"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -58,9 +60,24 @@ type Options struct {
 
 // Gateway serves the model-call surfaces.
 type Gateway struct {
-	opt    Options
-	log    *slog.Logger
-	models modelCache
+	opt      Options
+	log      *slog.Logger
+	models   modelCache
+	inflight sync.WaitGroup
+}
+
+// Wait blocks until every call in flight has finished and handed its record
+// to the recorder, or ctx is done. The app calls it after stopping the
+// listener, before closing the recorder.
+func (g *Gateway) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { g.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("calls still in flight: %w", ctx.Err())
+	}
 }
 
 // New returns a Gateway.

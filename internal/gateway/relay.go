@@ -48,6 +48,8 @@ type call struct {
 func (g *Gateway) handle(endpoint string, p protocol) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		g.inflight.Add(1)
+		defer g.inflight.Done()
 		c := &call{
 			g: g, w: w, r: r, proto: p, endpoint: endpoint,
 			meter: measure.Start(start),
