@@ -49,7 +49,13 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/requests/{id}", a.auth(http.HandlerFunc(a.getRequest)))
 	mux.Handle("GET /api/v1/config", a.auth(http.HandlerFunc(a.getConfig)))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeErr(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
+		p := r.URL.Path
+		if p == "/api/v1/requests" || p == "/api/v1/config" || strings.HasPrefix(p, "/api/v1/requests/") && !strings.Contains(p[len("/api/v1/requests/"):], "/") {
+			w.Header().Set("Allow", "GET")
+			writeErr(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s %s is not supported: use GET", r.Method, p))
+			return
+		}
+		writeErr(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s", r.Method, p))
 	})
 }
 

@@ -82,6 +82,14 @@ func TestRequests(t *testing.T) {
 	if code, _ := get(t, srv.URL+"/api/v1/nothing"); code != 404 {
 		t.Errorf("unknown route: %d", code)
 	}
+	resp, err := http.Post(srv.URL+"/api/v1/requests", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET" {
+		t.Errorf("POST /api/v1/requests: %d", resp.StatusCode)
+	}
 }
 
 func TestAuth(t *testing.T) {

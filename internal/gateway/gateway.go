@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/weirhq/weir/internal/apierror"
 	"sync"
 	"time"
 
@@ -98,6 +100,32 @@ func (g *Gateway) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/messages", g.handle(record.EndpointMessages, protoAnthropic))
 	mux.HandleFunc("GET /v1/models", g.listModels)
 	mux.HandleFunc("GET /v1/models/{model...}", g.getModel)
+	mux.HandleFunc("/v1/", g.unknownRoute)
+}
+
+// known are the gateway's paths and their methods, for errors on the rest.
+var known = map[string]string{
+	"/v1/chat/completions": http.MethodPost, "/v1/embeddings": http.MethodPost,
+	"/v1/messages": http.MethodPost, "/v1/models": http.MethodGet,
+}
+
+// unknownRoute answers any other /v1/ request in the caller's protocol:
+// 405 for a known path with the wrong method, 404 otherwise.
+func (g *Gateway) unknownRoute(w http.ResponseWriter, r *http.Request) {
+	proto := protoOpenAI
+	if isAnthropicCaller(r) || strings.HasPrefix(r.URL.Path, "/v1/messages") {
+		proto = protoAnthropic
+	}
+	if m, ok := known[r.URL.Path]; ok {
+		w.Header().Set("Allow", m)
+		e := &apierror.Error{Kind: apierror.InvalidRequest, Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+			Message: fmt.Sprintf("%s %s is not supported: use %s", r.Method, r.URL.Path, m)}
+		writeError(w, proto, e, "")
+		return
+	}
+	e := &apierror.Error{Kind: apierror.NotFound, Code: "unknown_url",
+		Message: fmt.Sprintf("Weir does not serve %s %s (it serves POST /v1/chat/completions, POST /v1/embeddings, POST /v1/messages and GET /v1/models)", r.Method, r.URL.Path)}
+	writeError(w, proto, e, "")
 }
 
 // authenticate checks the caller's gateway key, when keys are configured.

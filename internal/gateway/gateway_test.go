@@ -454,3 +454,27 @@ func walkValue(dec *json.Decoder, walk func() bool) bool {
 	}
 	return false
 }
+
+func TestUnknownRoutes(t *testing.T) {
+	up := fakeUpstream(t, 0)
+	gw, _ := newGateway(t, up.URL)
+	resp, body := post(t, gw.URL+"/v1/completions", `{}`, nil)
+	if resp.StatusCode != 404 || !strings.Contains(body, `"code":"unknown_url"`) {
+		t.Errorf("unknown path: %d %s", resp.StatusCode, body)
+	}
+	r, err := http.Get(gw.URL + "/v1/chat/completions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != 405 || r.Header.Get("Allow") != "POST" || !strings.Contains(string(b), `"type":"invalid_request_error"`) {
+		t.Errorf("wrong method: %d %s", r.StatusCode, b)
+	}
+	r, _ = http.Get(gw.URL + "/v1/messages")
+	b, _ = io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != 405 || !strings.Contains(string(b), `{"type":"error"`) {
+		t.Errorf("wrong method on the Anthropic surface: %d %s", r.StatusCode, b)
+	}
+}
