@@ -94,6 +94,20 @@ func TestAnthropicSDK(t *testing.T) {
 		}
 	})
 
+	t.Run("overloaded mid-stream", func(t *testing.T) {
+		var raw *http.Response
+		stream := client.Messages.NewStreaming(ctx, messageParams("anthropic/midstream-error"), option.WithResponseInto(&raw))
+		for stream.Next() {
+		}
+		if stream.Err() == nil {
+			t.Fatal("the SDK saw no error")
+		}
+		r := e.record(t, raw.Header.Get("x-weir-request-id"))
+		if r.Status != 200 || r.ErrorKind != "upstream_overloaded" {
+			t.Errorf("record status %d kind %q, want 200 upstream_overloaded (%s)", r.Status, r.ErrorKind, r.ErrorMessage)
+		}
+	})
+
 	t.Run("no headers from the provider", func(t *testing.T) {
 		var raw *http.Response
 		stream := client.Messages.NewStreaming(ctx, messageParams("anthropic/hang-headers"), option.WithResponseInto(&raw))

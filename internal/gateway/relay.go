@@ -302,8 +302,8 @@ func (c *call) relayStream(resp *provider.Response) error {
 		if ev.Usage != nil {
 			c.usage, c.hasUsage = *ev.Usage, true
 		}
-		if ev.Error != "" && streamErr == nil {
-			streamErr = apierror.New(apierror.UpstreamError, "%s", ev.Error)
+		if ev.Err != nil && streamErr == nil {
+			streamErr = ev.Err
 		}
 		c.addText(ev.Text)
 		if ev.Drop || len(ev.Data) == 0 {

@@ -102,10 +102,11 @@ type Event struct {
 	ResponseModel     string
 	SystemFingerprint string
 	FinishReason      string
-	// Error is set when the event is a provider's in-stream error report
-	// (Anthropic's "error" event, an OpenAI chunk with an "error" object).
-	// The event is still relayed; the call is recorded as failed.
-	Error string
+	// Err is set when the event is a provider's in-stream error report
+	// (Anthropic's "error" event, an OpenAI chunk with an "error" object),
+	// classified like the HTTP error it stands for. The event is still
+	// relayed; the call is recorded as failed with Err's kind.
+	Err *apierror.Error
 	// Done is true for the protocol's terminal event ([DONE], message_stop).
 	Done bool
 }

@@ -183,10 +183,11 @@ func (s *messagesStream) parse(ev *sse.Event) (provider.Event, error) {
 			return out, err
 		}
 		s.errored = true
-		out.Error = "the provider reported an error mid-stream"
-		if e := s.ev.Error; e != nil && e.Message != "" {
-			out.Error = e.Message
+		e := s.ev.Error
+		if e == nil {
+			e = &errorObject{Type: "api_error"}
 		}
+		out.Err = streamError(e)
 		return out, nil
 	}
 	return out, nil

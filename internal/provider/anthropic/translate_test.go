@@ -376,7 +376,7 @@ func drain(t *testing.T, s provider.Stream) ([]seen, string, error) {
 		if !ev.Drop {
 			wire.Write(ev.Data)
 		}
-		out = append(out, seen{ev.Token, ev.Completion, ev.Drop, ev.Done, ev.Text, ev.FinishReason, ev.ResponseModel, ev.Error, ev.Usage})
+		out = append(out, seen{ev.Token, ev.Completion, ev.Drop, ev.Done, ev.Text, ev.FinishReason, ev.ResponseModel, errMessage(ev), ev.Usage})
 	}
 	t.Fatal("stream never ended")
 	return nil, "", nil
@@ -395,4 +395,11 @@ func TestAppendString(t *testing.T) {
 			t.Errorf("jsonenc.AppendString(%q) round-trips to %q", s, back)
 		}
 	}
+}
+
+func errMessage(ev provider.Event) string {
+	if ev.Err == nil {
+		return ""
+	}
+	return ev.Err.Message
 }

@@ -349,11 +349,7 @@ func (s *chatStream) parse(ev sse.Event) (provider.Event, error) {
 		out.Text = string(s.text)
 	}
 	if errRaw != nil {
-		msg, _ := ParseError(append(append([]byte(`{"error":`), errRaw...), '}'))
-		if msg == "" {
-			msg = "the provider reported an error mid-stream"
-		}
-		out.Error = msg
+		out.Err = streamError(errRaw)
 		s.sawError = true
 	}
 	if usageRaw == nil {
@@ -515,4 +511,25 @@ func (p *Provider) ListModels(ctx context.Context) ([]provider.Model, error) {
 		return nil, apierror.Wrap(apierror.UpstreamBadResponse, err, "the provider returned a model list that is not valid JSON")
 	}
 	return list.Data, nil
+}
+
+// streamError classifies an error object an OpenAI-compatible server sent
+// inside a stream, by its code or type.
+func streamError(raw []byte) *apierror.Error {
+	msg, code := ParseError(append(append([]byte(`{"error":`), raw...), '}'))
+	if msg == "" {
+		msg = "the provider reported an error mid-stream"
+	}
+	kind := apierror.UpstreamError
+	switch code {
+	case "rate_limit_exceeded", "rate_limit_error", "requests", "tokens":
+		kind = apierror.RateLimited
+	case "overloaded", "overloaded_error", "server_overloaded":
+		kind = apierror.UpstreamOverloaded
+	case "timeout", "timeout_error":
+		kind = apierror.UpstreamTimeout
+	case "invalid_request_error", "context_length_exceeded":
+		kind = apierror.InvalidRequest
+	}
+	return &apierror.Error{Kind: kind, Message: msg, Code: code}
 }

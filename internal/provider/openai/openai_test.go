@@ -183,7 +183,7 @@ func TestChatStreamErrorThenClose(t *testing.T) {
 		}
 		last = ev
 	}
-	if last.Error != "overloaded" || len(last.Data) == 0 {
+	if last.Err == nil || last.Err.Message != "overloaded" || len(last.Data) == 0 {
 		t.Errorf("error event = %+v", last)
 	}
 }

@@ -195,7 +195,7 @@ func testErrorInStream(t *testing.T, s *Suite) {
 	d := drain(t, resp.Stream, streamLimit)
 	reported := false
 	for _, ev := range d.events {
-		if ev.Error != "" {
+		if ev.Err != nil {
 			reported = true
 		}
 	}

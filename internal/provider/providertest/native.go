@@ -168,7 +168,7 @@ func testMessagesErrorInStream(t *testing.T, s *Suite) {
 	d := drain(t, resp.Stream, streamLimit)
 	reported := d.err != io.EOF
 	for _, ev := range d.events {
-		if ev.Error != "" {
+		if ev.Err != nil {
 			reported = true
 		}
 		if ev.Done {
