@@ -100,29 +100,10 @@ func (p *Provider) newRequest(ctx context.Context, method, path string, body []b
 // call sends one request and returns the 2xx response, with a context that
 // Close or the stream's idle timer cancels.
 func (p *Provider) call(ctx context.Context, path string, req *provider.Request) (*http.Response, context.CancelCauseFunc, error) {
-	cctx, cancel := context.WithCancelCause(ctx)
-	if !req.Stream && p.timeout > 0 {
-		var stop context.CancelFunc
-		cctx, stop = context.WithTimeoutCause(cctx, p.timeout, apierror.New(apierror.UpstreamTimeout, "the provider did not answer within %s", p.timeout))
-		inner := cancel
-		cancel = func(err error) { inner(err); stop() }
-	}
-	hr, err := p.newRequest(cctx, http.MethodPost, path, req.Body, req)
-	if err != nil {
-		cancel(nil)
-		return nil, nil, err
-	}
-	stop := func() {}
-	if req.Stream {
-		stop = upstream.HeaderDeadline(p.idle, cancel)
-	}
-	resp, err := upstream.Do(p.client, hr, req.Wait, ParseError)
-	stop()
-	if err != nil {
-		cancel(nil)
-		return nil, nil, err
-	}
-	return resp, cancel, nil
+	c := upstream.Call{Client: p.client, Stream: req.Stream, Timeout: p.timeout, Idle: p.idle, Wait: req.Wait, ParseErr: ParseError}
+	return c.Send(ctx, func(ctx context.Context) (*http.Request, error) {
+		return p.newRequest(ctx, http.MethodPost, path, req.Body, req)
+	})
 }
 
 // ParseError extracts message and code from an OpenAI error body.

@@ -251,3 +251,44 @@ func Client(c *http.Client) *http.Client {
 	}
 	return c
 }
+
+// Call is one upstream request with Weir's deadlines: a non-streamed call
+// is bounded as a whole by Timeout; a streamed call must get its response
+// headers within Idle (then BodyReader bounds each wait for bytes).
+type Call struct {
+	Client   *http.Client
+	Stream   bool
+	Timeout  time.Duration
+	Idle     time.Duration
+	Wait     *provider.WaitTimer
+	ParseErr func([]byte) (msg, code string)
+}
+
+// Send builds the request with build (on a context the returned cancel
+// function ends) and sends it. On success the caller owns cancel and must
+// call it when done with the response; on error everything is released.
+func (c Call) Send(ctx context.Context, build func(context.Context) (*http.Request, error)) (*http.Response, context.CancelCauseFunc, error) {
+	cctx, cancel := context.WithCancelCause(ctx)
+	if !c.Stream && c.Timeout > 0 {
+		var stop context.CancelFunc
+		cctx, stop = context.WithTimeoutCause(cctx, c.Timeout, apierror.New(apierror.UpstreamTimeout, "the provider did not answer within %s", c.Timeout))
+		inner := cancel
+		cancel = func(err error) { inner(err); stop() }
+	}
+	hr, err := build(cctx)
+	if err != nil {
+		cancel(nil)
+		return nil, nil, err
+	}
+	stop := func() {}
+	if c.Stream {
+		stop = HeaderDeadline(c.Idle, cancel)
+	}
+	resp, err := Do(c.Client, hr, c.Wait, c.ParseErr)
+	stop()
+	if err != nil {
+		cancel(nil)
+		return nil, nil, err
+	}
+	return resp, cancel, nil
+}
