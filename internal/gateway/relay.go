@@ -126,7 +126,6 @@ func (c *call) run() error {
 		return apierror.Wrap(apierror.InvalidRequest, err, "could not read the request body")
 	}
 	c.body = body
-	c.keepRequest(body)
 	env, err := parseEnvelope(body)
 	if err != nil {
 		return err
@@ -153,6 +152,8 @@ func (c *call) run() error {
 	if req.Body, err = rewriteBody(body, env.Model != target.Model, target.Model, forceUsage); err != nil {
 		return err
 	}
+	// The begin entry stays small (no body): it only has to say the call
+	// was accepted, by whom, for what. The body is kept for the finish.
 	if err := g.opt.Recorder.Begin(c.rec); err != nil {
 		g.log.Error("journal begin", "id", c.rec.ID, "err", err)
 	}
@@ -371,6 +372,9 @@ func (c *call) fail(err error) {
 // finish completes the record and hands it over.
 func (c *call) finish() {
 	rec := c.rec
+	if c.body != nil && rec.Request == "" {
+		c.keepRequest(c.body)
+	}
 	e2e := c.meter.Since()
 	rec.Status = c.status
 	if c.upstreamOK && !c.hasUsage {

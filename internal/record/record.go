@@ -62,7 +62,9 @@ type Record struct {
 
 	Attempts []Attempt `json:"attempts"`
 
-	// Request holds the request body as the caller sent it. Response holds
+	// Request holds the request body as the caller sent it (not for calls
+	// recorded as interrupted: the journal's begin entry keeps no body, to
+	// write each body once). Response holds
 	// the response body of a non-streamed call (or the error body sent), and
 	// for a stream the text the model generated, in order: reasoning,
 	// content, tool names and arguments. Both are empty when the caller set
