@@ -187,12 +187,8 @@ func (s *Store) GetRequest(ctx context.Context, id string) (record.Record, error
 
 // ListRequests returns one page of records, newest first, without their
 // request and response bodies (GetRequest has them).
-func (s *Store) ListRequests(ctx context.Context, q store.RequestQuery) (store.RequestPage, error) {
-	var page store.RequestPage
-	p, err := q.Plan()
-	if err != nil {
-		return page, fmt.Errorf("list requests: %w", err)
-	}
+// listQuery is the SQL of one list page.
+func listQuery(q store.RequestQuery, p store.Plan) (string, []any) {
 	var (
 		where []string
 		args  []any
@@ -235,8 +231,17 @@ func (s *Store) ListRequests(ctx context.Context, q store.RequestQuery) (store.R
 	}
 	b.WriteString(" ORDER BY received_at DESC, id DESC LIMIT ?")
 	args = append(args, p.Limit+1)
+	return b.String(), args
+}
 
-	rows, err := s.r.QueryContext(ctx, b.String(), args...)
+func (s *Store) ListRequests(ctx context.Context, q store.RequestQuery) (store.RequestPage, error) {
+	var page store.RequestPage
+	p, err := q.Plan()
+	if err != nil {
+		return page, fmt.Errorf("list requests: %w", err)
+	}
+	query, args := listQuery(q, p)
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return page, fmt.Errorf("list requests: %w", err)
 	}
