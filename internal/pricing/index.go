@@ -1,0 +1,443 @@
+package pricing
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Catalog is an indexed, validated set of sheets. It is immutable and safe
+// for concurrent use.
+type Catalog struct {
+	version   string
+	sheets    []Sheet
+	overlay   *Overlay
+	providers map[string]*providerIndex
+}
+
+type providerIndex struct {
+	name     string
+	strip    []string
+	inherits []*providerIndex
+	batch    int64 // ppm, 0 = none
+	tiers    []tierMult
+	discount int64 // ppm applied to public entries, million = none
+	// layers are searched in order: the negotiated sheet, then the public.
+	layers  [2]matchIndex
+	aliases map[string][]alias
+}
+
+type tierMult struct {
+	name string
+	ppm  int64
+}
+
+type alias struct {
+	from     int64
+	target   string
+	provider *providerIndex
+}
+
+type matchIndex struct {
+	exact    map[string][]*entry
+	prefixes []prefixRule // longest first
+}
+
+type prefixRule struct {
+	prefix  string
+	entries []*entry
+}
+
+// entry is an Entry compiled for the hot path.
+type entry struct {
+	id         string
+	from       int64 // unix seconds; math.MinInt64 for always
+	until      int64 // unix seconds, exclusive; math.MaxInt64 for never
+	base       priceSet
+	tiers      []priceTier
+	batch      int64 // ppm, 0 = the provider's
+	svc        []tierMult
+	negotiated bool
+}
+
+type priceTier struct {
+	above  int64
+	prices priceSet
+}
+
+// priceSet is a price vector in femto-dollars per token (nano-dollars per
+// million tokens), fees in femto-dollars per unit; has marks present ones.
+type priceSet struct {
+	p   [numPrices]Price
+	has uint16
+}
+
+const (
+	pInput = iota
+	pCacheRead
+	pCacheWrite
+	pCacheWrite1h
+	pOutput
+	pReasoning
+	pInputAudio
+	pOutputAudio
+	pFeeRequest
+	pFeeWebSearch
+	pFeeImage
+	pFeeAudioSecond
+	numPrices
+)
+
+func (s *priceSet) set(i int, d *Decimal, fee bool) {
+	if d == nil {
+		return
+	}
+	v := Price(*d)
+	if fee {
+		v *= 1000 // nano-dollars per 1,000 units -> femto-dollars per unit
+	}
+	s.p[i] = v
+	s.has |= 1 << i
+}
+
+func (s *priceSet) ok(i int) bool { return s.has&(1<<i) != 0 }
+
+func compilePrices(p Prices, f Fees) priceSet {
+	var s priceSet
+	s.set(pInput, p.Input, false)
+	s.set(pCacheRead, p.CacheRead, false)
+	s.set(pCacheWrite, p.CacheWrite, false)
+	s.set(pCacheWrite1h, p.CacheWrite1h, false)
+	s.set(pOutput, p.Output, false)
+	s.set(pReasoning, p.Reasoning, false)
+	s.set(pInputAudio, p.InputAudio, false)
+	s.set(pOutputAudio, p.OutputAudio, false)
+	s.set(pFeeRequest, f.Requests, true)
+	s.set(pFeeWebSearch, f.WebSearches, true)
+	s.set(pFeeImage, f.Images, true)
+	s.set(pFeeAudioSecond, f.AudioSeconds, true)
+	return s
+}
+
+// overlayOn returns base with the prices present in o replacing its own.
+func (base priceSet) overlayOn(o priceSet) priceSet {
+	for i := range numPrices {
+		if o.ok(i) {
+			base.p[i] = o.p[i]
+			base.has |= 1 << i
+		}
+	}
+	return base
+}
+
+// New validates sheets together and indexes them. version names the
+// catalog in every Cost.
+func New(version string, sheets ...Sheet) (*Catalog, error) {
+	return build(version, sheets, nil)
+}
+
+// Version is the catalog version, with the overlay's name after a "+".
+func (c *Catalog) Version() string { return c.version }
+
+// Sheets returns the public sheets the catalog was built from.
+func (c *Catalog) Sheets() []Sheet { return c.sheets }
+
+func build(version string, sheets []Sheet, ov *Overlay) (*Catalog, error) {
+	if version == "" {
+		return nil, fmt.Errorf("price catalog: empty version")
+	}
+	c := &Catalog{version: version, sheets: sheets, overlay: ov, providers: map[string]*providerIndex{}}
+	if ov != nil {
+		c.version += "+" + ov.Name
+	}
+	ids := map[string]bool{}
+	get := func(name string) *providerIndex {
+		p := c.providers[name]
+		if p == nil {
+			p = &providerIndex{name: name, discount: million, aliases: map[string][]alias{}}
+			for i := range p.layers {
+				p.layers[i].exact = map[string][]*entry{}
+			}
+			c.providers[name] = p
+		}
+		return p
+	}
+	add := func(s *Sheet, layer int) error {
+		if err := s.validate(); err != nil {
+			return fmt.Errorf("price sheet %s: %w", s.Provider, err)
+		}
+		p := get(s.Provider)
+		for _, e := range s.Entries {
+			if ids[e.ID] {
+				return fmt.Errorf("price sheet %s: duplicate entry id %s", s.Provider, e.ID)
+			}
+			ids[e.ID] = true
+			p.layers[layer].addKeys(compileEntry(&e, layer == 0), e.Match)
+		}
+		return nil
+	}
+	seen := map[string]bool{}
+	for i := range sheets {
+		s := &sheets[i]
+		if seen[s.Provider] {
+			return nil, fmt.Errorf("price catalog: two sheets for provider %s", s.Provider)
+		}
+		seen[s.Provider] = true
+		if err := add(s, 1); err != nil {
+			return nil, err
+		}
+		p := get(s.Provider)
+		p.strip = s.StripPrefixes
+		if s.Batch != nil {
+			p.batch = s.Batch.ppm()
+		}
+		p.tiers = compileTiers(s.ServiceTiers)
+	}
+	if ov != nil {
+		for i := range ov.Sheets {
+			if err := add(&ov.Sheets[i], 0); err != nil {
+				return nil, fmt.Errorf("overlay %s: %w", ov.Name, err)
+			}
+		}
+		for prov, d := range ov.Discounts {
+			if !slices.Contains(KnownProviders, prov) {
+				return nil, fmt.Errorf("overlay %s: discount for unknown provider %q", ov.Name, prov)
+			}
+			if d.ppm() >= million || int64(d)%1000 != 0 {
+				return nil, fmt.Errorf("overlay %s: discount %s for %s must be below 1 with at most 6 decimals", ov.Name, d, prov)
+			}
+			get(prov).discount = million - d.ppm()
+		}
+	}
+	// Second pass: inherits and aliases refer to other providers.
+	for i := range sheets {
+		s := &sheets[i]
+		p := c.providers[s.Provider]
+		for _, name := range s.Inherits {
+			q := c.providers[name]
+			if q == nil {
+				return nil, fmt.Errorf("price sheet %s: inherits %s, which has no sheet", s.Provider, name)
+			}
+			p.inherits = append(p.inherits, q)
+		}
+		for _, a := range s.Aliases {
+			tp := p
+			if a.Provider != "" {
+				if tp = c.providers[a.Provider]; tp == nil {
+					return nil, fmt.Errorf("price sheet %s: alias %s: provider %s has no sheet", s.Provider, a.Alias, a.Provider)
+				}
+			}
+			from := int64(math.MinInt64)
+			if a.From != nil {
+				from = a.From.Unix()
+			}
+			if tp.findEntry(a.Target, math.MaxInt64-1) == nil && tp.findEntry(a.Target, from) == nil {
+				return nil, fmt.Errorf("price sheet %s: alias %s: target %s matches no entry", s.Provider, a.Alias, a.Target)
+			}
+			key := strings.ToLower(a.Alias)
+			list := append(p.aliases[key], alias{from: from, target: a.Target, provider: tp})
+			sort.SliceStable(list, func(i, j int) bool { return list[i].from < list[j].from })
+			for j := 1; j < len(list); j++ {
+				if list[j].from == list[j-1].from {
+					return nil, fmt.Errorf("price sheet %s: alias %s: two targets from the same date", s.Provider, a.Alias)
+				}
+			}
+			p.aliases[key] = list
+		}
+	}
+	for _, p := range c.providers {
+		for i := range p.layers {
+			if err := p.layers[i].finish(); err != nil {
+				return nil, fmt.Errorf("price sheet %s: %w", p.name, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+func compileTiers(m map[string]Decimal) []tierMult {
+	var out []tierMult
+	for name, d := range m {
+		out = append(out, tierMult{name: strings.ToLower(name), ppm: d.ppm()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+func compileEntry(e *Entry, negotiated bool) *entry {
+	ce := &entry{id: e.ID, from: math.MinInt64, until: math.MaxInt64, negotiated: negotiated}
+	if e.From != nil {
+		ce.from = e.From.Unix()
+	}
+	if e.Until != nil {
+		ce.until = e.Until.Unix()
+	}
+	ce.base = compilePrices(e.Prices, e.Fees)
+	for _, t := range e.Tiers {
+		ce.tiers = append(ce.tiers, priceTier{above: t.Above, prices: ce.base.overlayOn(compilePrices(t.Prices, Fees{}))})
+	}
+	if e.Batch != nil {
+		ce.batch = e.Batch.ppm()
+	}
+	ce.svc = compileTiers(e.ServiceTiers)
+	return ce
+}
+
+// addKeys files e under each of its match keys.
+func (m *matchIndex) addKeys(e *entry, match Match) {
+	for _, k := range match.Exact {
+		k = strings.ToLower(k)
+		m.exact[k] = append(m.exact[k], e)
+	}
+	for _, k := range match.Prefix {
+		k = strings.ToLower(k)
+		i := slices.IndexFunc(m.prefixes, func(r prefixRule) bool { return r.prefix == k })
+		if i < 0 {
+			m.prefixes = append(m.prefixes, prefixRule{prefix: k})
+			i = len(m.prefixes) - 1
+		}
+		m.prefixes[i].entries = append(m.prefixes[i].entries, e)
+	}
+}
+
+// finish sorts entries by start and rejects overlapping periods for a key.
+func (m *matchIndex) finish() error {
+	check := func(key string, es []*entry) error {
+		sort.SliceStable(es, func(i, j int) bool { return es[i].from < es[j].from })
+		for i := 1; i < len(es); i++ {
+			if es[i].from == es[i-1].from || es[i-1].until > es[i].from && es[i-1].until != math.MaxInt64 {
+				return fmt.Errorf("entries %s and %s overlap in time for model %s", es[i-1].id, es[i].id, key)
+			}
+		}
+		return nil
+	}
+	for k, es := range m.exact {
+		if err := check(k, es); err != nil {
+			return err
+		}
+	}
+	for _, r := range m.prefixes {
+		if err := check(r.prefix+"*", r.entries); err != nil {
+			return err
+		}
+	}
+	sort.SliceStable(m.prefixes, func(i, j int) bool { return len(m.prefixes[i].prefix) > len(m.prefixes[j].prefix) })
+	return nil
+}
+
+// at returns the entry of es in force at t: the latest started one, unless
+// it has ended.
+func at(es []*entry, t int64) *entry {
+	for i := len(es) - 1; i >= 0; i-- {
+		if es[i].from <= t {
+			if t < es[i].until {
+				return es[i]
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// lower returns s lowercased into buf when it has ASCII capitals, else s.
+// The caller uses the result only for map lookups, which do not allocate.
+func lower(s string, buf *[128]byte) ([]byte, bool) {
+	up := false
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			up = true
+			break
+		}
+	}
+	if !up || len(s) > len(buf) {
+		return nil, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return buf[:len(s)], true
+}
+
+func (m *matchIndex) find(model string, low []byte, t int64) *entry {
+	var es []*entry
+	if low != nil {
+		es = m.exact[string(low)]
+	} else {
+		es = m.exact[model]
+	}
+	if e := at(es, t); e != nil {
+		return e
+	}
+	for i := range m.prefixes {
+		if hasPrefixFold(model, m.prefixes[i].prefix) {
+			if e := at(m.prefixes[i].entries, t); e != nil {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+// findEntry resolves model at t: strip prefixes, aliases, the negotiated
+// layer, the public layer, then inherited providers.
+func (p *providerIndex) findEntry(model string, t int64) *entry {
+	e, _ := p.resolve(model, t, 0)
+	return e
+}
+
+func (p *providerIndex) resolve(model string, t int64, depth int) (*entry, *providerIndex) {
+	for _, s := range p.strip {
+		if hasPrefixFold(model, s) {
+			model = model[len(s):]
+		}
+	}
+	var buf [128]byte
+	low, _ := lower(model, &buf)
+	var as []alias
+	if low != nil {
+		as = p.aliases[string(low)]
+	} else {
+		as = p.aliases[model]
+	}
+	for i := len(as) - 1; i >= 0; i-- {
+		if as[i].from <= t {
+			if depth < 4 {
+				return as[i].provider.resolve(as[i].target, t, depth+1)
+			}
+			return nil, nil
+		}
+	}
+	for i := range p.layers {
+		if e := p.layers[i].find(model, low, t); e != nil {
+			return e, p
+		}
+	}
+	for _, q := range p.inherits {
+		if e := q.layers[1].find(model, low, t); e != nil {
+			return e, q
+		}
+	}
+	return nil, nil
+}
