@@ -21,6 +21,7 @@ import (
 	"github.com/weirhq/weir/internal/config"
 	"github.com/weirhq/weir/internal/gateway"
 	"github.com/weirhq/weir/internal/metrics"
+	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/provider"
 	"github.com/weirhq/weir/internal/provider/anthropic"
 	"github.com/weirhq/weir/internal/provider/openai"
@@ -73,7 +74,11 @@ func BuildUpstreams(cfg config.Config, client *http.Client) ([]*gateway.Upstream
 			errs = append(errs, fmt.Errorf("providers[%d]: %w", i, err))
 			continue
 		}
-		ups = append(ups, &gateway.Upstream{Name: p.Name, Type: p.Type, Adapter: ad, Models: p.Models, AllowCallerKey: p.AllowCallerKey})
+		if p.PriceAs != "" && p.PriceAs != "none" && !vendors[p.PriceAs] {
+			errs = append(errs, fmt.Errorf("providers[%d].price_as: %q is not a vendor of the price catalog (openai, anthropic, google, bedrock, azure, mistral, deepseek, groq, xai) or none", i, p.PriceAs))
+			continue
+		}
+		ups = append(ups, &gateway.Upstream{Name: p.Name, Type: p.Type, Adapter: ad, Models: p.Models, AllowCallerKey: p.AllowCallerKey, PriceAs: priceAs(p)})
 	}
 	return ups, errors.Join(errs...)
 }
@@ -127,6 +132,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		st.Close()
 		return nil, fmt.Errorf("open recorder: %w", err)
 	}
+	cat, err := pricing.Embedded()
+	if err != nil {
+		rec.Close(ctx)
+		st.Close()
+		return nil, fmt.Errorf("load the price catalog: %w", err)
+	}
 	a := &App{cfg: cfg, log: log, store: st, rec: rec, metrics: metrics.New()}
 	a.registerRecorderMetrics()
 
@@ -139,6 +150,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Recorder:           rec,
 		Observer:           a.metrics,
 		Counter:            tokencount.New(),
+		Pricer:             recordPricer{cat: cat, log: log.With("part", "pricing")},
 		Log:                log.With("part", "gateway"),
 		MaxBodyBytes:       cfg.Gateway.MaxBodyBytes,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(),

@@ -91,6 +91,12 @@ type Provider struct {
 	// AllowCallerKey lets a caller send its own key for this provider in
 	// x-weir-provider-key. Default false.
 	AllowCallerKey bool `yaml:"allow_caller_key" json:"allow_caller_key"`
+	// PriceAs names the vendor whose published prices apply to this
+	// provider's calls (openai, anthropic, google, bedrock, azure, mistral,
+	// deepseek, groq, xai), or "none" for a self-hosted server. Default:
+	// inferred from the type, the base URL's host or the name; calls that
+	// cannot be priced are recorded with cost_usd null, never $0.
+	PriceAs string `yaml:"price_as" json:"price_as,omitempty"`
 	// UpstreamTimeout and StreamIdleTimeout override the gateway's.
 	UpstreamTimeout   Duration `yaml:"upstream_timeout" json:"upstream_timeout,omitempty"`
 	StreamIdleTimeout Duration `yaml:"stream_idle_timeout" json:"stream_idle_timeout,omitempty"`

@@ -43,12 +43,20 @@ type TokenCounter interface {
 	EmbeddingsInput(body []byte) (int, error)
 }
 
+// Pricer prices a finished call: it sets rec.CostUSD and rec.Cost from the
+// record's provider, model, time and usage. It must not allocate much: it
+// runs once per call on the hot path.
+type Pricer interface {
+	Price(rec *record.Record, priceAs string)
+}
+
 // Options configure a Gateway.
 type Options struct {
 	Router   *Router
 	Recorder Recorder
 	Observer Observer
 	Counter  TokenCounter
+	Pricer   Pricer
 	Log      *slog.Logger
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64

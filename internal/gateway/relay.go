@@ -35,6 +35,7 @@ type call struct {
 	wait     provider.WaitTimer
 
 	body       []byte
+	target     *Target
 	status     int
 	streaming  bool // the stream's 200 header was sent
 	usage      usage.Usage
@@ -138,6 +139,7 @@ func (c *call) run() error {
 		return err
 	}
 	c.rec.Provider, c.rec.Model = target.Upstream.Name, target.Model
+	c.target = &target
 	req := &provider.Request{
 		Model: target.Model, Stream: stream, Header: c.r.Header, Wait: &c.wait,
 		IncludeUsage: env.StreamOptions != nil && env.StreamOptions.IncludeUsage,
@@ -381,6 +383,9 @@ func (c *call) finish() {
 		c.estimate()
 	}
 	rec.Usage = c.usage
+	if c.upstreamOK && c.g.opt.Pricer != nil && c.target != nil {
+		c.g.opt.Pricer.Price(rec, c.target.Upstream.PriceAs)
+	}
 	res := c.meter.Finish(e2e, c.wait.Total(), c.usage.OutputTokens, rec.Stream)
 	rec.TTFTMs, rec.TTFCTMs, rec.TPOTMs, rec.OTPS, rec.ITLMs = res.TTFTMs, res.TTFCTMs, res.TPOTMs, res.OTPS, res.ITL
 	rec.E2EMs, rec.UpstreamMs, rec.OverheadMs = res.E2EMs, res.UpstreamMs, res.OverheadMs

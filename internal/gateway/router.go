@@ -20,6 +20,9 @@ type Upstream struct {
 	Models []string
 	// AllowCallerKey lets callers pass their own key in x-weir-provider-key.
 	AllowCallerKey bool
+	// PriceAs is the vendor whose prices apply (openai, anthropic, groq...),
+	// empty when the provider's calls cannot be priced (a self-hosted server).
+	PriceAs string
 }
 
 // Target is where one call goes.

@@ -41,6 +41,8 @@ type Metrics struct {
 	overhead  *prometheus.HistogramVec
 	tokens    *prometheus.HistogramVec
 	tokensSum *prometheus.CounterVec
+	cost      *prometheus.CounterVec
+	unpriced  *prometheus.CounterVec
 }
 
 // New registers the collectors on a fresh registry, with Go and process
@@ -56,7 +58,9 @@ func New() *Metrics {
 	m := &Metrics{reg: reg}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weir_requests_total", Help: "Calls served, by outcome."}, append(append([]string{}, labels...), "error_kind"))
 	m.tokensSum = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weir_tokens_total", Help: "Tokens used, by type (input, output, cache_read, cache_write, reasoning)."}, append(append([]string{}, labels...), "token_type"))
-	reg.MustRegister(m.requests, m.tokensSum)
+	m.cost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weir_cost_usd_total", Help: "What the priced calls cost, in US dollars, at the price catalog's rates."}, []string{"provider", "model", "use_case"})
+	m.unpriced = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weir_unpriced_requests_total", Help: "Calls that used units the price catalog has no price for (their cost_usd is null)."}, []string{"provider", "model"})
+	reg.MustRegister(m.requests, m.tokensSum, m.cost, m.unpriced)
 	m.duration = h("gen_ai_client_operation_duration_seconds", "End-to-end duration of a model call as seen at Weir's edge.", durationBuckets)
 	m.ttft = h("gen_ai_server_time_to_first_token_seconds", "Time to the first chunk carrying any generated token (streams).", ttftBuckets)
 	m.ttfct = h("weir_time_to_first_completion_token_seconds", "Time to the first chunk carrying completion content or a tool call, after any reasoning (streams).", ttftBuckets)
@@ -96,6 +100,11 @@ func (m *Metrics) Observe(r *record.Record) {
 	}
 	if r.OTPS != nil {
 		m.otps.WithLabelValues(lv...).Observe(*r.OTPS)
+	}
+	if r.CostUSD != nil {
+		m.cost.WithLabelValues(r.Provider, r.Model, r.UseCase).Add(r.CostUSD.Dollars())
+	} else if r.Cost != nil {
+		m.unpriced.WithLabelValues(r.Provider, r.Model).Inc()
 	}
 	u := r.Usage
 	if u.InputTokens > 0 || u.OutputTokens > 0 {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/usage"
 )
 
@@ -57,6 +58,12 @@ type Record struct {
 	OverheadMs float64  `json:"overhead_ms"`
 
 	Usage usage.Usage `json:"usage"`
+
+	// CostUSD is what the call cost, exactly, in US dollars; null when it
+	// could not be priced (a model or a unit the price catalog lacks):
+	// never 0 for an unpriced call. Cost says how it was derived.
+	CostUSD *pricing.Money `json:"cost_usd"`
+	Cost    *pricing.Cost  `json:"cost,omitempty"`
 
 	Attribution
 

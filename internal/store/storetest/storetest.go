@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/store"
 	"github.com/weirhq/weir/internal/usage"
@@ -105,6 +106,12 @@ func full(id string) record.Record {
 		Usage: usage.Usage{
 			InputTokens: 1200, CacheReadTokens: 1000, CacheWriteTokens: 100, CacheWrite1hTokens: 50,
 			OutputTokens: 300, ReasoningTokens: 200, InputAudioTokens: 7, OutputAudioTokens: 9, Estimated: true,
+		},
+		CostUSD: ptrMoney(4_321_987_654_321_001), // $4.321987654321001: every femto-dollar must survive
+		Cost: &pricing.Cost{
+			Total: 4_321_987_654_321_001, Input: 1_000_000_000_000_001, CacheRead: 321_987_654_321_000, Output: 3 * pricing.USD,
+			EntryID: "openai/gpt-4o@2024-08-06", Version: "2026-11-27.1", TierAbove: 200000, Multiplier: 500000,
+			Negotiated: true, Estimated: true, Unpriced: pricing.UnitWebSearches,
 		},
 		Attribution: record.Attribution{
 			UseCase: "support-bot", UseCaseInstance: "ticket-42", UseCaseVersion: "v3", UseCaseStep: "draft",
@@ -628,3 +635,5 @@ func testUnicode(t *testing.T, s Store) {
 		t.Errorf("list = %q", ids)
 	}
 }
+
+func ptrMoney(v pricing.Money) *pricing.Money { return &v }

@@ -1,0 +1,69 @@
+package app
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/weirhq/weir/internal/config"
+	"github.com/weirhq/weir/internal/pricing"
+	"github.com/weirhq/weir/internal/record"
+	"github.com/weirhq/weir/internal/usage"
+)
+
+func TestPriceAs(t *testing.T) {
+	for _, tc := range []struct {
+		p    config.Provider
+		want string
+	}{
+		{config.Provider{Name: "primary", Type: "openai", BaseURL: "https://api.openai.com/v1"}, "openai"},
+		{config.Provider{Name: "x", Type: "openai"}, "openai"},
+		{config.Provider{Name: "fast", Type: "openai", BaseURL: "https://api.groq.com/openai/v1"}, "groq"},
+		{config.Provider{Name: "eu", Type: "openai", BaseURL: "https://my-res.openai.azure.com/openai"}, "azure"},
+		{config.Provider{Name: "claude", Type: "anthropic", BaseURL: "http://127.0.0.1:9/"}, "anthropic"},
+		{config.Provider{Name: "deepseek", Type: "openai", BaseURL: "http://127.0.0.1:9/v1"}, "deepseek"},
+		{config.Provider{Name: "onprem", Type: "openai", BaseURL: "http://vllm.internal:8000/v1"}, ""},
+		{config.Provider{Name: "openai", Type: "openai", BaseURL: "http://proxy/v1", PriceAs: "none"}, ""},
+		{config.Provider{Name: "gw", Type: "openai", BaseURL: "http://proxy/v1", PriceAs: "mistral"}, "mistral"},
+	} {
+		if got := priceAs(tc.p); got != tc.want {
+			t.Errorf("priceAs(%+v) = %q, want %q", tc.p, got, tc.want)
+		}
+	}
+	cfg := config.Default()
+	cfg.Providers = []config.Provider{{Name: "x", Type: "openai", PriceAs: "acme"}}
+	if _, err := BuildUpstreams(cfg, nil); err == nil {
+		t.Error("unknown price_as accepted")
+	}
+}
+
+func TestRecordPricer(t *testing.T) {
+	cat, err := pricing.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := recordPricer{cat: cat, log: slog.New(slog.DiscardHandler)}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	u := usage.Usage{InputTokens: 1000, OutputTokens: 500}
+
+	rec := &record.Record{ReceivedAt: at, Model: "gpt-4o-mini", ResponseModel: "gpt-4o-mini-2024-07-18", Usage: u}
+	p.Price(rec, "openai")
+	want, _ := cat.Price(pricing.Query{Provider: "openai", Model: "gpt-4o-mini", At: at, Usage: u})
+	if rec.CostUSD == nil || want.EntryID == "" || *rec.CostUSD != want.Total || rec.Cost.EntryID != want.EntryID {
+		t.Errorf("priced %+v (cost_usd %v), want total %v entry %s", rec.Cost, rec.CostUSD, want.Total, want.EntryID)
+	}
+
+	// The provider's own name for a model it serves under an alias: the
+	// model as sent is priced when the reported one is unknown.
+	rec = &record.Record{ReceivedAt: at, Model: "gpt-4o-mini", ResponseModel: "sim-renamed", Usage: u}
+	p.Price(rec, "openai")
+	if rec.CostUSD == nil || *rec.CostUSD != want.Total {
+		t.Errorf("fallback to the model as sent: %+v", rec.Cost)
+	}
+
+	rec = &record.Record{ReceivedAt: at, Model: "llama-3.1-8b-instruct", Usage: u}
+	p.Price(rec, "")
+	if rec.CostUSD != nil || rec.Cost == nil || rec.Cost.Unpriced == 0 {
+		t.Errorf("self-hosted call: cost_usd %v, cost %+v; want null with unpriced units", rec.CostUSD, rec.Cost)
+	}
+}
