@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,10 +19,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/weirhq/weir/internal/api"
 	"github.com/weirhq/weir/internal/app"
 	"github.com/weirhq/weir/internal/config"
 	"github.com/weirhq/weir/internal/demo"
 	"github.com/weirhq/weir/internal/mock"
+	"github.com/weirhq/weir/internal/pricing"
 )
 
 const usage = `weir: an LLM gateway that measures every call.
@@ -31,6 +34,7 @@ Usage:
   weir demo  [--listen ADDR] [--data DIR] [--rate N] [--duration D]
   weir mock  [--listen ADDR] [--config FILE]
   weir config check FILE
+  weir cost quote --provider P --model M [--input N --output N ...]
 
 Run 'weir COMMAND -h' for a command's flags.
 `
@@ -56,6 +60,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "mock":
 		return runMock(ctx, args[1:], stderr)
+	case "cost":
+		if len(args) < 2 || args[1] != "quote" {
+			return errors.New("usage: weir cost quote --provider P --model M [--input N] [--output N] ... (see weir cost quote -h)")
+		}
+		return costQuote(args[2:], stdout)
 	case "config":
 		if len(args) != 3 || args[1] != "check" {
 			return errors.New("usage: weir config check FILE")
@@ -235,4 +244,71 @@ Data is kept in %[3]s. Press Ctrl-C to stop.
 `, "\n"), base, sim, cfg.DataDir)
 		go demo.Run(ctx, base, *rate, log)
 	})
+}
+
+// costQuote prices a call offline with the built-in catalog, exactly as
+// recorded calls and POST /api/v1/cost/quote are priced.
+func costQuote(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("cost quote", flag.ContinueOnError)
+	var req api.QuoteRequest
+	fs.StringVar(&req.Provider, "provider", "", "vendor: openai, anthropic, google, bedrock, azure, mistral, deepseek, groq, xai")
+	fs.StringVar(&req.Model, "model", "", "model as the provider reports it, or an alias")
+	fs.Int64Var(&req.Usage.InputTokens, "input", 0, "input tokens, cache reads and writes included")
+	fs.Int64Var(&req.Usage.CacheReadTokens, "cache-read", 0, "the part of --input read from the prompt cache")
+	fs.Int64Var(&req.Usage.CacheWriteTokens, "cache-write", 0, "the part of --input written to the prompt cache")
+	fs.Int64Var(&req.Usage.CacheWrite1hTokens, "cache-write-1h", 0, "the part of --cache-write with a one-hour lifetime")
+	fs.Int64Var(&req.Usage.OutputTokens, "output", 0, "output tokens, reasoning included")
+	fs.Int64Var(&req.Usage.ReasoningTokens, "reasoning", 0, "the part of --output spent reasoning")
+	fs.Int64Var(&req.Units.WebSearches, "web-searches", 0, "web search calls")
+	fs.BoolVar(&req.Batch, "batch", false, "made through the batch API")
+	fs.StringVar(&req.ServiceTier, "tier", "", "service tier (flex, priority, ...)")
+	at := fs.String("at", "", "when the call was made, RFC 3339 or YYYY-MM-DD (default now)")
+	asJSON := fs.Bool("json", false, "print the API's JSON answer")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			if t, err = time.Parse(time.DateOnly, *at); err != nil {
+				return fmt.Errorf("--at %q: want RFC 3339 or YYYY-MM-DD", *at)
+			}
+		}
+		req.At = &t
+	}
+	cat, err := pricing.Embedded()
+	if err != nil {
+		return err
+	}
+	resp, err := api.Quote(cat, req)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(resp)
+	}
+	c := resp.Cost
+	if resp.CostUSD == nil {
+		fmt.Fprintf(stdout, "unpriced: the catalog (version %s) has no price for %s/%s: %s\n", c.Version, req.Provider, req.Model, c.Unpriced)
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s/%s: $%s (entry %s, catalog %s)\n", req.Provider, req.Model, resp.CostUSD.Format(9), c.EntryID, c.Version)
+	for _, part := range []struct {
+		name string
+		m    pricing.Money
+	}{{"input", c.Input}, {"cache read", c.CacheRead}, {"cache write 5m", c.CacheWrite5m}, {"cache write 1h", c.CacheWrite1h},
+		{"output", c.Output}, {"reasoning", c.Reasoning}, {"input audio", c.InputAudio}, {"output audio", c.OutputAudio}, {"fees", c.Fees}} {
+		if part.m != 0 {
+			fmt.Fprintf(stdout, "  %-15s $%s\n", part.name, part.m.Format(9))
+		}
+	}
+	if c.TierAbove > 0 {
+		fmt.Fprintf(stdout, "  long-context tier: prompt above %d tokens\n", c.TierAbove)
+	}
+	if c.Multiplier != 1_000_000 {
+		fmt.Fprintf(stdout, "  multiplier: %.4f (batch, service tier, negotiated)\n", float64(c.Multiplier)/1e6)
+	}
+	return nil
 }

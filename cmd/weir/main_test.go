@@ -54,3 +54,22 @@ func TestLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestCostQuote(t *testing.T) {
+	var out, errOut bytes.Buffer
+	// gpt-4o-mini through the batch API (50% off $0.15 and $0.60 per M):
+	// 1,000 input = $0.000075, 100 output = $0.00003.
+	err := run(context.Background(), []string{"cost", "quote", "--provider", "openai", "--model", "gpt-4o-mini", "--input", "1000", "--output", "100", "--batch", "--at", "2026-11-01"}, &out, &errOut)
+	if err != nil || !strings.Contains(out.String(), "$0.000105000") || !strings.Contains(out.String(), "multiplier: 0.5000") {
+		t.Errorf("quote: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"cost", "quote", "--provider", "openai", "--model", "nope", "--input", "5"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "unpriced") {
+		t.Errorf("unpriced: %v %s", err, out.String())
+	}
+	for _, args := range [][]string{{"cost"}, {"cost", "quote"}, {"cost", "quote", "--provider", "openai", "--model", "gpt-4o", "--at", "yesterday"}, {"cost", "quote", "--provider", "openai", "--model", "gpt-4o", "--input", "-3"}} {
+		if err := run(context.Background(), args, &out, &errOut); err == nil {
+			t.Errorf("weir %v: no error", args)
+		}
+	}
+}

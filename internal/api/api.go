@@ -24,6 +24,8 @@ type Options struct {
 	Requests store.RequestReader
 	// Config returns the redacted running configuration.
 	Config func() any
+	// Quoter prices calls for POST /api/v1/cost/quote.
+	Quoter Quoter
 	// APIKeys, when non-empty, are the keys a client must present.
 	APIKeys []string
 	Log     *slog.Logger
@@ -48,6 +50,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/requests", a.auth(http.HandlerFunc(a.listRequests)))
 	mux.Handle("GET /api/v1/requests/{id}", a.auth(http.HandlerFunc(a.getRequest)))
 	mux.Handle("GET /api/v1/config", a.auth(http.HandlerFunc(a.getConfig)))
+	mux.Handle("POST /api/v1/cost/quote", a.auth(http.HandlerFunc(a.quote)))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		if p == "/api/v1/requests" || p == "/api/v1/config" || strings.HasPrefix(p, "/api/v1/requests/") && !strings.Contains(p[len("/api/v1/requests/"):], "/") {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/store"
 )
@@ -99,5 +100,40 @@ func TestAuth(t *testing.T) {
 	}
 	if code, body := get(t, srv.URL+"/api/v1/config", "Authorization", "Bearer k1"); code != 200 || !strings.Contains(body, "listen") {
 		t.Errorf("with key: %d %s", code, body)
+	}
+}
+
+func TestQuote(t *testing.T) {
+	cat, err := pricing.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	New(Options{Requests: &fakeReader{}, Quoter: cat}).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	post := func(body string) (int, string) {
+		resp, err := http.Post(srv.URL+"/api/v1/cost/quote", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	// claude-sonnet-4-5 at list price: 1,000 uncached input at $3/M = $0.003,
+	// 2,000 cache reads at $0.30/M = $0.0006, 500 output at $15/M = $0.0075.
+	code, body := post(`{"provider":"anthropic","model":"claude-sonnet-4-5","at":"2026-11-01T00:00:00Z","usage":{"input_tokens":3000,"cache_read_tokens":2000,"output_tokens":500}}`)
+	if code != 200 || !strings.Contains(body, `"cost_usd":0.0111`) {
+		t.Errorf("quote: %d %s", code, body)
+	}
+	code, body = post(`{"provider":"anthropic","model":"no-such-model","usage":{"input_tokens":10}}`)
+	if code != 200 || !strings.Contains(body, `"cost_usd":null`) || !strings.Contains(body, `"unpriced_units":["input_tokens"]`) {
+		t.Errorf("unpriced quote: %d %s", code, body)
+	}
+	for _, bad := range []string{`{"provider":"anthropic"}`, `{"provider":"a","model":"m","usage":{"input_tokens":-1}}`, `{"provider":"a","model":"m","colour":1}`, `[`} {
+		if code, body := post(bad); code != 400 || !strings.Contains(body, "invalid_request") {
+			t.Errorf("%s: %d %s", bad, code, body)
+		}
 	}
 }
