@@ -35,6 +35,7 @@ Usage:
   weir mock  [--listen ADDR] [--config FILE]
   weir config check FILE
   weir cost quote --provider P --model M [--input N --output N ...]
+  weir prices show [--provider P] [--at T] MODEL
 
 Run 'weir COMMAND -h' for a command's flags.
 `
@@ -65,6 +66,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errors.New("usage: weir cost quote --provider P --model M [--input N] [--output N] ... (see weir cost quote -h)")
 		}
 		return costQuote(args[2:], stdout)
+	case "prices":
+		if len(args) < 2 || args[1] != "show" {
+			return errors.New("usage: weir prices show [--provider P] [--at T] MODEL")
+		}
+		return pricesShow(args[2:], stdout)
 	case "config":
 		if len(args) != 3 || args[1] != "check" {
 			return errors.New("usage: weir config check FILE")
@@ -311,4 +317,42 @@ func costQuote(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  multiplier: %.4f (batch, service tier, negotiated)\n", float64(c.Multiplier)/1e6)
 	}
 	return nil
+}
+
+// pricesShow prints the catalog entries for a model: with --provider and
+// --at (default now), the one Weir uses for a call at that time.
+func pricesShow(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("prices show", flag.ContinueOnError)
+	provider := fs.String("provider", "", "vendor: openai, anthropic, google, bedrock, azure, mistral, deepseek, groq, xai")
+	at := fs.String("at", "", "the entry in force at this time, RFC 3339 or YYYY-MM-DD (default now, with --provider)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: weir prices show [--provider P] [--at T] MODEL")
+	}
+	var when *time.Time
+	if *provider != "" {
+		t := time.Now()
+		if *at != "" {
+			var err error
+			if t, err = time.Parse(time.RFC3339, *at); err != nil {
+				if t, err = time.Parse(time.DateOnly, *at); err != nil {
+					return fmt.Errorf("--at %q: want RFC 3339 or YYYY-MM-DD", *at)
+				}
+			}
+		}
+		when = &t
+	}
+	cat, err := pricing.Embedded()
+	if err != nil {
+		return err
+	}
+	list := api.Prices(cat, *provider, fs.Arg(0), when)
+	if len(list.Entries) == 0 {
+		return fmt.Errorf("no price for %q in catalog %s", fs.Arg(0), list.CatalogVersion)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(list)
 }

@@ -73,3 +73,13 @@ func TestCostQuote(t *testing.T) {
 		}
 	}
 }
+
+func TestPricesShow(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"prices", "show", "--provider", "anthropic", "--at", "2026-11-01", "claude-sonnet-4-5"}, &out, &errOut); err != nil || !strings.Contains(out.String(), `"id": "anthropic/claude-sonnet-4-5"`) {
+		t.Errorf("show: %v\n%s", err, out.String())
+	}
+	if err := run(context.Background(), []string{"prices", "show", "no-such-model"}, &out, &errOut); err == nil {
+		t.Error("unknown model: no error")
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/store"
 )
 
@@ -26,6 +27,8 @@ type Options struct {
 	Config func() any
 	// Quoter prices calls for POST /api/v1/cost/quote.
 	Quoter Quoter
+	// Catalog is listed by GET /api/v1/prices.
+	Catalog *pricing.Catalog
 	// APIKeys, when non-empty, are the keys a client must present.
 	APIKeys []string
 	Log     *slog.Logger
@@ -51,9 +54,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/requests/{id}", a.auth(http.HandlerFunc(a.getRequest)))
 	mux.Handle("GET /api/v1/config", a.auth(http.HandlerFunc(a.getConfig)))
 	mux.Handle("POST /api/v1/cost/quote", a.auth(http.HandlerFunc(a.quote)))
+	mux.Handle("GET /api/v1/prices", a.auth(http.HandlerFunc(a.listPrices)))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if p == "/api/v1/requests" || p == "/api/v1/config" || strings.HasPrefix(p, "/api/v1/requests/") && !strings.Contains(p[len("/api/v1/requests/"):], "/") {
+		if p == "/api/v1/requests" || p == "/api/v1/config" || p == "/api/v1/prices" || strings.HasPrefix(p, "/api/v1/requests/") && !strings.Contains(p[len("/api/v1/requests/"):], "/") {
 			w.Header().Set("Allow", "GET")
 			writeErr(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s %s is not supported: use GET", r.Method, p))
 			return

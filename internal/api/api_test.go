@@ -137,3 +137,32 @@ func TestQuote(t *testing.T) {
 		}
 	}
 }
+
+func TestPrices(t *testing.T) {
+	cat, err := pricing.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	New(Options{Requests: &fakeReader{}, Catalog: cat}).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	code, body := get(t, srv.URL+"/api/v1/prices?provider=anthropic&model=claude-sonnet-4-5&at=2026-11-01T00:00:00Z")
+	var list PriceList
+	if err := json.Unmarshal([]byte(body), &list); err != nil || code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	if len(list.Entries) != 1 || list.Entries[0].ID != "anthropic/claude-sonnet-4-5" || !strings.Contains(body, `"input":3,`) || list.CatalogVersion == "" {
+		t.Errorf("entry in force: %s", body)
+	}
+	code, body = get(t, srv.URL+"/api/v1/prices?provider=openai")
+	json.Unmarshal([]byte(body), &list)
+	if code != 200 || len(list.Entries) < 10 {
+		t.Errorf("openai entries: %d, %d entries", code, len(list.Entries))
+	}
+	for _, q := range []string{"colour=red", "at=someday"} {
+		if code, _ := get(t, srv.URL+"/api/v1/prices?"+q); code != 400 {
+			t.Errorf("%s: %d", q, code)
+		}
+	}
+}

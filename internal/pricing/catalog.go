@@ -40,62 +40,62 @@ var KnownProviders = []string{
 // provider's part of a negotiated price sheet.
 type Sheet struct {
 	// Provider is the provider type or vendor the prices apply to.
-	Provider string `yaml:"provider"`
+	Provider string `yaml:"provider" json:"provider"`
 	// Sources are the pages the prices were taken from and when they were
 	// checked. Documentation only.
-	Sources []Source `yaml:"sources,omitempty"`
+	Sources []Source `yaml:"sources,omitempty" json:"sources,omitempty"`
 	// StripPrefixes are removed from a model id before matching, each in
 	// turn when it matches (Bedrock's "us." then "anthropic.").
-	StripPrefixes []string `yaml:"strip_prefixes,omitempty"`
+	StripPrefixes []string `yaml:"strip_prefixes,omitempty" json:"strip_prefixes,omitempty"`
 	// Inherits lists providers whose entries apply when none of this
 	// provider's match (Azure OpenAI bills OpenAI's list prices).
-	Inherits []string `yaml:"inherits,omitempty"`
+	Inherits []string `yaml:"inherits,omitempty" json:"inherits,omitempty"`
 	// Batch is the multiplier of batch calls (0.5 for 50%); absent means the
 	// provider has no batch discount and batch calls pay list price.
-	Batch *Decimal `yaml:"batch,omitempty"`
+	Batch *Decimal `yaml:"batch,omitempty" json:"batch,omitempty"`
 	// ServiceTiers maps a service tier name (flex, priority...) to its
 	// multiplier. Unlisted tiers ("default", "auto", "standard") pay list
 	// price.
-	ServiceTiers map[string]Decimal `yaml:"service_tiers,omitempty"`
-	Entries      []Entry            `yaml:"entries"`
-	Aliases      []Alias            `yaml:"aliases,omitempty"`
+	ServiceTiers map[string]Decimal `yaml:"service_tiers,omitempty" json:"service_tiers,omitempty"`
+	Entries      []Entry            `yaml:"entries" json:"entries"`
+	Aliases      []Alias            `yaml:"aliases,omitempty" json:"aliases,omitempty"`
 }
 
 // Source is a page prices were checked against.
 type Source struct {
-	URL     string `yaml:"url"`
-	Checked string `yaml:"checked"`
-	Note    string `yaml:"note,omitempty"`
+	URL     string `yaml:"url" json:"url"`
+	Checked string `yaml:"checked" json:"checked"`
+	Note    string `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
 // Entry is the price of a set of models over a period of time.
 type Entry struct {
 	// ID names the entry in cost breakdowns; unique in a catalog.
-	ID    string `yaml:"id"`
-	Match Match  `yaml:"match"`
+	ID    string `yaml:"id" json:"id"`
+	Match Match  `yaml:"match" json:"match"`
 	// From is when the entry takes effect (a date, UTC midnight, or an
 	// RFC 3339 time); absent means since always. An entry with a later From
 	// for the same model supersedes it.
-	From *Date `yaml:"from,omitempty"`
+	From *Date `yaml:"from,omitempty" json:"from,omitempty"`
 	// Until optionally ends the entry (exclusive).
-	Until  *Date  `yaml:"until,omitempty"`
-	Prices Prices `yaml:"prices"`
+	Until  *Date  `yaml:"until,omitempty" json:"until,omitempty"`
+	Prices Prices `yaml:"prices" json:"prices"`
 	// Tiers are context-length tiers: a call whose prompt (input_tokens,
 	// cache included) is above Above pays the tier's prices for every token.
-	Tiers []Tier `yaml:"tiers,omitempty"`
+	Tiers []Tier `yaml:"tiers,omitempty" json:"tiers,omitempty"`
 	// Fees are per-unit fees in USD per 1,000 units.
-	Fees Fees `yaml:"fees,omitempty"`
+	Fees Fees `yaml:"fees,omitempty" json:"fees,omitempty"`
 	// Batch and ServiceTiers override the provider's multipliers.
-	Batch        *Decimal           `yaml:"batch,omitempty"`
-	ServiceTiers map[string]Decimal `yaml:"service_tiers,omitempty"`
-	Note         string             `yaml:"note,omitempty"`
+	Batch        *Decimal           `yaml:"batch,omitempty" json:"batch,omitempty"`
+	ServiceTiers map[string]Decimal `yaml:"service_tiers,omitempty" json:"service_tiers,omitempty"`
+	Note         string             `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
 // Match says which model ids an entry prices. Matching ignores ASCII case;
 // an exact id wins over a prefix, and a longer prefix over a shorter one.
 type Match struct {
-	Exact  []string `yaml:"exact,omitempty"`
-	Prefix []string `yaml:"prefix,omitempty"`
+	Exact  []string `yaml:"exact,omitempty" json:"exact,omitempty"`
+	Prefix []string `yaml:"prefix,omitempty" json:"prefix,omitempty"`
 }
 
 // Prices are USD per million tokens. An absent price means: cache reads and
@@ -103,45 +103,45 @@ type Match struct {
 // price, reasoning costs the output price; absent input, output or audio
 // prices leave those tokens unpriced.
 type Prices struct {
-	Input        *Decimal `yaml:"input,omitempty"`
-	CacheRead    *Decimal `yaml:"cache_read,omitempty"`
-	CacheWrite   *Decimal `yaml:"cache_write,omitempty"`
-	CacheWrite1h *Decimal `yaml:"cache_write_1h,omitempty"`
-	Output       *Decimal `yaml:"output,omitempty"`
-	Reasoning    *Decimal `yaml:"reasoning,omitempty"`
-	InputAudio   *Decimal `yaml:"input_audio,omitempty"`
-	OutputAudio  *Decimal `yaml:"output_audio,omitempty"`
+	Input        *Decimal `yaml:"input,omitempty" json:"input,omitempty"`
+	CacheRead    *Decimal `yaml:"cache_read,omitempty" json:"cache_read,omitempty"`
+	CacheWrite   *Decimal `yaml:"cache_write,omitempty" json:"cache_write,omitempty"`
+	CacheWrite1h *Decimal `yaml:"cache_write_1h,omitempty" json:"cache_write_1h,omitempty"`
+	Output       *Decimal `yaml:"output,omitempty" json:"output,omitempty"`
+	Reasoning    *Decimal `yaml:"reasoning,omitempty" json:"reasoning,omitempty"`
+	InputAudio   *Decimal `yaml:"input_audio,omitempty" json:"input_audio,omitempty"`
+	OutputAudio  *Decimal `yaml:"output_audio,omitempty" json:"output_audio,omitempty"`
 }
 
 // Tier is a context-length tier.
 type Tier struct {
 	// Above is the prompt size in tokens the tier starts after: a prompt of
 	// exactly Above tokens pays the lower price, Above+1 the tier price.
-	Above int64 `yaml:"above"`
+	Above int64 `yaml:"above" json:"above"`
 	// Prices replace the entry's prices; unlisted ones keep the entry's.
-	Prices Prices `yaml:"prices"`
+	Prices Prices `yaml:"prices" json:"prices"`
 }
 
 // Fees are USD per 1,000 units.
 type Fees struct {
 	// Requests is charged once per call.
-	Requests *Decimal `yaml:"requests,omitempty"`
+	Requests *Decimal `yaml:"requests,omitempty" json:"requests,omitempty"`
 	// WebSearches is charged per server-side web search.
-	WebSearches *Decimal `yaml:"web_searches,omitempty"`
+	WebSearches *Decimal `yaml:"web_searches,omitempty" json:"web_searches,omitempty"`
 	// Images is charged per image generated.
-	Images *Decimal `yaml:"images,omitempty"`
+	Images *Decimal `yaml:"images,omitempty" json:"images,omitempty"`
 	// AudioSeconds is charged per second of audio.
-	AudioSeconds *Decimal `yaml:"audio_seconds,omitempty"`
+	AudioSeconds *Decimal `yaml:"audio_seconds,omitempty" json:"audio_seconds,omitempty"`
 }
 
 // Alias resolves an undated model name to the dated model it pointed to at
 // a call's time.
 type Alias struct {
-	Alias  string `yaml:"alias"`
-	Target string `yaml:"target"`
+	Alias  string `yaml:"alias" json:"alias"`
+	Target string `yaml:"target" json:"target"`
 	// Provider is the provider of Target, when not the sheet's own.
-	Provider string `yaml:"provider,omitempty"`
-	From     *Date  `yaml:"from,omitempty"`
+	Provider string `yaml:"provider,omitempty" json:"provider,omitempty"`
+	From     *Date  `yaml:"from,omitempty" json:"from,omitempty"`
 }
 
 // Decimal is a non-negative decimal number with up to 9 fractional digits,
@@ -178,6 +178,19 @@ func (d Decimal) MarshalYAML() (any, error) {
 }
 
 func (d Decimal) String() string { return formatDecimal(int64(d)) }
+
+// MarshalJSON writes the exact decimal as a JSON number.
+func (d Decimal) MarshalJSON() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalJSON reads a JSON number's text exactly.
+func (d *Decimal) UnmarshalJSON(b []byte) error {
+	v, err := parseDecimal(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Decimal(v)
+	return nil
+}
 
 // ppm is d as parts per million, for multipliers.
 func (d Decimal) ppm() int64 { return int64(d) / 1000 }
