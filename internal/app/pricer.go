@@ -19,7 +19,10 @@ type recordPricer struct {
 // Price sets rec.Cost and, when every unit had a price, rec.CostUSD. The
 // model the provider reported is priced first, then the model as sent.
 func (p recordPricer) Price(rec *record.Record, priceAs string) {
-	q := pricing.Query{Provider: priceAs, Model: rec.ResponseModel, At: rec.ReceivedAt, Usage: rec.Usage}
+	q := pricing.Query{Provider: priceAs, Model: rec.ResponseModel, At: rec.ReceivedAt, Usage: rec.Usage, ServiceTier: rec.ServiceTier}
+	if rec.ServiceTier == "batch" {
+		q.Batch, q.ServiceTier = true, ""
+	}
 	if q.Model == "" {
 		q.Model = rec.Model
 	}

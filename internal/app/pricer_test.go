@@ -67,3 +67,22 @@ func TestRecordPricer(t *testing.T) {
 		t.Errorf("self-hosted call: cost_usd %v, cost %+v; want null with unpriced units", rec.CostUSD, rec.Cost)
 	}
 }
+
+func TestRecordPricerServiceTier(t *testing.T) {
+	cat, err := pricing.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := recordPricer{cat: cat, log: slog.New(slog.DiscardHandler)}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	u := usage.Usage{InputTokens: 10000, OutputTokens: 1000}
+	list := &record.Record{ReceivedAt: at, Model: "gpt-4o", ResponseModel: "gpt-4o-2024-08-06", Usage: u, ServiceTier: "default"}
+	flex := &record.Record{ReceivedAt: at, Model: "gpt-4o", ResponseModel: "gpt-4o-2024-08-06", Usage: u, ServiceTier: "flex"}
+	p.Price(list, "openai")
+	p.Price(flex, "openai")
+	// gpt-4o: 10,000 input at $2.50/M = $0.025, 1,000 output at $10/M = $0.01;
+	// flex is half of that.
+	if list.CostUSD == nil || flex.CostUSD == nil || *list.CostUSD != 35*pricing.Milli || *flex.CostUSD != *list.CostUSD/2 {
+		t.Errorf("list %v, flex %v; want $0.035 and half", list.CostUSD, flex.CostUSD)
+	}
+}

@@ -259,6 +259,7 @@ func (c *call) relayBody(resp *provider.Response) error {
 	c.rec.ResponseModel = resp.ResponseModel
 	c.rec.SystemFingerprint = resp.SystemFingerprint
 	c.rec.FinishReason = resp.FinishReason
+	c.rec.ServiceTier = resp.ServiceTier
 	c.usage, c.hasUsage = resp.Usage, resp.HasUsage
 	c.addText(resp.Text)
 	c.keepResponse(resp.Body)
@@ -301,6 +302,9 @@ func (c *call) relayStream(resp *provider.Response) error {
 		}
 		if ev.FinishReason != "" {
 			c.rec.FinishReason = ev.FinishReason
+		}
+		if ev.ServiceTier != "" {
+			c.rec.ServiceTier = ev.ServiceTier
 		}
 		if ev.Usage != nil {
 			c.usage, c.hasUsage = *ev.Usage, true

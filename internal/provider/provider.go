@@ -65,6 +65,9 @@ type Response struct {
 	SystemFingerprint string
 	FinishReason      string
 	RequestID         string
+	// ServiceTier is the tier the provider says served the call (OpenAI's
+	// service_tier, Anthropic's usage.service_tier), for pricing.
+	ServiceTier string
 	// Text is the generated text, for token estimation when the provider
 	// reported no usage.
 	Text string
@@ -102,6 +105,7 @@ type Event struct {
 	ResponseModel     string
 	SystemFingerprint string
 	FinishReason      string
+	ServiceTier       string
 	// Err is set when the event is a provider's in-stream error report
 	// (Anthropic's "error" event, an OpenAI chunk with an "error" object),
 	// classified like the HTTP error it stands for. The event is still

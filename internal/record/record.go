@@ -44,6 +44,9 @@ type Record struct {
 	ErrorKind    string `json:"error_kind,omitempty"`
 	ErrorMessage string `json:"error_message,omitempty"`
 	FinishReason string `json:"finish_reason,omitempty"`
+	// ServiceTier is the tier the provider says served the call (default,
+	// flex, priority; Anthropic standard, priority, batch).
+	ServiceTier string `json:"service_tier,omitempty"`
 	Stream       bool   `json:"stream"`
 	// Chunks is the number of stream events written to the caller.
 	Chunks int `json:"chunks,omitempty"`

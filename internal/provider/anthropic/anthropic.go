@@ -206,6 +206,7 @@ func (p *Provider) Messages(ctx context.Context, req *provider.Request) (*provid
 	}
 	out.Body = body
 	out.ResponseModel, out.FinishReason, out.Text = m.Model, m.StopReason, m.text()
+	out.ServiceTier = serviceTier(m.Usage)
 	if out.Usage, out.HasUsage, err = m.usage(); err != nil {
 		return nil, err
 	}

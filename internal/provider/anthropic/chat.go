@@ -53,6 +53,7 @@ func (p *Provider) ChatCompletion(ctx context.Context, req *provider.Request) (*
 	}
 	out.Body = translateMessage(m, out.Usage, now())
 	out.ResponseModel, out.FinishReason, out.Text = m.Model, FinishReason(m.StopReason), m.text()
+	out.ServiceTier = serviceTier(m.Usage)
 	return out, nil
 }
 
@@ -354,6 +355,7 @@ func (s *chatStream) translate(ev *sse.Event) (provider.Event, error) {
 			if out.Usage, err = mergeUsage(&s.acc, m.Usage); err != nil {
 				return drop, err
 			}
+			out.ServiceTier = serviceTier(m.Usage)
 		}
 		b := append(s.chunk(), `"role":"assistant","content":""`...)
 		out.Data = s.endChunk(b, "")
@@ -366,6 +368,7 @@ func (s *chatStream) translate(ev *sse.Event) (provider.Event, error) {
 		if out.Usage, err = mergeUsage(&s.acc, s.ev.Usage); err != nil {
 			return drop, err
 		}
+		out.ServiceTier = serviceTier(s.ev.Usage)
 		if s.ev.Delta.StopReason == "" {
 			out.Drop = true
 			return out, nil

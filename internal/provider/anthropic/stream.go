@@ -3,6 +3,7 @@ package anthropic
 import (
 	"context"
 	"encoding/json"
+	"github.com/buger/jsonparser"
 	"io"
 
 	"github.com/weirhq/weir/internal/apierror"
@@ -165,6 +166,7 @@ func (s *messagesStream) parse(ev *sse.Event) (provider.Event, error) {
 			if out.Usage, err = mergeUsage(&s.acc, m.Usage); err != nil {
 				return out, err
 			}
+			out.ServiceTier = serviceTier(m.Usage)
 		}
 		return out, nil
 	case "message_delta":
@@ -173,6 +175,7 @@ func (s *messagesStream) parse(ev *sse.Event) (provider.Event, error) {
 		}
 		out.FinishReason = s.ev.Delta.StopReason
 		out.Usage, err = mergeUsage(&s.acc, s.ev.Usage)
+		out.ServiceTier = serviceTier(s.ev.Usage)
 		return out, err
 	case "message_stop":
 		s.done = true
@@ -191,6 +194,15 @@ func (s *messagesStream) parse(ev *sse.Event) (provider.Event, error) {
 		return out, nil
 	}
 	return out, nil
+}
+
+// serviceTier reads usage.service_tier ("standard", "priority", "batch").
+func serviceTier(usageRaw json.RawMessage) string {
+	if !isJSONValue(usageRaw) {
+		return ""
+	}
+	t, _ := jsonparser.GetString(usageRaw, "service_tier")
+	return t
 }
 
 // mergeUsage folds a usage object into acc and returns the cumulative usage,

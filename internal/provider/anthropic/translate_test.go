@@ -403,3 +403,11 @@ func errMessage(ev provider.Event) string {
 	}
 	return ev.Err.Message
 }
+
+func TestServiceTier(t *testing.T) {
+	for raw, want := range map[string]string{`{"input_tokens":1,"service_tier":"priority"}`: "priority", `{"input_tokens":1}`: "", `null`: ""} {
+		if got := serviceTier(json.RawMessage(raw)); got != want {
+			t.Errorf("serviceTier(%s) = %q, want %q", raw, got, want)
+		}
+	}
+}

@@ -178,6 +178,9 @@ func parseChatResponse(body []byte, out *provider.Response) error {
 	if v, err := jsonparser.GetString(body, "system_fingerprint"); err == nil {
 		out.SystemFingerprint = v
 	}
+	if v, err := jsonparser.GetString(body, "service_tier"); err == nil {
+		out.ServiceTier = v
+	}
 	if v, err := jsonparser.GetString(body, "choices", "[0]", "finish_reason"); err == nil {
 		out.FinishReason = v
 	}
@@ -219,7 +222,7 @@ type chatStream struct {
 	sawError bool
 	// model and fingerprint cache the last strings seen, so a stream that
 	// repeats them in every chunk allocates them once.
-	model, fingerprint string
+	model, fingerprint, tier string
 	scratch            []byte
 	text               []byte
 }
@@ -288,6 +291,10 @@ func (s *chatStream) parse(ev sse.Event) (provider.Event, error) {
 		case "system_fingerprint":
 			if vt == jsonparser.String {
 				out.SystemFingerprint = s.cached(&s.fingerprint, value)
+			}
+		case "service_tier":
+			if vt == jsonparser.String {
+				out.ServiceTier = s.cached(&s.tier, value)
 			}
 		case "usage":
 			if vt == jsonparser.Object {

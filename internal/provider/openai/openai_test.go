@@ -408,3 +408,14 @@ func hasDuplicateKeys(b []byte) bool {
 		}
 	}
 }
+
+func TestServiceTier(t *testing.T) {
+	ev, err := ParseChunk([]byte(`{"model":"o3","service_tier":"flex","choices":[{"delta":{"content":"x"}}]}`), true)
+	if err != nil || ev.ServiceTier != "flex" {
+		t.Errorf("chunk service tier = %q, %v", ev.ServiceTier, err)
+	}
+	var r provider.Response
+	if err := parseChatResponse([]byte(`{"model":"o3","service_tier":"priority","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}`), &r); err != nil || r.ServiceTier != "priority" {
+		t.Errorf("response service tier = %q, %v", r.ServiceTier, err)
+	}
+}
