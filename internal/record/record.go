@@ -47,7 +47,7 @@ type Record struct {
 	// ServiceTier is the tier the provider says served the call (default,
 	// flex, priority; Anthropic standard, priority, batch).
 	ServiceTier string `json:"service_tier,omitempty"`
-	Stream       bool   `json:"stream"`
+	Stream      bool   `json:"stream"`
 	// Chunks is the number of stream events written to the caller.
 	Chunks int `json:"chunks,omitempty"`
 

@@ -223,8 +223,8 @@ type chatStream struct {
 	// model and fingerprint cache the last strings seen, so a stream that
 	// repeats them in every chunk allocates them once.
 	model, fingerprint, tier string
-	scratch            []byte
-	text               []byte
+	scratch                  []byte
+	text                     []byte
 }
 
 func (s *chatStream) Next() (provider.Event, error) {
