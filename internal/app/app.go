@@ -84,10 +84,35 @@ func BuildUpstreams(cfg config.Config, client *http.Client) ([]*gateway.Upstream
 }
 
 // Check validates cfg as far as possible without starting: it builds every
-// provider adapter.
+// provider adapter and the price catalog with its overlay.
 func Check(cfg config.Config) error {
 	_, err := BuildUpstreams(cfg, &http.Client{})
-	return err
+	_, cerr := Catalog(cfg)
+	return errors.Join(err, cerr)
+}
+
+// Catalog is the built-in price catalog with the configured overlay of
+// negotiated prices, if any.
+func Catalog(cfg config.Config) (*pricing.Catalog, error) {
+	cat, err := pricing.Embedded()
+	if err != nil {
+		return nil, fmt.Errorf("load the price catalog: %w", err)
+	}
+	if cfg.Pricing.Overlay == "" {
+		return cat, nil
+	}
+	data, err := os.ReadFile(cfg.Pricing.Overlay)
+	if err != nil {
+		return nil, fmt.Errorf("pricing.overlay: %w", err)
+	}
+	o, err := pricing.ParseOverlay(cfg.Pricing.Overlay, data)
+	if err != nil {
+		return nil, fmt.Errorf("pricing.overlay: %w", err)
+	}
+	if cat, err = cat.WithOverlay(o); err != nil {
+		return nil, fmt.Errorf("pricing.overlay %s: %w", cfg.Pricing.Overlay, err)
+	}
+	return cat, nil
 }
 
 func firstPositive(ds ...time.Duration) time.Duration {
@@ -132,11 +157,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		st.Close()
 		return nil, fmt.Errorf("open recorder: %w", err)
 	}
-	cat, err := pricing.Embedded()
+	cat, err := Catalog(cfg)
 	if err != nil {
 		rec.Close(ctx)
 		st.Close()
-		return nil, fmt.Errorf("load the price catalog: %w", err)
+		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, store: st, rec: rec, metrics: metrics.New()}
 	a.registerRecorderMetrics()

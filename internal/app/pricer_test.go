@@ -2,6 +2,8 @@ package app
 
 import (
 	"log/slog"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,5 +86,28 @@ func TestRecordPricerServiceTier(t *testing.T) {
 	// flex is half of that.
 	if list.CostUSD == nil || flex.CostUSD == nil || *list.CostUSD != 35*pricing.Milli || *flex.CostUSD != *list.CostUSD/2 {
 		t.Errorf("list %v, flex %v; want $0.035 and half", list.CostUSD, flex.CostUSD)
+	}
+}
+
+func TestCatalogOverlay(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/acme.yaml"
+	os.WriteFile(path, []byte("name: acme\ndiscounts: {openai: 0.2}\n"), 0o600)
+	cfg := config.Default()
+	cfg.Pricing.Overlay = path
+	cat, err := Catalog(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	u := usage.Usage{InputTokens: 10000, OutputTokens: 1000}
+	cost, err := cat.Price(pricing.Query{Provider: "openai", Model: "gpt-4o-2024-08-06", At: at, Usage: u})
+	// gpt-4o list: $0.035 (see above); 20% off: $0.028.
+	if err != nil || cost.Total != 28*pricing.Milli || !strings.HasSuffix(cost.Version, "+acme") {
+		t.Errorf("overlay cost %v version %q, %v", cost.Total, cost.Version, err)
+	}
+	os.WriteFile(path, []byte("name: acme\ndiscount: {openai: 0.2}\n"), 0o600)
+	if err := Check(cfg); err == nil || !strings.Contains(err.Error(), "pricing.overlay") {
+		t.Errorf("bad overlay: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ type Config struct {
 	// Models maps a bare model name callers may use to "provider/model".
 	Models   map[string]string `yaml:"models" json:"models,omitempty"`
 	Recorder Recorder          `yaml:"recorder" json:"recorder"`
+	Pricing  Pricing           `yaml:"pricing" json:"pricing"`
 	// PprofListen, when set, serves Go's profiler (/debug/pprof/) on its
 	// own address, e.g. 127.0.0.1:6060. Default off.
 	PprofListen string `yaml:"pprof_listen" json:"pprof_listen,omitempty"`
@@ -102,6 +104,15 @@ type Provider struct {
 	StreamIdleTimeout Duration `yaml:"stream_idle_timeout" json:"stream_idle_timeout,omitempty"`
 }
 
+// Pricing configures how calls are priced.
+type Pricing struct {
+	// Overlay is a file of negotiated prices laid over the built-in
+	// catalog: percentage discounts per provider and custom price sheets
+	// (docs/pricing.md). A relative path is relative to the config file.
+	// Default none: list prices.
+	Overlay string `yaml:"overlay" json:"overlay,omitempty"`
+}
+
 // Recorder configures the path from the gateway to the store.
 type Recorder struct {
 	// QueueSize is the in-memory queue of finished records. Default 8192.
@@ -152,6 +163,9 @@ func Load(path string, env Getenv) (Config, error) {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	cfg.Source = path
+	if o := cfg.Pricing.Overlay; o != "" && !filepath.IsAbs(o) {
+		cfg.Pricing.Overlay = filepath.Join(filepath.Dir(path), o)
+	}
 	return cfg, nil
 }
 

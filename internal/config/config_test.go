@@ -32,6 +32,9 @@ func TestGood(t *testing.T) {
 	if cfg.Providers[0].APIKey.Value() != "sk-openai-secret" || cfg.Gateway.APIKeys[0].Value() != "weir-secret" {
 		t.Error("env secrets not resolved")
 	}
+	if cfg.Pricing.Overlay != "testdata/acme-prices.yaml" {
+		t.Errorf("overlay path %q not resolved against the config file", cfg.Pricing.Overlay)
+	}
 	if cfg.Recorder.QueueSize != 8192 || cfg.Recorder.BatchSize != 64 || !cfg.Recorder.Fsync {
 		t.Errorf("recorder = %+v", cfg.Recorder)
 	}
