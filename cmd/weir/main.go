@@ -25,6 +25,7 @@ import (
 	"github.com/weirhq/weir/internal/demo"
 	"github.com/weirhq/weir/internal/mock"
 	"github.com/weirhq/weir/internal/pricing"
+	"go.yaml.in/yaml/v3"
 )
 
 const usage = `weir: an LLM gateway that measures every call.
@@ -36,6 +37,7 @@ Usage:
   weir config check FILE
   weir cost quote --provider P --model M [--input N --output N ...]
   weir prices show [--provider P] [--at T] MODEL
+  weir prices import --format genai-prices [--name N] FILE > overlay.yaml
 
 Run 'weir COMMAND -h' for a command's flags.
 `
@@ -67,10 +69,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return costQuote(args[2:], stdout)
 	case "prices":
-		if len(args) < 2 || args[1] != "show" {
-			return errors.New("usage: weir prices show [--provider P] [--at T] MODEL")
+		switch {
+		case len(args) >= 2 && args[1] == "show":
+			return pricesShow(args[2:], stdout)
+		case len(args) >= 2 && args[1] == "import":
+			return pricesImport(args[2:], stdout, stderr)
 		}
-		return pricesShow(args[2:], stdout)
+		return errors.New("usage: weir prices show [--provider P] [--at T] MODEL | weir prices import --format genai-prices FILE")
 	case "config":
 		if len(args) != 3 || args[1] != "check" {
 			return errors.New("usage: weir config check FILE")
@@ -355,4 +360,50 @@ func pricesShow(args []string, stdout io.Writer) error {
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(list)
+}
+
+// pricesImport converts a public price dataset into an overlay file in
+// Weir's catalog format, ready for the config's pricing.overlay. What the
+// format cannot express is listed on stderr, never silently changed.
+func pricesImport(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("prices import", flag.ContinueOnError)
+	format := fs.String("format", "genai-prices", "input format: genai-prices (the v1 JSON, data.json or data_slim.json)")
+	name := fs.String("name", "imported", "overlay name, appended to the catalog version")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: weir prices import --format genai-prices [--name N] FILE")
+	}
+	if *format != "genai-prices" {
+		return fmt.Errorf("--format %q: only genai-prices is supported (litellm is planned)", *format)
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sheets, report, err := pricing.ImportGenAIPrices(f)
+	if err != nil {
+		return fmt.Errorf("import %s: %w", fs.Arg(0), err)
+	}
+	// Overlay entry ids must not collide with the built-in catalog's.
+	for i := range sheets {
+		for j := range sheets[i].Entries {
+			sheets[i].Entries[j].ID = *name + ":" + sheets[i].Entries[j].ID
+		}
+	}
+	enc := yaml.NewEncoder(stdout)
+	enc.SetIndent(2)
+	if err := enc.Encode(pricing.Overlay{Name: *name, Sheets: sheets}); err != nil {
+		return err
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	for _, s := range report.Skipped {
+		fmt.Fprintln(stderr, "skipped:", s)
+	}
+	fmt.Fprintf(stderr, "imported %d models into %d sheets, skipped %d items\n", report.Models, len(sheets), len(report.Skipped))
+	return nil
 }

@@ -83,3 +83,30 @@ func TestPricesShow(t *testing.T) {
 		t.Error("unknown model: no error")
 	}
 }
+
+// TestPricesImport converts the public genai-prices dataset into an overlay
+// file that the config accepts as pricing.overlay.
+func TestPricesImport(t *testing.T) {
+	src := filepath.Join("..", "..", "..", "shared", "reference", "genai-prices", "data_slim.json")
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("the genai-prices reference data is not beside the checkout (%v)", err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"prices", "import", "--format", "genai-prices", "--name", "public", src}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), "imported ") || !strings.Contains(out.String(), "id: public:anthropic/claude-3-5-sonnet") {
+		t.Fatalf("import output:\n%.500s\n%s", out.String(), errOut.String())
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "public.yaml"), out.Bytes(), 0o600)
+	cfgPath := filepath.Join(dir, "weir.yaml")
+	os.WriteFile(cfgPath, []byte("pricing: {overlay: public.yaml}\n"), 0o600)
+	out.Reset()
+	if err := run(context.Background(), []string{"config", "check", cfgPath}, &out, &errOut); err != nil {
+		t.Errorf("the imported overlay does not load: %v", err)
+	}
+	if err := run(context.Background(), []string{"prices", "import", "--format", "litellm", src}, &out, &errOut); err == nil {
+		t.Error("litellm accepted")
+	}
+}
