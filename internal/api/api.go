@@ -29,6 +29,8 @@ type Options struct {
 	Quoter Quoter
 	// Catalog is listed by GET /api/v1/prices.
 	Catalog *pricing.Catalog
+	// Counter counts prompt tokens for POST /api/v1/cost/estimate.
+	Counter TokenCounter
 	// APIKeys, when non-empty, are the keys a client must present.
 	APIKeys []string
 	Log     *slog.Logger
@@ -55,6 +57,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/config", a.auth(http.HandlerFunc(a.getConfig)))
 	mux.Handle("POST /api/v1/cost/quote", a.auth(http.HandlerFunc(a.quote)))
 	mux.Handle("GET /api/v1/prices", a.auth(http.HandlerFunc(a.listPrices)))
+	mux.Handle("POST /api/v1/cost/estimate", a.auth(http.HandlerFunc(a.estimate)))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		if p == "/api/v1/requests" || p == "/api/v1/config" || p == "/api/v1/prices" || strings.HasPrefix(p, "/api/v1/requests/") && !strings.Contains(p[len("/api/v1/requests/"):], "/") {

@@ -14,6 +14,7 @@ import (
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/store"
+	"github.com/weirhq/weir/internal/tokencount"
 )
 
 type fakeReader struct{ last store.RequestQuery }
@@ -163,6 +164,51 @@ func TestPrices(t *testing.T) {
 	for _, q := range []string{"colour=red", "at=someday"} {
 		if code, _ := get(t, srv.URL+"/api/v1/prices?"+q); code != 400 {
 			t.Errorf("%s: %d", q, code)
+		}
+	}
+}
+
+func TestEstimate(t *testing.T) {
+	cat, err := pricing.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := tokencount.New()
+	mux := http.NewServeMux()
+	New(Options{Requests: &fakeReader{}, Quoter: cat, Counter: tc}).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	post := func(body string) (int, string) {
+		resp, err := http.Post(srv.URL+"/api/v1/cost/estimate", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	chat := `{"model":"gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","content":"Hello, world!"}]}`
+	in, _ := tc.ChatInput([]byte(chat))
+	code, body := post(`{"provider":"openai","model":"gpt-4o-mini","at":"2026-11-01T00:00:00Z","request":` + chat + `}`)
+	var est Estimate
+	if err := json.Unmarshal([]byte(body), &est); err != nil || code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	// gpt-4o-mini: $0.15/M input, $0.60/M output; max_tokens 100 bounds
+	// the output, and caps the typical 512.
+	min := pricing.Money(in) * 150 * pricing.Nano // $0.15/M = 150 nano-dollars a token
+	max := min + 100*600*pricing.Nano
+	if est.InputTokens != int64(in) || est.MaxOutputTokens != 100 || est.TypicalOutputTokens != 100 ||
+		est.CostUSDMin == nil || *est.CostUSDMin != min || est.CostUSDMax == nil || *est.CostUSDMax != max || *est.CostUSDTypical != max {
+		t.Errorf("estimate = %s; want min %v max %v", body, min, max)
+	}
+	code, body = post(`{"provider":"openai","model":"gpt-4o-mini","request":{"messages":[{"role":"user","content":"x"}]}}`)
+	if code != 200 || !strings.Contains(body, `"cost_usd_max":null`) || !strings.Contains(body, `"typical_output_tokens":512`) {
+		t.Errorf("unbounded output: %d %s", code, body)
+	}
+	for _, bad := range []string{`{"provider":"openai","model":"m"}`, `{"provider":"openai","model":"m","endpoint":"images","request":{}}`, `{"provider":"openai","model":"m","request":{"messages":5}}`} {
+		if code, body := post(bad); code != 400 {
+			t.Errorf("%s: %d %s", bad, code, body)
 		}
 	}
 }

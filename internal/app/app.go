@@ -166,6 +166,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a := &App{cfg: cfg, log: log, store: st, rec: rec, metrics: metrics.New()}
 	a.registerRecorderMetrics()
 
+	counter := tokencount.New()
 	var keys []string
 	for _, k := range cfg.Gateway.APIKeys {
 		keys = append(keys, k.Value())
@@ -174,7 +175,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Router:             gateway.NewRouter(ups, cfg.Models),
 		Recorder:           rec,
 		Observer:           a.metrics,
-		Counter:            tokencount.New(),
+		Counter:            counter,
 		Pricer:             recordPricer{cat: cat, log: log.With("part", "pricing")},
 		Log:                log.With("part", "gateway"),
 		MaxBodyBytes:       cfg.Gateway.MaxBodyBytes,
@@ -182,7 +183,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		APIKeys:            keys,
 	})
 	redacted := cfg.Redacted()
-	mgmt := api.New(api.Options{Requests: st, Config: func() any { return redacted }, Quoter: cat, Catalog: cat, APIKeys: keys, Log: log.With("part", "api")})
+	mgmt := api.New(api.Options{Requests: st, Config: func() any { return redacted }, Quoter: cat, Catalog: cat, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
 
 	a.gw = gw
 	mux := http.NewServeMux()
