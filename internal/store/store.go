@@ -2,7 +2,8 @@
 // by consumer (the recorder writes, the API reads), the query types they
 // share, and the cursor encoding every backend uses. Backends live in
 // subpackages (sqlite, the embedded default) and must pass the conformance
-// suite in storetest. Any package may import store; it imports only record.
+// suite in storetest. Any package may import store; it imports only record
+// and pricing.
 package store
 
 import (

@@ -47,6 +47,55 @@ CREATE INDEX requests_model       ON requests (model, received_at, id);
 CREATE INDEX requests_status      ON requests (status, received_at, id);
 CREATE INDEX requests_error_kind  ON requests (error_kind, received_at, id);
 `},
+	{2, "cost", `
+-- cost_femto is record.cost_usd in femto-dollars, NULL when the call was not
+-- priced. unpriced_units is NULL unless the call reached a provider but could
+-- not be priced (cost set, cost_usd null); then it is record.cost.unpriced_units,
+-- a JSON array of unit names ([] for none).
+ALTER TABLE requests ADD COLUMN cost_femto     INTEGER;
+ALTER TABLE requests ADD COLUMN unpriced_units TEXT;
+
+-- Fill them for the records already stored. cost_usd is an exact decimal
+-- number of dollars with at most 15 decimals (pricing.Money's JSON); ->
+-- returns its text as written, which is parsed here as whole dollars and
+-- femto-dollars, never through a float. A number in any other form (none
+-- is ever written) is left NULL rather than guessed.
+UPDATE requests SET cost_femto = c.femto, unpriced_units = c.units
+FROM (
+	SELECT rid,
+		CASE WHEN whole GLOB '[0-9]*' AND whole NOT GLOB '*[^0-9]*' AND length(whole) <= 4
+			AND frac NOT GLOB '*[^0-9]*' AND length(frac) <= 15
+			THEN sign * (CAST(whole AS INTEGER) * 1000000000000000 +
+				CAST(substr(frac || '000000000000000', 1, 15) AS INTEGER))
+		END AS femto,
+		CASE WHEN num IS NULL AND has_cost THEN COALESCE(units, '[]') END AS units
+	FROM (
+		SELECT rid, num, has_cost, units,
+			CASE WHEN num GLOB '-*' THEN -1 ELSE 1 END AS sign,
+			CASE WHEN instr(a, '.') > 0 THEN substr(a, 1, instr(a, '.') - 1) ELSE a END AS whole,
+			CASE WHEN instr(a, '.') > 0 THEN substr(a, instr(a, '.') + 1) ELSE '' END AS frac
+		FROM (
+			SELECT rid, num, has_cost, units, ltrim(num, '-') AS a
+			FROM (
+				SELECT rid,
+					CASE WHEN json_type(doc, '$.cost_usd') IN ('integer', 'real') THEN doc -> '$.cost_usd' END AS num,
+					json_type(doc, '$.cost') = 'object' AS has_cost,
+					doc -> '$.cost.unpriced_units' AS units
+				FROM (SELECT rowid AS rid, CAST(record AS TEXT) AS doc FROM requests)
+			)
+		)
+	)
+) AS c
+WHERE requests.rowid = c.rid AND (c.femto IS NOT NULL OR c.units IS NOT NULL);
+
+-- Cost questions read a time range and group it by one dimension: this
+-- index covers them, so they never touch the table rows and their bodies.
+CREATE INDEX requests_cost ON requests
+	(received_at, provider, model, use_case, team, user, account, cost_femto, unpriced_units);
+-- Unpriced calls are few: their own small index.
+CREATE INDEX requests_unpriced ON requests (received_at, provider, model, unpriced_units)
+	WHERE unpriced_units IS NOT NULL;
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

@@ -40,6 +40,7 @@ type Store struct {
 var (
 	_ store.Writer        = (*Store)(nil)
 	_ store.RequestReader = (*Store)(nil)
+	_ store.CostReader    = (*Store)(nil)
 )
 
 // Open opens (creating if needed) the database at path and migrates its
@@ -100,8 +101,9 @@ func (s *Store) Close() error {
 
 const insertSQL = `INSERT INTO requests
 	(id, received_at, endpoint, use_case, use_case_instance, team, user, account,
-	 provider, model, status, error_kind, stream, record, request, response)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	 provider, model, status, error_kind, stream, record, request, response,
+	 cost_femto, unpriced_units)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT(id) DO NOTHING`
 
 // WriteRecords stores recs in one transaction with one prepared statement.
@@ -131,10 +133,14 @@ func (s *Store) WriteRecords(ctx context.Context, recs []record.Record) error {
 		if err != nil {
 			return fmt.Errorf("write records: encode %s: %w", rec.ID, err)
 		}
+		costFemto, unpriced, err := costColumns(rec)
+		if err != nil {
+			return fmt.Errorf("write records: encode %s: %w", rec.ID, err)
+		}
 		if _, err := stmt.ExecContext(ctx,
 			rec.ID, rec.ReceivedAt.UnixNano(), rec.Endpoint, rec.UseCase, rec.UseCaseInstance,
 			rec.Team, rec.User, rec.Account, rec.Provider, rec.Model, rec.Status, rec.ErrorKind,
-			rec.Stream, doc, rec.Request, rec.Response,
+			rec.Stream, doc, rec.Request, rec.Response, costFemto, unpriced,
 		); err != nil {
 			return fmt.Errorf("write records: insert %s: %w", rec.ID, err)
 		}

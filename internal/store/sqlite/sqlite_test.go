@@ -46,15 +46,8 @@ func TestMigrateOldDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "weir.db")
 
 	// A database written by a Weir that knew only the first migration.
-	old, err := open(ctx, path, Options{BusyTimeout: time.Second, MaxReaders: 1}, migrations[:1])
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := record.Record{ID: "old", ReceivedAt: time.Unix(1700000000, 5), Endpoint: record.EndpointEmbeddings, Status: 200, Request: "body"}
-	if err := old.WriteRecords(ctx, []record.Record{rec}); err != nil {
-		t.Fatal(err)
-	}
-	old.Close()
+	writeV1(t, path, rec)
 
 	// The current Weir, with one more migration than the old one knew.
 	next := append(migrations[:len(migrations):len(migrations)], migration{
@@ -87,6 +80,35 @@ func TestMigrateOldDatabase(t *testing.T) {
 	// A Weir that knows fewer migrations than the database refuses it.
 	if _, err := Open(ctx, path, Options{}); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Errorf("Open newer database: error = %v, want a 'newer' error", err)
+	}
+}
+
+// writeV1 writes recs as a Weir that knew only the first migration did,
+// creating the database at path at version 1 if needed.
+func writeV1(t *testing.T, path string, recs ...record.Record) {
+	t.Helper()
+	ctx := context.Background()
+	old, err := open(ctx, path, Options{BusyTimeout: time.Second, MaxReaders: 1}, migrations[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	for i := range recs {
+		rec := &recs[i]
+		doc, err := marshalDoc(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.w.ExecContext(ctx, `INSERT INTO requests
+			(id, received_at, endpoint, use_case, use_case_instance, team, user, account,
+			 provider, model, status, error_kind, stream, record, request, response)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			rec.ID, rec.ReceivedAt.UnixNano(), rec.Endpoint, rec.UseCase, rec.UseCaseInstance,
+			rec.Team, rec.User, rec.Account, rec.Provider, rec.Model, rec.Status, rec.ErrorKind,
+			rec.Stream, doc, rec.Request, rec.Response,
+		); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 type Store interface {
 	store.Writer
 	store.RequestReader
+	store.CostReader
 	io.Closer
 }
 
@@ -57,6 +58,12 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"LargeBodies", testLargeBodies},
 		{"Unicode", testUnicode},
+		{"CostTotals", testCostTotals},
+		{"CostTotalsExactBeyondInt64", testCostTotalsExactBeyondInt64},
+		{"CostTotalsOrder", testCostTotalsOrder},
+		{"CostTotalsDays", testCostTotalsDays},
+		{"UnpricedModels", testUnpricedModels},
+		{"CostInvalidQuery", testCostInvalidQuery},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
