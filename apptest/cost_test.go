@@ -1,9 +1,11 @@
 package apptest_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/record"
@@ -71,6 +73,36 @@ func TestCostsRecorded(t *testing.T) {
 			}
 		})
 	}
+	t.Run("totals and unpriced models", func(t *testing.T) {
+		resp, _ := httpPost(t, e.base+"/v1/chat/completions", `{"model":"openai/steady","messages":[{"role":"user","content":"hi"}]}`)
+		e.record(t, resp.Header.Get("x-weir-request-id")) // stored, so the totals see it
+		var totals struct {
+			Totals []struct {
+				Key                          string
+				Calls, PricedCalls, Unpriced int64
+				CostUSD                      pricing.Money `json:"cost_usd"`
+			}
+		}
+		getJSON(t, e.base+"/api/v1/costs?group_by=provider", &totals)
+		byKey := map[string]pricing.Money{}
+		for _, row := range totals.Totals {
+			byKey[row.Key] = row.CostUSD
+		}
+		if byKey["openai"] <= 0 || byKey["anthropic"] <= 0 {
+			t.Errorf("cost totals by provider: %+v", totals)
+		}
+		var unpriced struct {
+			Models []struct {
+				Provider, Model string
+				Calls           int64
+			}
+		}
+		getJSON(t, e.base+"/api/v1/costs/unpriced", &unpriced)
+		if len(unpriced.Models) != 1 || unpriced.Models[0].Model != "steady" || unpriced.Models[0].Calls < 1 {
+			t.Errorf("unpriced models: %+v", unpriced)
+		}
+	})
+
 	t.Run("unpriced model", func(t *testing.T) {
 		resp, body := httpPost(t, e.base+"/v1/chat/completions", `{"model":"openai/steady","messages":[{"role":"user","content":"hi"}]}`)
 		if resp.StatusCode != http.StatusOK {
@@ -81,4 +113,24 @@ func TestCostsRecorded(t *testing.T) {
 			t.Errorf("unpriced call: cost_usd %v cost %+v", r.CostUSD, r.Cost)
 		}
 	})
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(v)
+		resp.Body.Close()
+		if resp.StatusCode == 200 && err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -23,6 +23,8 @@ import (
 // Options configure the API.
 type Options struct {
 	Requests store.RequestReader
+	// Costs answers GET /api/v1/costs and /api/v1/costs/unpriced.
+	Costs store.CostReader
 	// Config returns the redacted running configuration.
 	Config func() any
 	// Quoter prices calls for POST /api/v1/cost/quote.
@@ -58,9 +60,13 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/cost/quote", a.auth(http.HandlerFunc(a.quote)))
 	mux.Handle("GET /api/v1/prices", a.auth(http.HandlerFunc(a.listPrices)))
 	mux.Handle("POST /api/v1/cost/estimate", a.auth(http.HandlerFunc(a.estimate)))
+	if a.opt.Costs != nil {
+		mux.Handle("GET /api/v1/costs", a.auth(http.HandlerFunc(a.costTotals)))
+		mux.Handle("GET /api/v1/costs/unpriced", a.auth(http.HandlerFunc(a.unpriced)))
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if p == "/api/v1/requests" || p == "/api/v1/config" || p == "/api/v1/prices" || strings.HasPrefix(p, "/api/v1/requests/") && !strings.Contains(p[len("/api/v1/requests/"):], "/") {
+		if p == "/api/v1/requests" || p == "/api/v1/config" || p == "/api/v1/prices" || p == "/api/v1/costs" || p == "/api/v1/costs/unpriced" || strings.HasPrefix(p, "/api/v1/requests/") && !strings.Contains(p[len("/api/v1/requests/"):], "/") {
 			w.Header().Set("Allow", "GET")
 			writeErr(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s %s is not supported: use GET", r.Method, p))
 			return

@@ -212,3 +212,38 @@ func TestEstimate(t *testing.T) {
 		}
 	}
 }
+
+type fakeCosts struct{ last store.CostQuery }
+
+func (f *fakeCosts) UnpricedModels(_ context.Context, q store.CostQuery) ([]store.UnpricedModel, error) {
+	f.last = q
+	return nil, nil
+}
+
+func (f *fakeCosts) CostTotals(_ context.Context, q store.CostQuery) ([]store.CostTotal, error) {
+	f.last = q
+	if _, err := q.Plan(); err != nil {
+		return nil, err
+	}
+	return []store.CostTotal{{Key: "openai", Calls: 2, PricedCalls: 2}}, nil
+}
+
+func TestCosts(t *testing.T) {
+	fc := &fakeCosts{}
+	mux := http.NewServeMux()
+	New(Options{Requests: &fakeReader{}, Costs: fc}).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	code, body := get(t, srv.URL+"/api/v1/costs?group_by=provider&from=2026-11-01T00:00:00Z&limit=5")
+	if code != 200 || !strings.Contains(body, `"key":"openai"`) || fc.last.GroupBy != "provider" || fc.last.Limit != 5 || fc.last.From.IsZero() {
+		t.Errorf("totals: %d %s %+v", code, body, fc.last)
+	}
+	if code, body := get(t, srv.URL+"/api/v1/costs/unpriced"); code != 200 || body != "{\"models\":[]}\n" {
+		t.Errorf("unpriced: %d %q", code, body)
+	}
+	for _, q := range []string{"/api/v1/costs?group_by=colour", "/api/v1/costs?team=x", "/api/v1/costs/unpriced?group_by=model", "/api/v1/costs?to=never"} {
+		if code, body := get(t, srv.URL+q); code != 400 || !strings.Contains(body, "invalid_query") {
+			t.Errorf("%s: %d %s", q, code, body)
+		}
+	}
+}

@@ -183,7 +183,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		APIKeys:            keys,
 	})
 	redacted := cfg.Redacted()
-	mgmt := api.New(api.Options{Requests: st, Config: func() any { return redacted }, Quoter: cat, Catalog: cat, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: cat, Catalog: cat, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
 
 	a.gw = gw
 	mux := http.NewServeMux()
