@@ -107,10 +107,13 @@ func (s *Store) UnpricedModels(ctx context.Context, q store.CostQuery) ([]store.
 	return out[:min(len(out), p.Limit)], nil
 }
 
+// unpricedQuery and costTotalsQuery name their index: without statistics
+// the planner may prefer an index on the grouped column, which saves a sort
+// of the groups but reads every table row of the range, bodies included.
 func unpricedQuery(p store.Plan) (string, []any) {
 	where, args := rangeWhere(p)
 	return `SELECT provider, model, unpriced_units, COUNT(*), MIN(received_at), MAX(received_at)
-		FROM requests
+		FROM requests INDEXED BY requests_unpriced
 		WHERE unpriced_units IS NOT NULL` + where + `
 		GROUP BY provider, model, unpriced_units`, args
 }
