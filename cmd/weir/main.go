@@ -246,6 +246,7 @@ sending sample traffic for three use cases (support-triage, lead-qualification, 
   Anthropic base URL   %[1]s
   Recorded calls       %[1]s/api/v1/requests?limit=5
   One use case         %[1]s/api/v1/requests?use_case=support-triage
+  Spend by use case    %[1]s/api/v1/costs?group_by=use_case
   Prometheus metrics   %[1]s/metrics
 
   Try: curl %[1]s/v1/chat/completions -H 'content-type: application/json' \
