@@ -70,16 +70,9 @@ func (x *exchange) messages(body []byte) {
 	if !x.admit(p, a.prompt.openAIPrompt()+in.maxOut) {
 		return
 	}
-	a.d = m.draw()
 	stream := req.stream()
-	if f := pickFailure(p.Failures, a.d.fail); f != nil {
-		if !stream || f.AfterChunks == 0 {
-			x.injected(f)
-			return
-		}
-		a.fail = f
-	}
-	if x.hangHeaders(p, a.d) {
+	var ok bool
+	if a.d, a.fail, ok = x.start(m, p, stream); !ok {
 		return
 	}
 	if stream {

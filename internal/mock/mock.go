@@ -450,6 +450,25 @@ func (x *exchange) injected(f *Failure) {
 
 // hangHeaders reports whether the request hangs before the headers, and
 // hangs it.
+// start draws this request's random choices and plays the failures that
+// happen before any answer: an injected error status, or headers that never
+// come. ok is false when the request was answered (or left hanging); fail is
+// the failure to deliver inside the stream, if any.
+func (x *exchange) start(m *model, p *compiled, stream bool) (d draws, fail *Failure, ok bool) {
+	d = m.draw()
+	if f := pickFailure(p.Failures, d.fail); f != nil {
+		if !stream || f.AfterChunks == 0 {
+			x.injected(f)
+			return d, nil, false
+		}
+		fail = f
+	}
+	if x.hangHeaders(p, d) {
+		return d, nil, false
+	}
+	return d, fail, true
+}
+
 func (x *exchange) hangHeaders(p *compiled, d draws) bool {
 	if d.hang < p.HangRate && (p.HangAt == "" || p.HangAt == HangHeaders) {
 		x.waitGone()

@@ -107,15 +107,8 @@ func (x *exchange) chat(body []byte) {
 	if !x.admit(p, cost) {
 		return
 	}
-	a.d = m.draw()
-	if f := pickFailure(p.Failures, a.d.fail); f != nil {
-		if !stream || f.AfterChunks == 0 {
-			x.injected(f)
-			return
-		}
-		a.fail = f
-	}
-	if x.hangHeaders(p, a.d) {
+	var ok bool
+	if a.d, a.fail, ok = x.start(m, p, stream); !ok {
 		return
 	}
 	if stream {
