@@ -11,9 +11,10 @@ import (
 // Catalog is an indexed, validated set of sheets. It is immutable and safe
 // for concurrent use.
 type Catalog struct {
-	version   string
+	version   string // base version, then "+name" per overlay
+	base      string // the public catalog's version
 	sheets    []Sheet
-	overlay   *Overlay
+	overlays  []Overlay
 	providers map[string]*providerIndex
 }
 
@@ -24,8 +25,9 @@ type providerIndex struct {
 	batch    int64 // ppm, 0 = none
 	tiers    []tierMult
 	discount int64 // ppm applied to public entries, million = none
-	// layers are searched in order: the negotiated sheet, then the public.
-	layers  [2]matchIndex
+	// layers are searched in order: one per overlay, in precedence order,
+	// then the public sheet last.
+	layers  []matchIndex
 	aliases map[string][]alias
 }
 
@@ -138,25 +140,26 @@ func New(version string, sheets ...Sheet) (*Catalog, error) {
 	return build(version, sheets, nil)
 }
 
-// Version is the catalog version, with the overlay's name after a "+".
+// Version is the catalog version, with each overlay's name after a "+".
 func (c *Catalog) Version() string { return c.version }
 
 // Sheets returns the public sheets the catalog was built from.
 func (c *Catalog) Sheets() []Sheet { return c.sheets }
 
-func build(version string, sheets []Sheet, ov *Overlay) (*Catalog, error) {
+func build(version string, sheets []Sheet, ovs []Overlay) (*Catalog, error) {
 	if version == "" {
 		return nil, fmt.Errorf("price catalog: empty version")
 	}
-	c := &Catalog{version: version, sheets: sheets, overlay: ov, providers: map[string]*providerIndex{}}
-	if ov != nil {
+	c := &Catalog{version: version, base: version, sheets: sheets, overlays: ovs, providers: map[string]*providerIndex{}}
+	for _, ov := range ovs {
 		c.version += "+" + ov.Name
 	}
+	public := len(ovs) // the public sheets' layer
 	ids := map[string]bool{}
 	get := func(name string) *providerIndex {
 		p := c.providers[name]
 		if p == nil {
-			p = &providerIndex{name: name, discount: million, aliases: map[string][]alias{}}
+			p = &providerIndex{name: name, discount: million, aliases: map[string][]alias{}, layers: make([]matchIndex, public+1)}
 			for i := range p.layers {
 				p.layers[i].exact = map[string][]*entry{}
 			}
@@ -174,7 +177,7 @@ func build(version string, sheets []Sheet, ov *Overlay) (*Catalog, error) {
 				return fmt.Errorf("price sheet %s: duplicate entry id %s", s.Provider, e.ID)
 			}
 			ids[e.ID] = true
-			p.layers[layer].addKeys(compileEntry(&e, layer == 0), e.Match)
+			p.layers[layer].addKeys(compileEntry(&e, layer < public), e.Match)
 		}
 		return nil
 	}
@@ -185,7 +188,7 @@ func build(version string, sheets []Sheet, ov *Overlay) (*Catalog, error) {
 			return nil, fmt.Errorf("price catalog: two sheets for provider %s", s.Provider)
 		}
 		seen[s.Provider] = true
-		if err := add(s, 1); err != nil {
+		if err := add(s, public); err != nil {
 			return nil, err
 		}
 		p := get(s.Provider)
@@ -195,9 +198,17 @@ func build(version string, sheets []Sheet, ov *Overlay) (*Catalog, error) {
 		}
 		p.tiers = compileTiers(s.ServiceTiers)
 	}
-	if ov != nil {
+	// Overlays in reverse precedence, so that the first one's discount for
+	// a provider is the one that stays.
+	names := map[string]bool{}
+	for layer := len(ovs) - 1; layer >= 0; layer-- {
+		ov := &ovs[layer]
+		if ov.Name == "" || strings.ContainsAny(ov.Name, "+ ") || names[ov.Name] {
+			return nil, fmt.Errorf("overlay %q: a unique name without spaces or '+' is required", ov.Name)
+		}
+		names[ov.Name] = true
 		for i := range ov.Sheets {
-			if err := add(&ov.Sheets[i], 0); err != nil {
+			if err := add(&ov.Sheets[i], layer); err != nil {
 				return nil, fmt.Errorf("overlay %s: %w", ov.Name, err)
 			}
 		}
@@ -435,7 +446,7 @@ func (p *providerIndex) resolve(model string, t int64, depth int) (*entry, *prov
 		}
 	}
 	for _, q := range p.inherits {
-		if e := q.layers[1].find(model, low, t); e != nil {
+		if e := q.layers[len(q.layers)-1].find(model, low, t); e != nil {
 			return e, q
 		}
 	}

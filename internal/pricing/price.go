@@ -56,6 +56,9 @@ type Cost struct {
 	InputAudio  Money `json:"input_audio"`
 	OutputAudio Money `json:"output_audio"`
 	Fees        Money `json:"fees"`
+	// PriceAs is the catalog provider the call was priced as (the query's
+	// Provider): what re-pricing the call later looks up again.
+	PriceAs string `json:"price_as,omitempty"`
 	// EntryID is the price entry used, Version the catalog's.
 	EntryID string `json:"entry_id,omitempty"`
 	Version string `json:"catalog_version"`
@@ -136,7 +139,7 @@ var (
 // Price does not allocate.
 func (c *Catalog) Price(q Query) (Cost, error) {
 	u := q.Usage
-	out := Cost{Version: c.version, Estimated: u.Estimated, Multiplier: million}
+	out := Cost{Version: c.version, PriceAs: q.Provider, Estimated: u.Estimated, Multiplier: million}
 	if u.InputTokens < 0 || u.CacheReadTokens < 0 || u.CacheWriteTokens < 0 || u.CacheWrite1hTokens < 0 ||
 		u.OutputTokens < 0 || u.ReasoningTokens < 0 || u.InputAudioTokens < 0 || u.OutputAudioTokens < 0 ||
 		q.Units.WebSearches < 0 || q.Units.Images < 0 || q.Units.AudioSeconds < 0 {
@@ -246,7 +249,7 @@ func (c *Catalog) Price(q Query) (Cost, error) {
 		out.Total, ok = add(out.Total, v, ok)
 	}
 	if !ok {
-		return Cost{Version: c.version, Estimated: u.Estimated, Multiplier: million, EntryID: e.id}, ErrOverflow
+		return Cost{Version: c.version, PriceAs: q.Provider, Estimated: u.Estimated, Multiplier: million, EntryID: e.id}, ErrOverflow
 	}
 	return out, nil
 }

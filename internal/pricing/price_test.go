@@ -362,6 +362,7 @@ func TestPriceBreakdown(t *testing.T) {
 		CacheWrite5m: usd(t, "0.001125"), // 300*3.75
 		CacheWrite1h: usd(t, "0.0012"),   // 200*6
 		Output:       usd(t, "0.0045"),   // 300*15
+		PriceAs:      "anthropic",
 		EntryID:      "anthropic/claude-sonnet-4-5",
 		Version:      c.Version(),
 		Multiplier:   1_000_000,

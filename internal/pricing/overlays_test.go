@@ -1,0 +1,69 @@
+package pricing
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/weirhq/weir/internal/usage"
+)
+
+func TestOverlaysPrecedence(t *testing.T) {
+	c := mustEmbedded(t)
+	entry := func(id string, in string) Sheet {
+		return Sheet{Provider: "openai", Entries: []Entry{{ID: id, Match: Match{Exact: []string{"gpt-4o-2024-08-06"}}, Prices: Prices{Input: Dec(in), Output: Dec("8")}}}}
+	}
+	api := Overlay{Name: "api", Sheets: []Sheet{entry("api/gpt-4o", "1")}, Discounts: map[string]Decimal{"anthropic": *Dec("0.2")}}
+	cfg := Overlay{Name: "acme", Sheets: []Sheet{entry("acme/gpt-4o", "2"), {Provider: "openai", Entries: []Entry{{ID: "acme/gpt-4o-mini", Match: Match{Exact: []string{"gpt-4o-mini"}}, Prices: Prices{Input: Dec("0.1"), Output: Dec("0.4")}}}}},
+		Discounts: map[string]Decimal{"anthropic": *Dec("0.1"), "google": *Dec("0.5")}}
+	oc, err := c.WithOverlays(api, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oc.Version() != c.Version()+"+api+acme" {
+		t.Errorf("version %s", oc.Version())
+	}
+	at := day("2026-11-01")
+	u := usage.Usage{InputTokens: 1_000_000}
+	cases := []struct {
+		provider, model, entry string
+		want                   string
+	}{
+		// The first overlay wins: 1M input at $1.
+		{"openai", "gpt-4o-2024-08-06", "api/gpt-4o", "1"},
+		// Only the second overlay prices gpt-4o-mini: 1M at $0.10.
+		{"openai", "gpt-4o-mini", "acme/gpt-4o-mini", "0.1"},
+		// The first overlay's discount for Anthropic (20%) wins over the
+		// second's (10%): a 1M-token prompt is above sonnet 4.5's 200k
+		// tier, so input is $6 per million, * 0.8 = $4.80.
+		{"anthropic", "claude-sonnet-4-5", "anthropic/claude-sonnet-4-5", "4.8"},
+	}
+	for _, tc := range cases {
+		got, err := oc.Price(Query{Provider: tc.provider, Model: tc.model, At: at, Usage: u})
+		if err != nil || got.EntryID != tc.entry || got.Total != usd(t, tc.want) {
+			t.Errorf("%s/%s: %s $%s %v, want %s $%s", tc.provider, tc.model, got.EntryID, got.Total, err, tc.entry, tc.want)
+		}
+	}
+	// Listing: overlays first in precedence order, with their source.
+	ls := oc.Entries()
+	if ls[0].ID != "api/gpt-4o" || ls[0].Source != "api" || ls[1].Source != "acme" || ls[len(ls)-1].Source != SourcePublic {
+		t.Errorf("listing order: %+v %+v %+v", ls[0], ls[1], ls[len(ls)-1])
+	}
+	if l, ok := oc.EntryByID("acme/gpt-4o-mini"); !ok || l.Provider != "openai" || l.Source != "acme" {
+		t.Errorf("EntryByID: %+v %v", l, ok)
+	}
+	if got := oc.Overlays(); len(got) != 2 || got[0].Name != "api" {
+		t.Errorf("Overlays: %+v", got)
+	}
+	// Names must be unique and free of '+'; ids unique across overlays.
+	for _, bad := range [][]Overlay{
+		{api, api},
+		{{Name: "a+b"}},
+		{api, {Name: "other", Sheets: []Sheet{entry("api/gpt-4o", "3")}}},
+	} {
+		if _, err := c.WithOverlays(bad...); err == nil {
+			t.Errorf("overlays %v accepted", bad)
+		} else if !strings.Contains(err.Error(), "overlay") && !strings.Contains(err.Error(), "duplicate") {
+			t.Errorf("unclear error %v", err)
+		}
+	}
+}
