@@ -241,7 +241,13 @@ func TestCosts(t *testing.T) {
 	if code, body := get(t, srv.URL+"/api/v1/costs/unpriced"); code != 200 || body != "{\"models\":[]}\n" {
 		t.Errorf("unpriced: %d %q", code, body)
 	}
-	for _, q := range []string{"/api/v1/costs?group_by=colour", "/api/v1/costs?team=x", "/api/v1/costs/unpriced?group_by=model", "/api/v1/costs?to=never"} {
+	code, body = get(t, srv.URL+"/api/v1/costs?group_by=day&then_by=model&provider=openai&team=cx&use_case=bot&user=u&account=a&model=m")
+	want := store.CostQuery{GroupBy: "day", ThenBy: "model", Provider: "openai", Team: "cx", UseCase: "bot", User: "u", Account: "a", Model: "m"}
+	if code != 200 || fc.last != want {
+		t.Errorf("filters: %d %s %+v", code, body, fc.last)
+	}
+	for _, q := range []string{"/api/v1/costs?group_by=colour", "/api/v1/costs?colour=x", "/api/v1/costs?team=a&team=b", "/api/v1/costs?then_by=model",
+		"/api/v1/costs/unpriced?group_by=model", "/api/v1/costs/unpriced?team=x", "/api/v1/costs?to=never"} {
 		if code, body := get(t, srv.URL+q); code != 400 || !strings.Contains(body, "invalid_query") {
 			t.Errorf("%s: %d %s", q, code, body)
 		}

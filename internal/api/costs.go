@@ -9,18 +9,24 @@ import (
 	"github.com/weirhq/weir/internal/store"
 )
 
-// costQuery reads from, to, limit and (when allowed) group_by.
-func costQuery(r *http.Request, groupBy bool) (store.CostQuery, error) {
+// costQuery reads from, to, limit and (when allowed) group_by, then_by and
+// the filters.
+func costQuery(r *http.Request, grouped bool) (store.CostQuery, error) {
 	var q store.CostQuery
 	v := r.URL.Query()
-	for k := range v {
-		switch k {
-		case "from", "to", "limit":
-		case "group_by":
-			if groupBy {
-				continue
-			}
-			fallthrough
+	filters := map[string]*string{
+		"provider": &q.Provider, "model": &q.Model, "use_case": &q.UseCase,
+		"team": &q.Team, "user": &q.User, "account": &q.Account,
+	}
+	for k, vals := range v {
+		if len(vals) > 1 {
+			return q, fmt.Errorf("parameter %q given %d times", k, len(vals))
+		}
+		switch {
+		case k == "from" || k == "to" || k == "limit":
+		case grouped && (k == "group_by" || k == "then_by"):
+		case grouped && filters[k] != nil:
+			*filters[k] = vals[0]
 		default:
 			return q, fmt.Errorf("unknown parameter %q", k)
 		}
@@ -41,7 +47,7 @@ func costQuery(r *http.Request, groupBy bool) (store.CostQuery, error) {
 			return q, fmt.Errorf("limit: %q is not an integer", s)
 		}
 	}
-	q.GroupBy = v.Get("group_by")
+	q.GroupBy, q.ThenBy = v.Get("group_by"), v.Get("then_by")
 	return q, nil
 }
 

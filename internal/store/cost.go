@@ -17,15 +17,16 @@ import (
 // provider but could not be priced (CostUSD nil, Cost non-nil); and neither
 // when it never reached a provider (Cost nil).
 type CostReader interface {
-	// UnpricedModels lists, for the unpriced calls received in [From, To),
+	// UnpricedModels lists, for the unpriced calls received in [From, To)
+	// (q must have no filters, GroupBy or ThenBy),
 	// each (provider, model) with its number of calls, when it was first
 	// and last seen and the union of the units that had no price; most
 	// calls first, then by provider and model. q.GroupBy must be empty.
 	UnpricedModels(ctx context.Context, q CostQuery) ([]UnpricedModel, error)
-	// CostTotals sums the cost of the calls received in [From, To), exactly,
-	// grouped by q.GroupBy, with the number of calls, priced calls and
-	// unpriced calls of each group; most expensive first, then by key
-	// ascending (for GroupDay: oldest first).
+	// CostTotals sums the cost of the calls received in [From, To) that
+	// pass q's filters, exactly, grouped by q.GroupBy and then q.ThenBy,
+	// with the number of calls, priced calls, unpriced calls and tokens of
+	// each group; most expensive first, then by keys ascending.
 	CostTotals(ctx context.Context, q CostQuery) ([]CostTotal, error)
 }
 
@@ -52,6 +53,13 @@ type CostQuery struct {
 	// GroupBy is the dimension CostTotals groups by, one of the Group
 	// constants.
 	GroupBy string
+	// ThenBy optionally splits each group by a second dimension (a Group
+	// constant other than GroupNone and GroupBy); the groups' Key2.
+	ThenBy string
+	// Filters: only the calls whose field equals the value. Empty does not
+	// filter. Provider is the configured provider name, Model the model as
+	// sent upstream.
+	Provider, Model, UseCase, Team, User, Account string
 	// Limit is the number of rows: DefaultLimit when 0, at most MaxLimit
 	// (larger values are clamped), negative is invalid.
 	Limit int
@@ -65,7 +73,21 @@ func (q CostQuery) Plan() (Plan, error) {
 	default:
 		return Plan{}, fmt.Errorf("%w: cannot group by %q", ErrInvalidQuery, q.GroupBy)
 	}
+	switch q.ThenBy {
+	case GroupNone:
+	case GroupProvider, GroupModel, GroupUseCase, GroupTeam, GroupUser, GroupAccount, GroupDay:
+		if q.GroupBy == GroupNone || q.ThenBy == q.GroupBy {
+			return Plan{}, fmt.Errorf("%w: then_by %q needs a different group_by first", ErrInvalidQuery, q.ThenBy)
+		}
+	default:
+		return Plan{}, fmt.Errorf("%w: cannot group by %q", ErrInvalidQuery, q.ThenBy)
+	}
 	return RequestQuery{From: q.From, To: q.To, Limit: q.Limit}.Plan()
+}
+
+// HasFilters reports whether q filters by anything but time.
+func (q CostQuery) HasFilters() bool {
+	return q.Provider+q.Model+q.UseCase+q.Team+q.User+q.Account != ""
 }
 
 // UnpricedModel is a model some calls went to that could not be priced.
@@ -85,7 +107,9 @@ type UnpricedModel struct {
 type CostTotal struct {
 	// Key is the group's value of the GroupBy dimension; empty for calls
 	// without one (no team, say).
-	Key   string `json:"key"`
+	Key string `json:"key"`
+	// Key2 is the group's value of the ThenBy dimension, when there is one.
+	Key2  string `json:"key2,omitempty"`
 	Calls int64  `json:"calls"`
 	// PricedCalls have a cost; UnpricedCalls reached a provider but have
 	// none. The other calls never reached a provider.
@@ -94,6 +118,10 @@ type CostTotal struct {
 	// CostUSD is the exact sum of the priced calls' costs; it leaves the
 	// unpriced calls out, so it is a lower bound when UnpricedCalls > 0.
 	CostUSD Amount `json:"cost_usd"`
+	// InputTokens and OutputTokens sum the calls' usage (cached, audio and
+	// reasoning parts included).
+	InputTokens  int64 `json:"input_tokens"`
+	OutputTokens int64 `json:"output_tokens"`
 }
 
 // Amount is an exact sum of money, too large for pricing.Money: whole

@@ -14,6 +14,11 @@ import (
 	"github.com/weirhq/weir/internal/store"
 )
 
+// tokenColumns returns the input_tokens and output_tokens columns of rec.
+func tokenColumns(rec *record.Record) (in, out int64) {
+	return rec.Usage.InputTokens, rec.Usage.OutputTokens
+}
+
 // costColumns returns the cost_femto and unpriced_units columns of rec: the
 // cost when it was priced, the unpriced units when it reached a provider but
 // was not priced, else NULL.
@@ -59,6 +64,9 @@ func (s *Store) UnpricedModels(ctx context.Context, q store.CostQuery) ([]store.
 	}
 	if q.GroupBy != store.GroupNone {
 		return nil, fmt.Errorf("unpriced models: %w: they are grouped by provider and model, not %q", store.ErrInvalidQuery, q.GroupBy)
+	}
+	if q.HasFilters() {
+		return nil, fmt.Errorf("unpriced models: %w: only a time range selects them", store.ErrInvalidQuery)
 	}
 	query, args := unpricedQuery(p)
 	rows, err := s.r.QueryContext(ctx, query, args...)
@@ -169,7 +177,7 @@ func (s *Store) CostTotals(ctx context.Context, q store.CostQuery) ([]store.Cost
 	if err != nil {
 		return nil, fmt.Errorf("cost totals: %w", err)
 	}
-	query, args := costTotalsQuery(q.GroupBy, p)
+	query, args := costTotalsQuery(q, p)
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("cost totals: %w", err)
@@ -181,7 +189,7 @@ func (s *Store) CostTotals(ctx context.Context, q store.CostQuery) ([]store.Cost
 			t          store.CostTotal
 			micro, rem int64
 		)
-		if err := rows.Scan(&t.Key, &t.Calls, &t.PricedCalls, &t.UnpricedCalls, &micro, &rem); err != nil {
+		if err := rows.Scan(&t.Key, &t.Key2, &t.Calls, &t.PricedCalls, &t.UnpricedCalls, &micro, &rem, &t.InputTokens, &t.OutputTokens); err != nil {
 			return nil, fmt.Errorf("cost totals: %w", err)
 		}
 		t.CostUSD.AddMicro(micro)
@@ -194,14 +202,25 @@ func (s *Store) CostTotals(ctx context.Context, q store.CostQuery) ([]store.Cost
 	return out, nil
 }
 
-func costTotalsQuery(groupBy string, p store.Plan) (string, []any) {
+func costTotalsQuery(q store.CostQuery, p store.Plan) (string, []any) {
 	where, args := rangeWhere(p)
-	return `SELECT ` + groupKeys[groupBy] + ` AS k, COUNT(*), COUNT(cost_femto), COUNT(unpriced_units),
+	for _, f := range []struct{ col, v string }{
+		{"provider", q.Provider}, {"model", q.Model}, {"use_case", q.UseCase},
+		{"team", q.Team}, {"user", q.User}, {"account", q.Account},
+	} {
+		if f.v != "" {
+			where += " AND " + f.col + " = ?"
+			args = append(args, f.v)
+		}
+	}
+	return `SELECT ` + groupKeys[q.GroupBy] + ` AS k, ` + groupKeys[q.ThenBy] + ` AS k2,
+			COUNT(*), COUNT(cost_femto), COUNT(unpriced_units),
 			COALESCE(SUM(cost_femto / 1000000000), 0) AS micro,
-			COALESCE(SUM(cost_femto % 1000000000), 0) AS rem
-		FROM requests INDEXED BY requests_cost
+			COALESCE(SUM(cost_femto % 1000000000), 0) AS rem,
+			COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0)
+		FROM requests INDEXED BY requests_cost2
 		WHERE 1` + where + `
-		GROUP BY k
-		ORDER BY micro + rem / 1000000000 DESC, rem % 1000000000 DESC, k
+		GROUP BY k, k2
+		ORDER BY micro + rem / 1000000000 DESC, rem % 1000000000 DESC, k, k2
 		LIMIT ?`, append(args, p.Limit)
 }

@@ -32,6 +32,9 @@ func costRecords() []record.Record {
 		r.Model = fmt.Sprintf("m%d", len(recs)%3)
 		r.Team = []string{"cx", "ml", ""}[len(recs)%3]
 		r.User = fmt.Sprintf("u%d", len(recs)%4)
+		if len(recs)%5 != 0 {
+			r.Usage.InputTokens, r.Usage.OutputTokens = int64(len(recs)*977%200_000), int64(len(recs)*13%5000)
+		}
 		recs = append(recs, r)
 	}
 	priced := func(m pricing.Money) {
@@ -106,6 +109,13 @@ func TestMigrateCost(t *testing.T) {
 		if units.Valid {
 			gotUnits = units.String
 		}
+		var tin, tout int64
+		if err := migrated.r.QueryRow(`SELECT input_tokens, output_tokens FROM requests WHERE id = ?`, rec.ID).Scan(&tin, &tout); err != nil {
+			t.Fatal(err)
+		}
+		if tin != rec.Usage.InputTokens || tout != rec.Usage.OutputTokens {
+			t.Errorf("%s: migrated tokens %d, %d; want %d, %d", rec.ID, tin, tout, rec.Usage.InputTokens, rec.Usage.OutputTokens)
+		}
 		if gotCost != wantCost || gotUnits != wantUnits {
 			t.Errorf("%s (cost_usd %v, cost %+v): migrated columns %v, %v; want %v, %v", rec.ID, rec.CostUSD, rec.Cost, gotCost, gotUnits, wantCost, wantUnits)
 		}
@@ -171,19 +181,22 @@ func TestCostUsesIndex(t *testing.T) {
 		}
 		return strings.Join(plan, "; ")
 	}
-	for _, q := range []store.CostQuery{{}, {From: from}, {To: to}, {From: from, To: to}} {
+	for _, q := range []store.CostQuery{{}, {From: from}, {To: to}, {From: from, To: to}, {From: from, Provider: "openai"}, {ThenBy: store.GroupModel, Team: "cx"}} {
 		for g := range groupKeys {
+			if g == store.GroupNone && q.ThenBy != "" || g == q.ThenBy {
+				continue
+			}
 			q.GroupBy = g
 			p, err := q.Plan()
 			if err != nil {
 				t.Fatal(err)
 			}
-			query, args := costTotalsQuery(g, p)
-			if got := plan(query, args); !strings.Contains(got, "COVERING INDEX requests_cost") {
-				t.Errorf("CostTotals(%+v): plan %q, want the covering index requests_cost", q, got)
+			query, args := costTotalsQuery(q, p)
+			if got := plan(query, args); !strings.Contains(got, "COVERING INDEX requests_cost2") {
+				t.Errorf("CostTotals(%+v): plan %q, want the covering index requests_cost2", q, got)
 			}
 		}
-		q.GroupBy = ""
+		q.GroupBy, q.ThenBy = "", ""
 		p, _ := q.Plan()
 		query, args := unpricedQuery(p)
 		if got := plan(query, args); !strings.Contains(got, "COVERING INDEX requests_unpriced") {

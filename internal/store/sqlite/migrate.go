@@ -96,6 +96,57 @@ CREATE INDEX requests_cost ON requests
 CREATE INDEX requests_unpriced ON requests (received_at, provider, model, unpriced_units)
 	WHERE unpriced_units IS NOT NULL;
 `},
+	{3, "tokens, cost revisions, price entries", `
+-- Token totals of each call (record.usage.input_tokens and output_tokens,
+-- their cached, audio and reasoning parts included), for reconciliation with
+-- token-only provider exports and for amortising committed capacity by token
+-- share.
+ALTER TABLE requests ADD COLUMN input_tokens  INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE requests ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+UPDATE requests SET
+	input_tokens  = COALESCE(CAST(record AS TEXT) ->> '$.usage.input_tokens', 0),
+	output_tokens = COALESCE(CAST(record AS TEXT) ->> '$.usage.output_tokens', 0)
+WHERE CAST(record AS TEXT) ->> '$.usage.input_tokens' > 0
+	OR CAST(record AS TEXT) ->> '$.usage.output_tokens' > 0;
+
+-- The cost index now covers the token totals too.
+DROP INDEX requests_cost;
+CREATE INDEX requests_cost2 ON requests
+	(received_at, provider, model, use_case, team, user, account, cost_femto, unpriced_units,
+	 input_tokens, output_tokens);
+
+-- Every change of a stored call's cost, with the figure before and after:
+-- the audit trail of re-pricing. cost_femto columns are NULL when unpriced;
+-- *_cost hold record.cost as JSON ('null' when the call had none).
+CREATE TABLE cost_revisions (
+	seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+	run_id          TEXT    NOT NULL,
+	request_id      TEXT    NOT NULL,
+	received_at     INTEGER NOT NULL,
+	revised_at      INTEGER NOT NULL,
+	reason          TEXT    NOT NULL,
+	old_cost_femto  INTEGER,
+	new_cost_femto  INTEGER,
+	old_cost        TEXT    NOT NULL,
+	new_cost        TEXT    NOT NULL
+);
+CREATE INDEX cost_revisions_request ON cost_revisions (request_id, seq);
+CREATE INDEX cost_revisions_run     ON cost_revisions (run_id, seq);
+
+-- Price entries managed through the API, append-only: each change is a new
+-- version; entry is NULL for a deletion. The entries in force are the last
+-- version of each id whose entry is not NULL.
+CREATE TABLE price_entries (
+	seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+	id         TEXT    NOT NULL,
+	version    INTEGER NOT NULL,
+	provider   TEXT    NOT NULL,
+	entry      TEXT,
+	changed_at INTEGER NOT NULL,
+	changed_by TEXT    NOT NULL,
+	UNIQUE (id, version)
+);
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

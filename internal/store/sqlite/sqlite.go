@@ -102,8 +102,8 @@ func (s *Store) Close() error {
 const insertSQL = `INSERT INTO requests
 	(id, received_at, endpoint, use_case, use_case_instance, team, user, account,
 	 provider, model, status, error_kind, stream, record, request, response,
-	 cost_femto, unpriced_units)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	 cost_femto, unpriced_units, input_tokens, output_tokens)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT(id) DO NOTHING`
 
 // WriteRecords stores recs in one transaction with one prepared statement.
@@ -137,10 +137,11 @@ func (s *Store) WriteRecords(ctx context.Context, recs []record.Record) error {
 		if err != nil {
 			return fmt.Errorf("write records: encode %s: %w", rec.ID, err)
 		}
+		tin, tout := tokenColumns(rec)
 		if _, err := stmt.ExecContext(ctx,
 			rec.ID, rec.ReceivedAt.UnixNano(), rec.Endpoint, rec.UseCase, rec.UseCaseInstance,
 			rec.Team, rec.User, rec.Account, rec.Provider, rec.Model, rec.Status, rec.ErrorKind,
-			rec.Stream, doc, rec.Request, rec.Response, costFemto, unpriced,
+			rec.Stream, doc, rec.Request, rec.Response, costFemto, unpriced, tin, tout,
 		); err != nil {
 			return fmt.Errorf("write records: insert %s: %w", rec.ID, err)
 		}

@@ -65,34 +65,45 @@ func unpricedModels(t *testing.T, s Store, q store.CostQuery) []store.UnpricedMo
 
 // wantCostTotals is the reference CostTotals over recs.
 func wantCostTotals(recs []record.Record, q store.CostQuery) []store.CostTotal {
-	groups := map[string]*store.CostTotal{}
+	key := func(r record.Record, dim string) string {
+		switch dim {
+		case store.GroupProvider:
+			return r.Provider
+		case store.GroupModel:
+			return r.Model
+		case store.GroupUseCase:
+			return r.UseCase
+		case store.GroupTeam:
+			return r.Team
+		case store.GroupUser:
+			return r.User
+		case store.GroupAccount:
+			return r.Account
+		case store.GroupDay:
+			return r.ReceivedAt.UTC().Format(time.DateOnly)
+		}
+		return ""
+	}
+	type k2 struct{ a, b string }
+	groups := map[k2]*store.CostTotal{}
 	for _, r := range recs {
 		if (!q.From.IsZero() && r.ReceivedAt.Before(q.From)) || (!q.To.IsZero() && !r.ReceivedAt.Before(q.To)) {
 			continue
 		}
-		var k string
-		switch q.GroupBy {
-		case store.GroupProvider:
-			k = r.Provider
-		case store.GroupModel:
-			k = r.Model
-		case store.GroupUseCase:
-			k = r.UseCase
-		case store.GroupTeam:
-			k = r.Team
-		case store.GroupUser:
-			k = r.User
-		case store.GroupAccount:
-			k = r.Account
-		case store.GroupDay:
-			k = r.ReceivedAt.UTC().Format(time.DateOnly)
+		if q.Provider != "" && r.Provider != q.Provider || q.Model != "" && r.Model != q.Model ||
+			q.UseCase != "" && r.UseCase != q.UseCase || q.Team != "" && r.Team != q.Team ||
+			q.User != "" && r.User != q.User || q.Account != "" && r.Account != q.Account {
+			continue
 		}
+		k := k2{key(r, q.GroupBy), key(r, q.ThenBy)}
 		g := groups[k]
 		if g == nil {
-			g = &store.CostTotal{Key: k}
+			g = &store.CostTotal{Key: k.a, Key2: k.b}
 			groups[k] = g
 		}
 		g.Calls++
+		g.InputTokens += r.Usage.InputTokens
+		g.OutputTokens += r.Usage.OutputTokens
 		switch {
 		case r.CostUSD != nil:
 			g.PricedCalls++
@@ -106,7 +117,7 @@ func wantCostTotals(recs []record.Record, q store.CostQuery) []store.CostTotal {
 		out = append(out, *g)
 	}
 	slices.SortFunc(out, func(a, b store.CostTotal) int {
-		return cmp.Or(b.CostUSD.Cmp(a.CostUSD), strings.Compare(a.Key, b.Key))
+		return cmp.Or(b.CostUSD.Cmp(a.CostUSD), strings.Compare(a.Key, b.Key), strings.Compare(a.Key2, b.Key2))
 	})
 	limit := q.Limit
 	if limit == 0 {
@@ -131,6 +142,9 @@ func testCostTotals(t *testing.T, s Store) {
 		r.Team = []string{"cx", "ml"}[i/3%2]
 		r.User = fmt.Sprintf("u%d", i%5)
 		r.Account = []string{"acme", "globex", "initech"}[i/5%3]
+		if i%5 != 0 {
+			r.Usage.InputTokens, r.Usage.OutputTokens = int64(i*1009%4000), int64(i*31%700)
+		}
 		switch {
 		case i%5 == 0:
 			r = unreached(r)
@@ -166,6 +180,21 @@ func testCostTotals(t *testing.T, s Store) {
 	}
 	for _, limit := range []int{0, 1, 2, 3} {
 		q := store.CostQuery{GroupBy: store.GroupUser, Limit: limit}
+		if diff := gocmp.Diff(wantCostTotals(recs, q), costTotals(t, s, q), costOpts); diff != "" {
+			t.Errorf("CostTotals(%+v) (-want +got):\n%s", q, diff)
+		}
+	}
+	// A second dimension, and filters.
+	for _, q := range []store.CostQuery{
+		{GroupBy: store.GroupDay, ThenBy: store.GroupModel},
+		{GroupBy: store.GroupModel, ThenBy: store.GroupDay, Provider: "openai"},
+		{GroupBy: store.GroupTeam, ThenBy: store.GroupUseCase, From: at(20), To: at(200)},
+		{GroupBy: store.GroupProvider, UseCase: "bot", Team: "cx"},
+		{GroupBy: store.GroupDay, Model: "m1", User: "u3", Account: "acme"},
+		{Provider: "azure", Limit: 5},
+		{GroupBy: store.GroupUser, Provider: "nosuch"},
+	} {
+		q.Limit = cmp.Or(q.Limit, store.MaxLimit)
 		if diff := gocmp.Diff(wantCostTotals(recs, q), costTotals(t, s, q), costOpts); diff != "" {
 			t.Errorf("CostTotals(%+v) (-want +got):\n%s", q, diff)
 		}
@@ -382,6 +411,9 @@ func testCostInvalidQuery(t *testing.T, s Store) {
 		{Limit: -1},
 		{From: base.Add(time.Second), To: base},
 		{From: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{ThenBy: store.GroupModel},
+		{GroupBy: store.GroupModel, ThenBy: store.GroupModel},
+		{GroupBy: store.GroupModel, ThenBy: "bogus"},
 	}
 	for _, q := range bad {
 		if _, err := s.CostTotals(context.Background(), q); !errors.Is(err, store.ErrInvalidQuery) {
@@ -394,6 +426,9 @@ func testCostInvalidQuery(t *testing.T, s Store) {
 	// UnpricedModels always groups by provider and model.
 	if _, err := s.UnpricedModels(context.Background(), store.CostQuery{GroupBy: store.GroupTeam}); !errors.Is(err, store.ErrInvalidQuery) {
 		t.Errorf("UnpricedModels(GroupBy team) error = %v, want ErrInvalidQuery", err)
+	}
+	if _, err := s.UnpricedModels(context.Background(), store.CostQuery{Team: "cx"}); !errors.Is(err, store.ErrInvalidQuery) {
+		t.Errorf("UnpricedModels(Team cx) error = %v, want ErrInvalidQuery", err)
 	}
 	// Limits beyond MaxLimit are clamped, not refused.
 	for _, g := range allGroups {
