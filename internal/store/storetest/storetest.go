@@ -30,6 +30,8 @@ type Store interface {
 	store.Writer
 	store.RequestReader
 	store.CostReader
+	store.CostReviser
+	store.PriceEntryStore
 	io.Closer
 }
 
@@ -64,6 +66,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"CostTotalsDays", testCostTotalsDays},
 		{"UnpricedModels", testUnpricedModels},
 		{"CostInvalidQuery", testCostInvalidQuery},
+		{"ReviseCosts", testReviseCosts},
+		{"ReviseCostsAtomic", testReviseCostsAtomic},
+		{"PriceEntries", testPriceEntries},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
