@@ -445,10 +445,29 @@ func (p *providerIndex) resolve(model string, t int64, depth int) (*entry, *prov
 			return e, p
 		}
 	}
+	// Inherited providers lend their public entries and their aliases (an
+	// Azure call to "gpt-4o" resolves as OpenAI's alias does).
 	for _, q := range p.inherits {
+		if as := q.aliasesOf(model, low); len(as) > 0 {
+			for i := len(as) - 1; i >= 0; i-- {
+				if as[i].from <= t && depth < 4 {
+					if e, r := as[i].provider.resolve(as[i].target, t, depth+1); e != nil && !e.negotiated {
+						return e, r
+					}
+					break
+				}
+			}
+		}
 		if e := q.layers[len(q.layers)-1].find(model, low, t); e != nil {
 			return e, q
 		}
 	}
 	return nil, nil
+}
+
+func (p *providerIndex) aliasesOf(model string, low []byte) []alias {
+	if low != nil {
+		return p.aliases[string(low)]
+	}
+	return p.aliases[model]
 }

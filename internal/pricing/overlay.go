@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -92,4 +94,82 @@ func (c *Catalog) EntryByID(id string) (Listed, bool) {
 		}
 	}
 	return Listed{}, false
+}
+
+// Commitment is committed or provisioned capacity: a fixed fee per period
+// (Azure PTUs, Bedrock provisioned throughput, a monthly licence for a
+// self-hosted model) covering the calls to one configured provider, or to
+// some of its models. Calls it covers cost nothing on demand; the fee is
+// amortised over them by token share and reported apart.
+type Commitment struct {
+	// Name identifies the commitment in costs and reports.
+	Name string `yaml:"name" json:"name"`
+	// Provider is the configured provider (its name in the config) whose
+	// calls use the capacity.
+	Provider string `yaml:"provider" json:"provider"`
+	// Models, when set, limits the commitment to these models as sent
+	// upstream (case-insensitive); else every model of Provider.
+	Models []string `yaml:"models,omitempty" json:"models,omitempty"`
+	// Fee is USD per Period.
+	Fee Decimal `yaml:"fee" json:"fee"`
+	// Period is hour, day or month (calendar periods in UTC).
+	Period string `yaml:"period" json:"period"`
+	// From and Until bound the commitment (Until exclusive); From is
+	// required, Until absent means open-ended.
+	From  *Date  `yaml:"from" json:"from"`
+	Until *Date  `yaml:"until,omitempty" json:"until,omitempty"`
+	Note  string `yaml:"note,omitempty" json:"note,omitempty"`
+}
+
+// Validate checks c alone.
+func (c *Commitment) Validate() error {
+	switch {
+	case c.Name == "":
+		return fmt.Errorf("commitment: name is required")
+	case c.Provider == "":
+		return fmt.Errorf("commitment %s: provider is required", c.Name)
+	case c.Fee <= 0:
+		return fmt.Errorf("commitment %s: fee must be above 0", c.Name)
+	case c.Period != "hour" && c.Period != "day" && c.Period != "month":
+		return fmt.Errorf("commitment %s: period %q: want hour, day or month", c.Name, c.Period)
+	case c.From == nil:
+		return fmt.Errorf("commitment %s: from is required", c.Name)
+	case c.Until != nil && !c.Until.After(c.From.Time):
+		return fmt.Errorf("commitment %s: until is not after from", c.Name)
+	}
+	return nil
+}
+
+// Covers reports whether the commitment covers a call to provider and
+// model at t.
+func (c *Commitment) Covers(provider, model string, t time.Time) bool {
+	if provider != c.Provider || t.Before(c.From.Time) || c.Until != nil && !t.Before(c.Until.Time) {
+		return false
+	}
+	if len(c.Models) == 0 {
+		return true
+	}
+	for _, m := range c.Models {
+		if strings.EqualFold(m, model) {
+			return true
+		}
+	}
+	return false
+}
+
+// PeriodStart returns the start of the commitment period holding t, and
+// the start of the next one.
+func (c *Commitment) PeriodStart(t time.Time) (start, next time.Time) {
+	t = t.UTC()
+	switch c.Period {
+	case "hour":
+		start = t.Truncate(time.Hour)
+		return start, start.Add(time.Hour)
+	case "day":
+		start = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+		return start, start.AddDate(0, 0, 1)
+	default:
+		start = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+		return start, start.AddDate(0, 1, 0)
+	}
 }

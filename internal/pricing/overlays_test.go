@@ -67,3 +67,14 @@ func TestOverlaysPrecedence(t *testing.T) {
 		}
 	}
 }
+
+// TestInheritedAlias: Azure inherits OpenAI's list prices, and with them
+// OpenAI's aliases: "gpt-4o" on Azure is gpt-4o-2024-08-06 as on OpenAI.
+func TestInheritedAlias(t *testing.T) {
+	c := mustEmbedded(t)
+	// 1M input at $2.50 + 100k output at $10 = $2.50 + $1.00 = $3.50.
+	got, err := c.Price(Query{Provider: "azure", Model: "gpt-4o", At: day("2026-11-10"), Usage: usage.Usage{InputTokens: 1_000_000, OutputTokens: 100_000}})
+	if err != nil || got.EntryID != "openai/gpt-4o" || got.Total != usd(t, "3.5") {
+		t.Errorf("azure gpt-4o: %+v %v", got, err)
+	}
+}

@@ -69,6 +69,10 @@ type Cost struct {
 	// parts per million (1,000,000 = list price).
 	Multiplier int64 `json:"multiplier_ppm"`
 	Negotiated bool  `json:"negotiated,omitempty"`
+	// Commitment names the committed capacity that covered the call: its
+	// on-demand cost is 0 and its share of the commitment's fee is
+	// reported apart (GET /api/v1/costs/commitments).
+	Commitment string `json:"commitment,omitempty"`
 	// Estimated is copied from the usage: Weir counted the tokens itself.
 	Estimated bool `json:"estimated,omitempty"`
 	// Unpriced lists the kinds of units of the call that have no price
