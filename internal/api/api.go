@@ -29,8 +29,16 @@ type Options struct {
 	Config func() any
 	// Quoter prices calls for POST /api/v1/cost/quote.
 	Quoter Quoter
-	// Catalog is listed by GET /api/v1/prices.
-	Catalog *pricing.Catalog
+	// Catalog returns the catalog in force, listed by GET /api/v1/prices.
+	Catalog func() *pricing.Catalog
+	// Prices manages API price entries and re-pricing; nil disables those
+	// routes.
+	Prices PriceManager
+	// PriceAs maps a configured provider to its catalog provider, for
+	// re-pricing calls recorded before costs named it.
+	PriceAs func(provider string) string
+	// Commitments answers GET /api/v1/costs/commitments; nil disables it.
+	Commitments CommitmentReporter
 	// Counter counts prompt tokens for POST /api/v1/cost/estimate.
 	Counter TokenCounter
 	// APIKeys, when non-empty, are the keys a client must present.
@@ -52,26 +60,50 @@ func New(opt Options) *API {
 	return &API{opt: opt, log: opt.Log}
 }
 
-// Register adds the API's routes to mux.
+// Register adds the API's routes to mux. A path served for other methods
+// answers 405 with Allow; an unknown path under /api/ answers 404, both in
+// the API's error shape.
 func (a *API) Register(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/requests", a.auth(http.HandlerFunc(a.listRequests)))
-	mux.Handle("GET /api/v1/requests/{id}", a.auth(http.HandlerFunc(a.getRequest)))
-	mux.Handle("GET /api/v1/config", a.auth(http.HandlerFunc(a.getConfig)))
-	mux.Handle("POST /api/v1/cost/quote", a.auth(http.HandlerFunc(a.quote)))
-	mux.Handle("GET /api/v1/prices", a.auth(http.HandlerFunc(a.listPrices)))
-	mux.Handle("POST /api/v1/cost/estimate", a.auth(http.HandlerFunc(a.estimate)))
+	allowed := map[string][]string{} // path pattern -> methods
+	handle := func(method, path string, h http.HandlerFunc) {
+		mux.Handle(method+" "+path, a.auth(h))
+		allowed[path] = append(allowed[path], method)
+	}
+	handle("GET", "/api/v1/requests", a.listRequests)
+	handle("GET", "/api/v1/requests/{id}", a.getRequest)
+	handle("GET", "/api/v1/config", a.getConfig)
+	handle("POST", "/api/v1/cost/quote", a.quote)
+	handle("GET", "/api/v1/prices", a.listPrices)
+	handle("POST", "/api/v1/cost/estimate", a.estimate)
 	if a.opt.Costs != nil {
-		mux.Handle("GET /api/v1/costs", a.auth(http.HandlerFunc(a.costTotals)))
-		mux.Handle("GET /api/v1/costs/unpriced", a.auth(http.HandlerFunc(a.unpriced)))
+		handle("GET", "/api/v1/costs", a.costTotals)
+		handle("GET", "/api/v1/costs/unpriced", a.unpriced)
+	}
+	if a.opt.Prices != nil {
+		handle("GET", "/api/v1/prices/custom", a.listCustomPrices)
+		handle("PUT", "/api/v1/prices/custom/{id...}", a.putCustomPrice)
+		handle("DELETE", "/api/v1/prices/custom/{id...}", a.deleteCustomPrice)
+		handle("GET", "/api/v1/prices/custom/{id...}", a.customPriceHistory)
+		handle("POST", "/api/v1/costs/reprice", a.reprice)
+		handle("GET", "/api/v1/costs/revisions", a.revisions)
+	}
+	if a.opt.Commitments != nil {
+		handle("GET", "/api/v1/costs/commitments", a.commitments)
+	}
+	paths := http.NewServeMux()
+	for path, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		paths.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeErr(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s %s is not supported: use %s", r.Method, r.URL.Path, allow))
+		})
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if p == "/api/v1/requests" || p == "/api/v1/config" || p == "/api/v1/prices" || p == "/api/v1/costs" || p == "/api/v1/costs/unpriced" || strings.HasPrefix(p, "/api/v1/requests/") && !strings.Contains(p[len("/api/v1/requests/"):], "/") {
-			w.Header().Set("Allow", "GET")
-			writeErr(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s %s is not supported: use GET", r.Method, p))
+		if h, pattern := paths.Handler(r); pattern != "" {
+			h.ServeHTTP(w, r)
 			return
 		}
-		writeErr(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s", r.Method, p))
+		writeErr(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
 	})
 }
 
@@ -135,10 +167,13 @@ func parseTime(v string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t, nil
 	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(s) && math.Abs(s) < 1e11 {
 		return time.Unix(0, int64(s*1e9)), nil
 	}
-	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor Unix seconds", v)
+	return time.Time{}, fmt.Errorf("%q is neither RFC 3339, YYYY-MM-DD nor Unix seconds", v)
 }
 
 var listParams = map[string]bool{

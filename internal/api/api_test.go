@@ -145,7 +145,7 @@ func TestPrices(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	New(Options{Requests: &fakeReader{}, Catalog: cat}).Register(mux)
+	New(Options{Requests: &fakeReader{}, Catalog: func() *pricing.Catalog { return cat }}).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	code, body := get(t, srv.URL+"/api/v1/prices?provider=anthropic&model=claude-sonnet-4-5&at=2026-11-01T00:00:00Z")

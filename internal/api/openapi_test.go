@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -17,6 +18,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/weirhq/weir/internal/apierror"
+	"github.com/weirhq/weir/internal/costing"
+	"github.com/weirhq/weir/internal/pricing"
+	"github.com/weirhq/weir/internal/store"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/usage"
 )
@@ -279,6 +283,17 @@ func registeredRoutes(t *testing.T, dir string) []string {
 			if !ok || len(call.Args) == 0 {
 				return true
 			}
+			// The API's handle(method, path, handler) helper.
+			if id, ok := call.Fun.(*ast.Ident); ok && id.Name == "handle" && len(call.Args) == 3 {
+				m, ok1 := call.Args[0].(*ast.BasicLit)
+				p, ok2 := call.Args[1].(*ast.BasicLit)
+				if ok1 && ok2 {
+					method, _ := strconv.Unquote(m.Value)
+					path, _ := strconv.Unquote(p.Value)
+					out = append(out, method+" "+path)
+				}
+				return true
+			}
 			sel, ok := call.Fun.(*ast.SelectorExpr)
 			if !ok || sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc" {
 				return true
@@ -329,7 +344,8 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	// And the other way: every documented management path is served by a
 	// real handler, not the /api/ catch-all.
 	mux := http.NewServeMux()
-	New(Options{Requests: &fakeReader{}, Config: func() any { return map[string]any{} }}).Register(mux)
+	New(Options{Requests: &fakeReader{}, Config: func() any { return map[string]any{} }, Costs: &fakeCosts{},
+		Prices: fakePrices{}, Commitments: fakeCommitments{}}).Register(mux)
 	for path, item := range s.Paths {
 		if !strings.HasPrefix(path, "/api/") {
 			continue
@@ -437,4 +453,29 @@ func TestOpenAPIGatewayHeaders(t *testing.T) {
 			}
 		}
 	}
+}
+
+type fakePrices struct{}
+
+func (fakePrices) Entries(context.Context) ([]store.StoredPriceEntry, error) { return nil, nil }
+func (fakePrices) History(context.Context, string) ([]store.StoredPriceEntry, error) {
+	return nil, store.ErrNotFound
+}
+func (fakePrices) Put(context.Context, string, pricing.Entry, string) (store.StoredPriceEntry, error) {
+	return store.StoredPriceEntry{}, nil
+}
+func (fakePrices) Delete(context.Context, string, string) (store.StoredPriceEntry, error) {
+	return store.StoredPriceEntry{}, store.ErrNotFound
+}
+func (fakePrices) Reprice(context.Context, costing.RepriceOptions) (costing.RepriceResult, error) {
+	return costing.RepriceResult{}, nil
+}
+func (fakePrices) Revisions(context.Context, store.RevisionQuery) ([]store.CostRevision, error) {
+	return nil, nil
+}
+
+type fakeCommitments struct{}
+
+func (fakeCommitments) Amortise(context.Context, costing.AmortiseQuery) (costing.CommitmentReport, error) {
+	return costing.CommitmentReport{}, nil
 }

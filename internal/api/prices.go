@@ -9,11 +9,10 @@ import (
 	"github.com/weirhq/weir/internal/pricing"
 )
 
-// PriceEntry is one catalog entry with the provider it belongs to.
-type PriceEntry struct {
-	Provider string `json:"provider"`
-	pricing.Entry
-}
+// PriceEntry is one catalog entry with its provider and source: "public"
+// (the built-in catalog) or the overlay holding it ("api", "config", or
+// the overlay file's name).
+type PriceEntry = pricing.Listed
 
 // PriceList is the answer of GET /api/v1/prices.
 type PriceList struct {
@@ -21,9 +20,10 @@ type PriceList struct {
 	Entries        []PriceEntry `json:"entries"`
 }
 
-// Prices lists the catalog's entries, filtered by provider and by a model
-// name the entry matches (exact or prefix, case-insensitive). With a model
-// and a time, only the entry in force then is listed: what Weir would use.
+// Prices lists the catalog's entries in precedence order (overlays first),
+// filtered by provider and by a model name the entry matches (exact or
+// prefix, case-insensitive). With a model and a time, only the entry in
+// force then is listed: what Weir would use.
 func Prices(cat *pricing.Catalog, provider, model string, at *time.Time) PriceList {
 	out := PriceList{CatalogVersion: cat.Version(), Entries: []PriceEntry{}}
 	if model != "" && provider != "" && at != nil {
@@ -31,27 +31,20 @@ func Prices(cat *pricing.Catalog, provider, model string, at *time.Time) PriceLi
 		if err != nil || cost.EntryID == "" {
 			return out
 		}
-		for _, s := range cat.Sheets() {
-			for _, e := range s.Entries {
-				if e.ID == cost.EntryID {
-					out.Entries = append(out.Entries, PriceEntry{Provider: s.Provider, Entry: e})
-					return out
-				}
-			}
+		if l, ok := cat.EntryByID(cost.EntryID); ok {
+			out.Entries = append(out.Entries, l)
 		}
 		return out
 	}
 	m := strings.ToLower(model)
-	for _, s := range cat.Sheets() {
-		if provider != "" && s.Provider != provider {
+	for _, l := range cat.Entries() {
+		if provider != "" && l.Provider != provider {
 			continue
 		}
-		for _, e := range s.Entries {
-			if m != "" && !matches(e.Match, m) {
-				continue
-			}
-			out.Entries = append(out.Entries, PriceEntry{Provider: s.Provider, Entry: e})
+		if m != "" && !matches(l.Match, m) {
+			continue
 		}
+		out.Entries = append(out.Entries, l)
 	}
 	return out
 }
@@ -91,5 +84,5 @@ func (a *API) listPrices(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "not_found", "no price catalog is loaded")
 		return
 	}
-	writeJSON(w, http.StatusOK, Prices(a.opt.Catalog, v.Get("provider"), v.Get("model"), at))
+	writeJSON(w, http.StatusOK, Prices(a.opt.Catalog(), v.Get("provider"), v.Get("model"), at))
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/weirhq/weir/internal/api"
 	"github.com/weirhq/weir/internal/config"
+	"github.com/weirhq/weir/internal/costing"
 	"github.com/weirhq/weir/internal/gateway"
 	"github.com/weirhq/weir/internal/metrics"
 	"github.com/weirhq/weir/internal/pricing"
@@ -91,28 +92,74 @@ func Check(cfg config.Config) error {
 	return errors.Join(err, cerr)
 }
 
-// Catalog is the built-in price catalog with the configured overlay of
-// negotiated prices, if any.
+// ConfigOverlays returns the negotiated prices of the configuration, first
+// (highest precedence) first: the config's own sheets and discounts (the
+// overlay "config"), then the overlay file's.
+func ConfigOverlays(cfg config.Config) ([]pricing.Overlay, error) {
+	var ovs []pricing.Overlay
+	if len(cfg.Pricing.Sheets) > 0 || len(cfg.Pricing.Discounts) > 0 {
+		ovs = append(ovs, pricing.Overlay{Name: "config", Discounts: cfg.Pricing.Discounts, Sheets: cfg.Pricing.Sheets})
+	}
+	if cfg.Pricing.Overlay != "" {
+		data, err := os.ReadFile(cfg.Pricing.Overlay)
+		if err != nil {
+			return nil, fmt.Errorf("pricing.overlay: %w", err)
+		}
+		o, err := pricing.ParseOverlay(cfg.Pricing.Overlay, data)
+		if err != nil {
+			return nil, fmt.Errorf("pricing.overlay: %w", err)
+		}
+		ovs = append(ovs, o)
+	}
+	return ovs, nil
+}
+
+// Catalog is the built-in price catalog with the configuration's
+// negotiated prices laid over it (not those managed through the API, which
+// live in the store).
 func Catalog(cfg config.Config) (*pricing.Catalog, error) {
 	cat, err := pricing.Embedded()
 	if err != nil {
 		return nil, fmt.Errorf("load the price catalog: %w", err)
 	}
-	if cfg.Pricing.Overlay == "" {
-		return cat, nil
+	ovs, err := ConfigOverlays(cfg)
+	if err != nil || len(ovs) == 0 {
+		return cat, err
 	}
-	data, err := os.ReadFile(cfg.Pricing.Overlay)
-	if err != nil {
-		return nil, fmt.Errorf("pricing.overlay: %w", err)
-	}
-	o, err := pricing.ParseOverlay(cfg.Pricing.Overlay, data)
-	if err != nil {
-		return nil, fmt.Errorf("pricing.overlay: %w", err)
-	}
-	if cat, err = cat.WithOverlay(o); err != nil {
-		return nil, fmt.Errorf("pricing.overlay %s: %w", cfg.Pricing.Overlay, err)
+	if cat, err = cat.WithOverlays(ovs...); err != nil {
+		return nil, fmt.Errorf("pricing (sheets, discounts, overlay %s): %w", cfg.Pricing.Overlay, err)
 	}
 	return cat, nil
+}
+
+// OpenPrices loads the prices in force for a store: the built-in catalog,
+// the configuration's overlays, and the entries managed through the API.
+func OpenPrices(ctx context.Context, cfg config.Config, st costing.PriceStore, log *slog.Logger) (*costing.Prices, *costing.Engine, error) {
+	pub, err := pricing.Embedded()
+	if err != nil {
+		return nil, nil, fmt.Errorf("load the price catalog: %w", err)
+	}
+	ovs, err := ConfigOverlays(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	prices, cat, err := costing.NewPrices(ctx, st, pub, ovs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pricing: %w", err)
+	}
+	eng := costing.NewEngine(cat, cfg.Pricing.Commitments, log)
+	prices.Attach(eng)
+	return prices, eng, nil
+}
+
+// PriceAsOf maps configured provider names to their catalog provider, for
+// re-pricing calls recorded before costs named it.
+func PriceAsOf(cfg config.Config) func(string) string {
+	m := map[string]string{}
+	for _, p := range cfg.Providers {
+		m[p.Name] = priceAs(p)
+	}
+	return func(name string) string { return m[name] }
 }
 
 func firstPositive(ds ...time.Duration) time.Duration {
@@ -157,7 +204,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		st.Close()
 		return nil, fmt.Errorf("open recorder: %w", err)
 	}
-	cat, err := Catalog(cfg)
+	prices, eng, err := OpenPrices(ctx, cfg, st, log.With("part", "pricing"))
 	if err != nil {
 		rec.Close(ctx)
 		st.Close()
@@ -176,14 +223,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Recorder:           rec,
 		Observer:           a.metrics,
 		Counter:            counter,
-		Pricer:             recordPricer{cat: cat, log: log.With("part", "pricing")},
+		Pricer:             eng,
 		Log:                log.With("part", "gateway"),
 		MaxBodyBytes:       cfg.Gateway.MaxBodyBytes,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(),
 		APIKeys:            keys,
 	})
 	redacted := cfg.Redacted()
-	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: cat, Catalog: cat, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
 
 	a.gw = gw
 	mux := http.NewServeMux()
@@ -312,3 +359,8 @@ func (a *App) Close(ctx context.Context) error {
 	}
 	return err
 }
+
+// engineQuoter quotes with the catalog in force.
+type engineQuoter struct{ e *costing.Engine }
+
+func (q engineQuoter) Price(pq pricing.Query) (pricing.Cost, error) { return q.e.Catalog().Price(pq) }

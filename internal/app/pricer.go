@@ -1,45 +1,11 @@
 package app
 
 import (
-	"log/slog"
 	"net/url"
 	"strings"
 
 	"github.com/weirhq/weir/internal/config"
-	"github.com/weirhq/weir/internal/pricing"
-	"github.com/weirhq/weir/internal/record"
 )
-
-// recordPricer prices finished calls with the price catalog.
-type recordPricer struct {
-	cat *pricing.Catalog
-	log *slog.Logger
-}
-
-// Price sets rec.Cost and, when every unit had a price, rec.CostUSD. The
-// model the provider reported is priced first, then the model as sent.
-func (p recordPricer) Price(rec *record.Record, priceAs string) {
-	q := pricing.Query{Provider: priceAs, Model: rec.ResponseModel, At: rec.ReceivedAt, Usage: rec.Usage, ServiceTier: rec.ServiceTier}
-	if rec.ServiceTier == "batch" {
-		q.Batch, q.ServiceTier = true, ""
-	}
-	if q.Model == "" {
-		q.Model = rec.Model
-	}
-	cost, err := p.cat.Price(q)
-	if err == nil && cost.EntryID == "" && q.Model != rec.Model {
-		q.Model = rec.Model
-		cost, err = p.cat.Price(q)
-	}
-	if err != nil {
-		p.log.Warn("price call", "id", rec.ID, "provider", priceAs, "model", q.Model, "err", err)
-		return
-	}
-	rec.Cost = &cost
-	if m, ok := cost.Amount(); ok {
-		rec.CostUSD = &m
-	}
-}
 
 // vendors are the price catalog's providers.
 var vendors = map[string]bool{

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/weirhq/weir/internal/config"
 	"github.com/weirhq/weir/internal/pricing"
-	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/usage"
 )
 
@@ -39,56 +37,6 @@ func TestPriceAs(t *testing.T) {
 	}
 }
 
-func TestRecordPricer(t *testing.T) {
-	cat, err := pricing.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := recordPricer{cat: cat, log: slog.New(slog.DiscardHandler)}
-	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	u := usage.Usage{InputTokens: 1000, OutputTokens: 500}
-
-	rec := &record.Record{ReceivedAt: at, Model: "gpt-4o-mini", ResponseModel: "gpt-4o-mini-2024-07-18", Usage: u}
-	p.Price(rec, "openai")
-	want, _ := cat.Price(pricing.Query{Provider: "openai", Model: "gpt-4o-mini", At: at, Usage: u})
-	if rec.CostUSD == nil || want.EntryID == "" || *rec.CostUSD != want.Total || rec.Cost.EntryID != want.EntryID {
-		t.Errorf("priced %+v (cost_usd %v), want total %v entry %s", rec.Cost, rec.CostUSD, want.Total, want.EntryID)
-	}
-
-	// The provider's own name for a model it serves under an alias: the
-	// model as sent is priced when the reported one is unknown.
-	rec = &record.Record{ReceivedAt: at, Model: "gpt-4o-mini", ResponseModel: "sim-renamed", Usage: u}
-	p.Price(rec, "openai")
-	if rec.CostUSD == nil || *rec.CostUSD != want.Total {
-		t.Errorf("fallback to the model as sent: %+v", rec.Cost)
-	}
-
-	rec = &record.Record{ReceivedAt: at, Model: "llama-3.1-8b-instruct", Usage: u}
-	p.Price(rec, "")
-	if rec.CostUSD != nil || rec.Cost == nil || rec.Cost.Unpriced == 0 {
-		t.Errorf("self-hosted call: cost_usd %v, cost %+v; want null with unpriced units", rec.CostUSD, rec.Cost)
-	}
-}
-
-func TestRecordPricerServiceTier(t *testing.T) {
-	cat, err := pricing.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := recordPricer{cat: cat, log: slog.New(slog.DiscardHandler)}
-	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	u := usage.Usage{InputTokens: 10000, OutputTokens: 1000}
-	list := &record.Record{ReceivedAt: at, Model: "gpt-4o", ResponseModel: "gpt-4o-2024-08-06", Usage: u, ServiceTier: "default"}
-	flex := &record.Record{ReceivedAt: at, Model: "gpt-4o", ResponseModel: "gpt-4o-2024-08-06", Usage: u, ServiceTier: "flex"}
-	p.Price(list, "openai")
-	p.Price(flex, "openai")
-	// gpt-4o: 10,000 input at $2.50/M = $0.025, 1,000 output at $10/M = $0.01;
-	// flex is half of that.
-	if list.CostUSD == nil || flex.CostUSD == nil || *list.CostUSD != 35*pricing.Milli || *flex.CostUSD != *list.CostUSD/2 {
-		t.Errorf("list %v, flex %v; want $0.035 and half", list.CostUSD, flex.CostUSD)
-	}
-}
-
 func TestCatalogOverlay(t *testing.T) {
 	dir := t.TempDir()
 	path := dir + "/acme.yaml"
@@ -106,6 +54,30 @@ func TestCatalogOverlay(t *testing.T) {
 	if err != nil || cost.Total != 28*pricing.Milli || !strings.HasSuffix(cost.Version, "+acme") {
 		t.Errorf("overlay cost %v version %q, %v", cost.Total, cost.Version, err)
 	}
+	// The config's own sheets and discounts form the overlay "config", which
+	// takes precedence over the file: 10% off OpenAI, and gpt-4o at $2 in,
+	// $8 out: 10,000 * 2 + 1,000 * 8 = 28,000 nano... $0.028, not discounted.
+	cfg.Pricing.Discounts = map[string]pricing.Decimal{"openai": *pricing.Dec("0.1")}
+	cfg.Pricing.Sheets = []pricing.Sheet{{Provider: "openai", Entries: []pricing.Entry{{ID: "config/gpt-4o", Match: pricing.Match{Exact: []string{"gpt-4o-2024-08-06"}},
+		Prices: pricing.Prices{Input: pricing.Dec("2"), Output: pricing.Dec("8")}}}}}
+	if cat, err = Catalog(cfg); err != nil {
+		t.Fatal(err)
+	}
+	cost, err = cat.Price(pricing.Query{Provider: "openai", Model: "gpt-4o-2024-08-06", At: at, Usage: u})
+	if err != nil || cost.Total != 28*pricing.Milli || cost.EntryID != "config/gpt-4o" || !strings.HasSuffix(cost.Version, "+config+acme") {
+		t.Errorf("config sheet: %+v %v", cost, err)
+	}
+	// gpt-4o-mini keeps its list price less the config's 10% (not the
+	// file's 20%): 10,000 * 0.15 + 1,000 * 0.60 = 2,100 nano... $0.0021 * 0.9.
+	cost, _ = cat.Price(pricing.Query{Provider: "openai", Model: "gpt-4o-mini", At: at, Usage: u})
+	if cost.Total != 1890*pricing.Micro {
+		t.Errorf("config discount: %+v", cost)
+	}
+	cfg.Pricing.Sheets[0].Entries[0].Prices = pricing.Prices{}
+	if err := Check(cfg); err == nil || !strings.Contains(err.Error(), "pricing") {
+		t.Errorf("bad config sheet: %v", err)
+	}
+	cfg.Pricing.Sheets = nil
 	os.WriteFile(path, []byte("name: acme\ndiscount: {openai: 0.2}\n"), 0o600)
 	if err := Check(cfg); err == nil || !strings.Contains(err.Error(), "pricing.overlay") {
 		t.Errorf("bad overlay: %v", err)

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/weirhq/weir/internal/pricing"
 )
 
 // Config is the whole configuration. Every field's default is written next
@@ -111,6 +113,14 @@ type Pricing struct {
 	// (docs/pricing.md). A relative path is relative to the config file.
 	// Default none: list prices.
 	Overlay string `yaml:"overlay" json:"overlay,omitempty"`
+	// Discounts and Sheets are negotiated prices written in the config
+	// itself, in the overlay format; they form the overlay "config", which
+	// takes precedence over the overlay file's.
+	Discounts map[string]pricing.Decimal `yaml:"discounts" json:"discounts,omitempty"`
+	Sheets    []pricing.Sheet            `yaml:"sheets" json:"sheets,omitempty"`
+	// Commitments are committed or provisioned capacity (PTUs, Bedrock
+	// model units, licences) covering the calls to a configured provider.
+	Commitments []pricing.Commitment `yaml:"commitments" json:"commitments,omitempty"`
 }
 
 // Recorder configures the path from the gateway to the store.
@@ -277,6 +287,22 @@ func (c *Config) Validate() error {
 		if p.UpstreamTimeout < 0 || p.StreamIdleTimeout < 0 {
 			bad(key, "timeouts must not be negative")
 		}
+	}
+	commitments := map[string]bool{}
+	for i := range c.Pricing.Commitments {
+		cm := &c.Pricing.Commitments[i]
+		key := fmt.Sprintf("pricing.commitments[%d]", i)
+		if err := cm.Validate(); err != nil {
+			bad(key, "%v", err)
+			continue
+		}
+		if !names[cm.Provider] {
+			bad(key+".provider", "provider %q is not configured", cm.Provider)
+		}
+		if commitments[cm.Name] {
+			bad(key+".name", "%q is used twice", cm.Name)
+		}
+		commitments[cm.Name] = true
 	}
 	for alias, target := range c.Models {
 		prov, model, ok := strings.Cut(target, "/")

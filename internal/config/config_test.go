@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weirhq/weir/internal/pricing"
 )
 
 func testEnv(m map[string]string) Getenv {
@@ -34,6 +36,10 @@ func TestGood(t *testing.T) {
 	}
 	if cfg.Pricing.Overlay != "testdata/acme-prices.yaml" {
 		t.Errorf("overlay path %q not resolved against the config file", cfg.Pricing.Overlay)
+	}
+	if pr := cfg.Pricing; len(pr.Sheets) != 1 || pr.Sheets[0].Entries[0].ID != "config/gpt-4o-mini" || pr.Discounts["anthropic"] != *pricing.Dec("0.12") ||
+		len(pr.Commitments) != 1 || pr.Commitments[0].Fee != *pricing.Dec("1500") || pr.Commitments[0].Provider != "onprem" {
+		t.Errorf("pricing = %+v", pr)
 	}
 	if cfg.Recorder.QueueSize != 8192 || cfg.Recorder.BatchSize != 64 || !cfg.Recorder.Fsync {
 		t.Errorf("recorder = %+v", cfg.Recorder)
@@ -77,6 +83,7 @@ func TestBad(t *testing.T) {
 		"bad-provider.bad.yaml":       {`providers[0].name: "my/openai" must not contain '/'`, `providers[0].base_url: "ftp://x" must start with http://`},
 		"bad-values.bad.yaml":         {`log.level: "loud" is not one of`, `listen: "8080" is not host:port`},
 		"syntax.bad.yaml":             {"line"},
+		"bad-commitment.bad.yaml":     {`pricing.commitments[0]: commitment ptu: period "week"`, `pricing.commitments[1].provider: provider "nowhere" is not configured`, `pricing.commitments[2].name: "ptu2" is used twice`},
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yaml")
 	if len(files) != len(want) {

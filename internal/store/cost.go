@@ -138,6 +138,21 @@ func (a *Amount) Add(m pricing.Money) {
 	a.addFemto(int64(m % pricing.USD))
 }
 
+// AddDollars adds n whole dollars.
+func (a *Amount) AddDollars(n int64) { a.dollars += n }
+
+// AddAmount adds b.
+func (a *Amount) AddAmount(b Amount) {
+	a.dollars += b.dollars
+	a.addFemto(b.femto)
+}
+
+// SubAmount subtracts b.
+func (a *Amount) SubAmount(b Amount) {
+	a.dollars -= b.dollars
+	a.addFemto(-b.femto)
+}
+
 // AddMicro adds n micro-dollars.
 func (a *Amount) AddMicro(n int64) {
 	const perDollar = int64(pricing.USD / pricing.Micro)

@@ -1,0 +1,164 @@
+package costing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/weirhq/weir/internal/pricing"
+	"github.com/weirhq/weir/internal/store"
+)
+
+// APIOverlay is the name of the overlay of API-managed entries in catalog
+// versions ("2026-11-27.1+api+acme").
+const APIOverlay = "api"
+
+// ErrInvalidPrice is wrapped when a price entry would not load into the
+// catalog (a malformed entry, a duplicate id, an overlap in time).
+var ErrInvalidPrice = errors.New("invalid price entry")
+
+// PriceStore is what managing prices needs of the store.
+type PriceStore interface {
+	store.PriceEntryStore
+	RepriceStore
+	CostRevisions(ctx context.Context, q store.RevisionQuery) ([]store.CostRevision, error)
+}
+
+// Prices manages the API's price entries: each change is validated by
+// building the catalog it makes, stored, then put in force in the engine.
+type Prices struct {
+	mu     sync.Mutex // serialises changes
+	eng    *Engine
+	st     PriceStore
+	public *pricing.Catalog   // the built-in catalog
+	config []pricing.Overlay // the configuration's overlays, below the API's
+}
+
+// NewPrices loads the stored entries and returns the manager and the
+// catalog in force: public, then the config's overlays, under the API's.
+func NewPrices(ctx context.Context, st PriceStore, public *pricing.Catalog, config []pricing.Overlay) (*Prices, *pricing.Catalog, error) {
+	p := &Prices{st: st, public: public, config: config}
+	stored, err := st.PriceEntries(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := p.build(stored)
+	if err != nil {
+		return nil, nil, fmt.Errorf("price entries stored through the API: %w", err)
+	}
+	return p, cat, nil
+}
+
+// Attach sets the engine whose catalog changes put in force.
+func (p *Prices) Attach(e *Engine) { p.eng = e }
+
+// Engine returns the attached engine.
+func (p *Prices) Engine() *Engine { return p.eng }
+
+func (p *Prices) build(stored []store.StoredPriceEntry) (*pricing.Catalog, error) {
+	ovs := p.config
+	if len(stored) > 0 {
+		byProvider := map[string]*pricing.Sheet{}
+		var names []string
+		for _, s := range stored {
+			if s.Entry == nil {
+				continue
+			}
+			sh := byProvider[s.Provider]
+			if sh == nil {
+				sh = &pricing.Sheet{Provider: s.Provider}
+				byProvider[s.Provider] = sh
+				names = append(names, s.Provider)
+			}
+			sh.Entries = append(sh.Entries, *s.Entry)
+		}
+		sort.Strings(names)
+		api := pricing.Overlay{Name: APIOverlay}
+		for _, n := range names {
+			api.Sheets = append(api.Sheets, *byProvider[n])
+		}
+		ovs = append([]pricing.Overlay{api}, p.config...)
+	}
+	if len(ovs) == 0 {
+		return p.public, nil
+	}
+	return p.public.WithOverlays(ovs...)
+}
+
+// Entries returns the API-managed entries in force.
+func (p *Prices) Entries(ctx context.Context) ([]store.StoredPriceEntry, error) {
+	return p.st.PriceEntries(ctx)
+}
+
+// History returns every version of an API-managed entry.
+func (p *Prices) History(ctx context.Context, id string) ([]store.StoredPriceEntry, error) {
+	return p.st.PriceEntryHistory(ctx, id)
+}
+
+// Put adds or replaces an API-managed entry and puts it in force.
+func (p *Prices) Put(ctx context.Context, provider string, e pricing.Entry, by string) (store.StoredPriceEntry, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	stored, err := p.st.PriceEntries(ctx)
+	if err != nil {
+		return store.StoredPriceEntry{}, err
+	}
+	next := store.StoredPriceEntry{ID: e.ID, Provider: provider, Entry: &e, ChangedBy: by}
+	replaced := false
+	for i := range stored {
+		if stored[i].ID == e.ID {
+			stored[i], replaced = next, true
+		}
+	}
+	if !replaced {
+		stored = append(stored, next)
+	}
+	cat, err := p.build(stored)
+	if err != nil {
+		return store.StoredPriceEntry{}, fmt.Errorf("%w: %w", ErrInvalidPrice, err)
+	}
+	out, err := p.st.PutPriceEntry(ctx, next)
+	if err != nil {
+		return out, err
+	}
+	p.eng.SetCatalog(cat)
+	return out, nil
+}
+
+// Delete removes an API-managed entry from force.
+func (p *Prices) Delete(ctx context.Context, id, by string) (store.StoredPriceEntry, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	stored, err := p.st.PriceEntries(ctx)
+	if err != nil {
+		return store.StoredPriceEntry{}, err
+	}
+	kept := stored[:0]
+	for _, s := range stored {
+		if s.ID != id {
+			kept = append(kept, s)
+		}
+	}
+	cat, err := p.build(kept)
+	if err != nil {
+		return store.StoredPriceEntry{}, fmt.Errorf("%w: %w", ErrInvalidPrice, err)
+	}
+	out, err := p.st.DeletePriceEntry(ctx, id, by)
+	if err != nil {
+		return out, err
+	}
+	p.eng.SetCatalog(cat)
+	return out, nil
+}
+
+// Reprice re-prices stored calls with the catalog in force.
+func (p *Prices) Reprice(ctx context.Context, opt RepriceOptions) (RepriceResult, error) {
+	return p.eng.Reprice(ctx, p.st, opt)
+}
+
+// Revisions lists cost revisions.
+func (p *Prices) Revisions(ctx context.Context, q store.RevisionQuery) ([]store.CostRevision, error) {
+	return p.st.CostRevisions(ctx, q)
+}
