@@ -20,8 +20,8 @@ import (
 	"github.com/weirhq/weir/internal/apierror"
 	"github.com/weirhq/weir/internal/costing"
 	"github.com/weirhq/weir/internal/pricing"
-	"github.com/weirhq/weir/internal/store"
 	"github.com/weirhq/weir/internal/record"
+	"github.com/weirhq/weir/internal/store"
 	"github.com/weirhq/weir/internal/usage"
 )
 

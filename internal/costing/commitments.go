@@ -54,7 +54,7 @@ type CommitmentUse struct {
 	// periods, calls of cut periods outside the range, and rounding.
 	UnallocatedUSD store.Amount `json:"unallocated_usd"`
 	// IdlePeriods had no calls at all.
-	IdlePeriods int               `json:"idle_periods"`
+	IdlePeriods int              `json:"idle_periods"`
 	Groups      []AmortisedGroup `json:"groups"`
 }
 

@@ -58,4 +58,3 @@ func TestEnginePriceServiceTier(t *testing.T) {
 		t.Errorf("list %v, flex %v; want $0.035 and half", list.CostUSD, flex.CostUSD)
 	}
 }
-

@@ -32,7 +32,7 @@ type Prices struct {
 	mu     sync.Mutex // serialises changes
 	eng    *Engine
 	st     PriceStore
-	public *pricing.Catalog   // the built-in catalog
+	public *pricing.Catalog  // the built-in catalog
 	config []pricing.Overlay // the configuration's overlays, below the API's
 }
 
