@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -22,9 +23,11 @@ import (
 	"github.com/weirhq/weir/internal/api"
 	"github.com/weirhq/weir/internal/app"
 	"github.com/weirhq/weir/internal/config"
+	"github.com/weirhq/weir/internal/costing"
 	"github.com/weirhq/weir/internal/demo"
 	"github.com/weirhq/weir/internal/mock"
 	"github.com/weirhq/weir/internal/pricing"
+	"github.com/weirhq/weir/internal/store/sqlite"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -35,9 +38,10 @@ Usage:
   weir demo  [--listen ADDR] [--data DIR] [--rate N] [--duration D]
   weir mock  [--listen ADDR] [--config FILE]
   weir config check FILE
-  weir cost quote --provider P --model M [--input N --output N ...]
-  weir prices show [--provider P] [--at T] MODEL
-  weir prices import --format genai-prices [--name N] FILE > overlay.yaml
+  weir cost quote --provider P --model M [--input N --output N ...] [--config FILE --data DIR]
+  weir prices show [--provider P] [--at T] [--config FILE --data DIR] MODEL
+  weir prices import --format genai-prices|litellm [--name N] FILE > overlay.yaml
+  weir prices reprice --from T --to T --reason R [--dry-run] [--config FILE] [--data DIR]
 
 Run 'weir COMMAND -h' for a command's flags.
 `
@@ -67,15 +71,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if len(args) < 2 || args[1] != "quote" {
 			return errors.New("usage: weir cost quote --provider P --model M [--input N] [--output N] ... (see weir cost quote -h)")
 		}
-		return costQuote(args[2:], stdout)
+		return costQuote(ctx, args[2:], stdout)
 	case "prices":
 		switch {
 		case len(args) >= 2 && args[1] == "show":
-			return pricesShow(args[2:], stdout)
+			return pricesShow(ctx, args[2:], stdout)
 		case len(args) >= 2 && args[1] == "import":
 			return pricesImport(args[2:], stdout, stderr)
+		case len(args) >= 2 && args[1] == "reprice":
+			return pricesReprice(ctx, args[2:], stdout, stderr)
 		}
-		return errors.New("usage: weir prices show [--provider P] [--at T] MODEL | weir prices import --format genai-prices FILE")
+		return errors.New("usage: weir prices show [--provider P] [--at T] MODEL | weir prices import --format genai-prices|litellm FILE | weir prices reprice --from T --to T --reason R")
 	case "config":
 		if len(args) != 3 || args[1] != "check" {
 			return errors.New("usage: weir config check FILE")
@@ -260,7 +266,7 @@ Data is kept in %[3]s. Press Ctrl-C to stop.
 
 // costQuote prices a call offline with the built-in catalog, exactly as
 // recorded calls and POST /api/v1/cost/quote are priced.
-func costQuote(args []string, stdout io.Writer) error {
+func costQuote(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("cost quote", flag.ContinueOnError)
 	var req api.QuoteRequest
 	fs.StringVar(&req.Provider, "provider", "", "vendor: openai, anthropic, google, bedrock, azure, mistral, deepseek, groq, xai")
@@ -276,6 +282,7 @@ func costQuote(args []string, stdout io.Writer) error {
 	fs.StringVar(&req.ServiceTier, "tier", "", "service tier (flex, priority, ...)")
 	at := fs.String("at", "", "when the call was made, RFC 3339 or YYYY-MM-DD (default now)")
 	asJSON := fs.Bool("json", false, "print the API's JSON answer")
+	cfgPath, data := catalogFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -288,7 +295,7 @@ func costQuote(args []string, stdout io.Writer) error {
 		}
 		req.At = &t
 	}
-	cat, err := pricing.Embedded()
+	cat, err := catalogInForce(ctx, *cfgPath, *data)
 	if err != nil {
 		return err
 	}
@@ -327,10 +334,11 @@ func costQuote(args []string, stdout io.Writer) error {
 
 // pricesShow prints the catalog entries for a model: with --provider and
 // --at (default now), the one Weir uses for a call at that time.
-func pricesShow(args []string, stdout io.Writer) error {
+func pricesShow(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("prices show", flag.ContinueOnError)
 	provider := fs.String("provider", "", "vendor: openai, anthropic, google, bedrock, azure, mistral, deepseek, groq, xai")
 	at := fs.String("at", "", "the entry in force at this time, RFC 3339 or YYYY-MM-DD (default now, with --provider)")
+	cfgPath, data := catalogFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -350,7 +358,7 @@ func pricesShow(args []string, stdout io.Writer) error {
 		}
 		when = &t
 	}
-	cat, err := pricing.Embedded()
+	cat, err := catalogInForce(ctx, *cfgPath, *data)
 	if err != nil {
 		return err
 	}
@@ -407,4 +415,138 @@ func pricesImport(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "imported %d models into %d sheets, skipped %d items\n", report.Models, len(sheets), len(report.Skipped))
 	return nil
+}
+
+// catalogFlags adds --config and --data, which select the catalog in force:
+// the built-in one, the config's negotiated prices, and the entries managed
+// through the API in the data directory's store.
+func catalogFlags(fs *flag.FlagSet) (cfgPath, data *string) {
+	cfgPath = fs.String("config", "", "configuration file whose negotiated prices apply (default: none)")
+	data = fs.String("data", "", "data directory whose API-managed prices apply (default: none)")
+	return cfgPath, data
+}
+
+func loadConfig(path string) (config.Config, error) {
+	if path != "" {
+		return config.Load(path, os.LookupEnv)
+	}
+	return config.FromEnv(os.LookupEnv)
+}
+
+func catalogInForce(ctx context.Context, cfgPath, data string) (*pricing.Catalog, error) {
+	if cfgPath == "" && data == "" {
+		return pricing.Embedded()
+	}
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	if data == "" {
+		return app.Catalog(cfg)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(data, "weir.db"), sqlite.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+	_, eng, err := app.OpenPrices(ctx, cfg, st, nil)
+	if err != nil {
+		return nil, err
+	}
+	return eng.Catalog(), nil
+}
+
+// pricesReprice recomputes the stored costs of a period with the prices in
+// force, keeping the old figures in the audit trail. It works on the data
+// directory directly, also while Weir serves from it.
+func pricesReprice(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("prices reprice", flag.ContinueOnError)
+	from := fs.String("from", "", "first day or instant to re-price, YYYY-MM-DD or RFC 3339 (required)")
+	to := fs.String("to", "", "end, exclusive, YYYY-MM-DD or RFC 3339 (required)")
+	reason := fs.String("reason", "", "why, kept in every revision (required)")
+	provider := fs.String("provider", "", "only calls to this configured provider")
+	model := fs.String("model", "", "only calls with this model as sent")
+	dry := fs.Bool("dry-run", false, "show what would change without storing it")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	cfgPath := fs.String("config", "", "configuration file (its negotiated prices and commitments apply; default: from the environment)")
+	data := fs.String("data", "", "data directory (default: the config's data_dir)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 || *from == "" || *to == "" || *reason == "" {
+		return errors.New("usage: weir prices reprice --from T --to T --reason R [--provider P] [--model M] [--dry-run] [--config FILE] [--data DIR]")
+	}
+	opt := costing.RepriceOptions{Reason: *reason, Provider: *provider, Model: *model, DryRun: *dry}
+	var err error
+	if opt.From, err = parseWhen(*from); err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	if opt.To, err = parseWhen(*to); err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *data != "" {
+		cfg.DataDir = *data
+	}
+	opt.PriceAs = app.PriceAsOf(cfg)
+	path := filepath.Join(cfg.DataDir, "weir.db")
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no Weir store at %s: %w", path, err)
+	}
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+	_, eng, err := app.OpenPrices(ctx, cfg, st, newLogger(stderr, cfg.Log))
+	if err != nil {
+		return err
+	}
+	res, err := eng.Reprice(ctx, st, opt)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	verb := "re-priced"
+	if res.DryRun {
+		verb = "would re-price (dry run)"
+	}
+	fmt.Fprintf(stdout, "%s %d of %d calls with catalog %s (run %s): %d unchanged, %d skipped\n",
+		verb, res.Changed, res.Scanned, res.Catalog, res.RunID, res.Unchanged, res.Skipped)
+	if res.Changed > 0 {
+		fmt.Fprintf(stdout, "changed calls: $%s before, $%s after; %d newly priced, %d newly unpriced\n",
+			res.Before, res.After, res.NewlyPriced, res.NewlyUnpriced)
+	}
+	for _, c := range res.Changes {
+		fmt.Fprintf(stdout, "  %s  %s  %s -> %s\n", c.ReceivedAt.Format(time.RFC3339), c.RequestID, moneyOrUnpriced(c.OldCostUSD), moneyOrUnpriced(c.NewCostUSD))
+	}
+	if !res.DryRun && res.Changed > 0 {
+		fmt.Fprintf(stdout, "audit trail: GET /api/v1/costs/revisions?run_id=%s\n", res.RunID)
+	}
+	return nil
+}
+
+func moneyOrUnpriced(m *pricing.Money) string {
+	if m == nil {
+		return "unpriced"
+	}
+	return "$" + m.Format(9)
+}
+
+func parseWhen(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q: want YYYY-MM-DD or RFC 3339", s)
+	}
+	return t, nil
 }

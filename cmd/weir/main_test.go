@@ -3,10 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"github.com/weirhq/weir/internal/costing"
+	"github.com/weirhq/weir/internal/pricing"
+	"github.com/weirhq/weir/internal/record"
+	"github.com/weirhq/weir/internal/store/sqlite"
+	weirusage "github.com/weirhq/weir/internal/usage"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigCheck(t *testing.T) {
@@ -108,5 +115,73 @@ func TestPricesImport(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"prices", "import", "--format", "litellm", src}, &out, &errOut); err == nil {
 		t.Error("litellm accepted")
+	}
+}
+
+func TestPricesReprice(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "weir.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := pricing.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := costing.NewEngine(pub, nil, nil)
+	var recs []record.Record
+	for i := range 4 {
+		r := record.Record{ID: fmt.Sprintf("c%d", i), ReceivedAt: time.Date(2026, 11, 1+i, 12, 0, 0, 0, time.UTC), Endpoint: record.EndpointChatCompletions,
+			Status: 200, Provider: "primary", Model: "gpt-4o-mini", Usage: weirusage.Usage{InputTokens: 1_000_000, OutputTokens: 100_000}}
+		eng.Price(&r, "openai") // $0.15 + $0.06 = $0.21
+		recs = append(recs, r)
+	}
+	if err := st.WriteRecords(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	// A negotiated price in the config from Nov 3: $0.10 + $0.04 = $0.14.
+	cfgPath := filepath.Join(dir, "weir.yaml")
+	os.WriteFile(cfgPath, []byte(`providers: [{name: primary, type: openai}]
+pricing:
+  sheets:
+    - provider: openai
+      entries:
+        - {id: acme/gpt-4o-mini, match: {exact: [gpt-4o-mini]}, from: 2026-11-03, prices: {input: 0.10, output: 0.40}}
+`), 0o600)
+	args := []string{"prices", "reprice", "--config", cfgPath, "--data", dir, "--from", "2026-11-01", "--to", "2026-12-01", "--reason", "acme terms"}
+	var out, errOut bytes.Buffer
+	if err := run(ctx, append(args, "--dry-run"), &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "would re-price (dry run) 2 of 4 calls") || !strings.Contains(out.String(), "$0.420000 before, $0.280000 after") {
+		t.Errorf("dry run:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, args, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "re-priced 2 of 4 calls") || !strings.Contains(out.String(), "$0.210000000 -> $0.140000000") || !strings.Contains(out.String(), "audit trail: GET /api/v1/costs/revisions?run_id=") {
+		t.Errorf("run:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, args, &out, &errOut); err != nil || !strings.Contains(out.String(), "re-priced 0 of 4 calls") {
+		t.Errorf("second run: %v\n%s", err, out.String())
+	}
+	// The quote with the same config and data shows the negotiated price.
+	out.Reset()
+	if err := run(ctx, []string{"cost", "quote", "--config", cfgPath, "--data", dir, "--provider", "openai", "--model", "gpt-4o-mini", "--input", "1000000", "--output", "100000", "--at", "2026-11-05"}, &out, &errOut); err != nil ||
+		!strings.Contains(out.String(), "$0.140000000 (entry acme/gpt-4o-mini") {
+		t.Errorf("quote: %v\n%s", err, out.String())
+	}
+	for _, bad := range [][]string{
+		{"prices", "reprice", "--data", dir, "--from", "2026-11-01", "--to", "2026-12-01"},
+		{"prices", "reprice", "--data", dir, "--from", "yesterday", "--to", "2026-12-01", "--reason", "x"},
+		{"prices", "reprice", "--data", filepath.Join(dir, "nothing"), "--from", "2026-11-01", "--to", "2026-12-01", "--reason", "x"},
+	} {
+		if err := run(ctx, bad, &out, &errOut); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
 	}
 }
