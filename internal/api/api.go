@@ -37,6 +37,9 @@ type Options struct {
 	// PriceAs maps a configured provider to its catalog provider, for
 	// re-pricing calls recorded before costs named it.
 	PriceAs func(provider string) string
+	// History gives estimates each model's typical output; nil uses the
+	// default.
+	History OutputHistory
 	// Commitments answers GET /api/v1/costs/commitments; nil disables it.
 	Commitments CommitmentReporter
 	// Counter counts prompt tokens for POST /api/v1/cost/estimate.

@@ -253,3 +253,49 @@ func TestCosts(t *testing.T) {
 		}
 	}
 }
+
+type fakeHistory map[string]int64
+
+func (f fakeHistory) TypicalOutput(_ context.Context, model string) (int64, int64, bool) {
+	n, ok := f[model]
+	return n, 40, ok
+}
+
+func TestEstimateTypicalFromHistory(t *testing.T) {
+	cat, err := pricing.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := tokencount.New()
+	mux := http.NewServeMux()
+	New(Options{Requests: &fakeReader{}, Quoter: cat, Counter: tc, History: fakeHistory{"gpt-4o-mini": 220}}).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	est := func(model, maxTokens string) Estimate {
+		resp, err := http.Post(srv.URL+"/api/v1/cost/estimate", "application/json", strings.NewReader(
+			`{"provider":"openai","model":"`+model+`","at":"2026-11-01T00:00:00Z","request":{"model":"x",`+maxTokens+`"messages":[{"role":"user","content":"hi"}]}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e Estimate
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%d %v", resp.StatusCode, err)
+		}
+		return e
+	}
+	// History says 220: the typical cost uses it, 220 * $0.60/M more than
+	// the prompt alone.
+	e := est("gpt-4o-mini", "")
+	if e.TypicalOutputTokens != 220 || e.TypicalFrom != "history" || e.HistoryCalls != 40 || *e.CostUSDTypical-*e.CostUSDMin != 220*600*pricing.Nano {
+		t.Errorf("history: %+v", e)
+	}
+	// max_tokens still caps it.
+	if e := est("gpt-4o-mini", `"max_tokens":100,`); e.TypicalOutputTokens != 100 {
+		t.Errorf("capped: %+v", e)
+	}
+	// No history: the default.
+	if e := est("gpt-4o", ""); e.TypicalOutputTokens != DefaultTypicalOutput || e.TypicalFrom != "default" {
+		t.Errorf("default: %+v", e)
+	}
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,8 +22,14 @@ type TokenCounter interface {
 }
 
 // DefaultTypicalOutput is the output length assumed for the typical
-// estimate when the request sets no max_tokens.
+// estimate when the model has too little history.
 const DefaultTypicalOutput = 512
+
+// OutputHistory knows a model's typical output length from recorded calls;
+// *costing.OutputHistory is one.
+type OutputHistory interface {
+	TypicalOutput(ctx context.Context, model string) (tokens, calls int64, ok bool)
+}
 
 // EstimateRequest is the body of POST /api/v1/cost/estimate: a call before
 // it is made.
@@ -43,8 +50,14 @@ type Estimate struct {
 	InputTokens int64 `json:"input_tokens"`
 	// MaxOutputTokens is the request's max_tokens / max_completion_tokens,
 	// 0 when it sets none (then CostUSDMax is null: unbounded).
-	MaxOutputTokens     int64          `json:"max_output_tokens"`
+	MaxOutputTokens int64 `json:"max_output_tokens"`
+	// TypicalOutputTokens is the model's mean output over its recorded
+	// calls of the last 7 days (TypicalFrom "history", with HistoryCalls),
+	// or DefaultTypicalOutput ("default") with too little history; capped
+	// by MaxOutputTokens.
 	TypicalOutputTokens int64          `json:"typical_output_tokens"`
+	TypicalFrom         string         `json:"typical_from"`
+	HistoryCalls        int64          `json:"history_calls,omitempty"`
 	CostUSDMin          *pricing.Money `json:"cost_usd_min"`
 	CostUSDTypical      *pricing.Money `json:"cost_usd_typical"`
 	CostUSDMax          *pricing.Money `json:"cost_usd_max"`
@@ -53,8 +66,8 @@ type Estimate struct {
 	Unpriced pricing.UnitSet `json:"unpriced_units,omitempty"`
 }
 
-// EstimateCost estimates a call before it is made.
-func EstimateCost(q Quoter, tc TokenCounter, req EstimateRequest) (Estimate, error) {
+// EstimateCost estimates a call before it is made. hist may be nil.
+func EstimateCost(ctx context.Context, q Quoter, tc TokenCounter, hist OutputHistory, req EstimateRequest) (Estimate, error) {
 	var est Estimate
 	if req.Provider == "" || req.Model == "" || len(req.Request) == 0 {
 		return est, errors.New("provider, model and request are required")
@@ -89,7 +102,12 @@ func EstimateCost(q Quoter, tc TokenCounter, req EstimateRequest) (Estimate, err
 				break
 			}
 		}
-		est.TypicalOutputTokens = DefaultTypicalOutput
+		est.TypicalOutputTokens, est.TypicalFrom = DefaultTypicalOutput, "default"
+		if hist != nil {
+			if n, calls, ok := hist.TypicalOutput(ctx, req.Model); ok {
+				est.TypicalOutputTokens, est.TypicalFrom, est.HistoryCalls = n, "history", calls
+			}
+		}
 		if est.MaxOutputTokens > 0 && est.MaxOutputTokens < est.TypicalOutputTokens {
 			est.TypicalOutputTokens = est.MaxOutputTokens
 		}
@@ -131,7 +149,7 @@ func (a *API) estimate(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "invalid_request", "the body must be a JSON object {provider, model, endpoint, request, at}: "+strings.TrimPrefix(err.Error(), "json: "))
 		return
 	}
-	est, err := EstimateCost(a.opt.Quoter, a.opt.Counter, req)
+	est, err := EstimateCost(r.Context(), a.opt.Quoter, a.opt.Counter, a.opt.History, req)
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("cannot estimate this call: %v", err))
 		return

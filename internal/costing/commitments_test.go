@@ -104,3 +104,36 @@ func TestAmortise(t *testing.T) {
 		t.Errorf("a year of hours: %v", err)
 	}
 }
+
+func TestOutputHistory(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	var recs []record.Record
+	for i := range 30 {
+		r := record.Record{ID: fmt.Sprintf("h%02d", i), ReceivedAt: now.Add(-time.Duration(i) * time.Hour), Endpoint: record.EndpointChatCompletions,
+			Status: 200, Provider: "p", Model: "gpt-4o-mini", Usage: usage.Usage{InputTokens: 10, OutputTokens: int64(100 + i*10)}}
+		NewEngine(embedded(t), nil, nil).Price(&r, "openai")
+		recs = append(recs, r)
+	}
+	// A call that never reached the provider and an old one: neither counts.
+	recs = append(recs, record.Record{ID: "err", ReceivedAt: now, Endpoint: record.EndpointChatCompletions, Status: 502, Provider: "p", Model: "gpt-4o-mini"})
+	old := record.Record{ID: "old", ReceivedAt: now.AddDate(0, 0, -30), Endpoint: record.EndpointChatCompletions, Status: 200, Provider: "p", Model: "gpt-4o-mini", Usage: usage.Usage{OutputTokens: 1_000_000}}
+	NewEngine(embedded(t), nil, nil).Price(&old, "openai")
+	recs = append(recs, old)
+	if err := st.WriteRecords(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	h := &OutputHistory{Cost: st, Now: func() time.Time { return now }}
+	// Mean of 100, 110, ... 390 = 245.
+	if n, calls, ok := h.TypicalOutput(ctx, "gpt-4o-mini"); !ok || n != 245 || calls != 30 {
+		t.Errorf("typical = %d over %d calls, %v", n, calls, ok)
+	}
+	if _, _, ok := h.TypicalOutput(ctx, "gpt-5"); ok {
+		t.Error("a model without history has a typical output")
+	}
+	h2 := &OutputHistory{Cost: st, Now: func() time.Time { return now }, MinCalls: 31}
+	if _, calls, ok := h2.TypicalOutput(ctx, "gpt-4o-mini"); ok || calls != 30 {
+		t.Errorf("below MinCalls: %d %v", calls, ok)
+	}
+}
