@@ -199,6 +199,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Usage", reflect.TypeFor[usage.Usage]()},
 		{"Attempt", reflect.TypeFor[record.Attempt]()},
 		{"ITL", reflect.TypeFor[record.ITL]()},
+		{"Cost", reflect.TypeFor[pricing.Cost]()},
+		{"CostRevision", reflect.TypeFor[store.CostRevision]()},
+		{"StoredPriceEntry", reflect.TypeFor[store.StoredPriceEntry]()},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
 			sc := s.Components.Schemas[tc.schema]

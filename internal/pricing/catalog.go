@@ -88,6 +88,11 @@ type Entry struct {
 	// Batch and ServiceTiers override the provider's multipliers.
 	Batch        *Decimal           `yaml:"batch,omitempty" json:"batch,omitempty"`
 	ServiceTiers map[string]Decimal `yaml:"service_tiers,omitempty" json:"service_tiers,omitempty"`
+	// ServiceTierPrices are a service tier's own prices, for tiers whose
+	// price is not a multiple of the standard one (OpenAI's priority
+	// gpt-4o-mini). Unlisted prices keep the entry's. They apply instead of
+	// the tier's multiplier and of context tiers.
+	ServiceTierPrices map[string]Prices `yaml:"service_tier_prices,omitempty" json:"service_tier_prices,omitempty"`
 	Note         string             `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
@@ -375,6 +380,14 @@ func (e *Entry) validate() error {
 	}
 	if err := checkMultipliers(e.Batch, e.ServiceTiers); err != nil {
 		return wrap(err)
+	}
+	for name, p := range e.ServiceTierPrices {
+		if name == "" || p == (Prices{}) {
+			return wrap(fmt.Errorf("service_tier_prices %q: a name and prices are required", name))
+		}
+		if _, dup := e.ServiceTiers[name]; dup {
+			return wrap(fmt.Errorf("service tier %q has both a multiplier and prices", name))
+		}
 	}
 	return nil
 }

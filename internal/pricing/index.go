@@ -61,7 +61,13 @@ type entry struct {
 	tiers      []priceTier
 	batch      int64 // ppm, 0 = the provider's
 	svc        []tierMult
+	svcPrices  []tierPrices
 	negotiated bool
+}
+
+type tierPrices struct {
+	name   string
+	prices priceSet
 }
 
 type priceTier struct {
@@ -293,6 +299,10 @@ func compileEntry(e *Entry, negotiated bool) *entry {
 		ce.batch = e.Batch.ppm()
 	}
 	ce.svc = compileTiers(e.ServiceTiers)
+	for name, p := range e.ServiceTierPrices {
+		ce.svcPrices = append(ce.svcPrices, tierPrices{name: strings.ToLower(name), prices: ce.base.overlayOn(compilePrices(p, Fees{}))})
+	}
+	sort.Slice(ce.svcPrices, func(i, j int) bool { return ce.svcPrices[i].name < ce.svcPrices[j].name })
 	return ce
 }
 

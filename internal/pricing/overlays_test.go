@@ -78,3 +78,52 @@ func TestInheritedAlias(t *testing.T) {
 		t.Errorf("azure gpt-4o: %+v %v", got, err)
 	}
 }
+
+// TestServiceTierPrices: OpenAI's priority price for gpt-4o-mini ($0.25
+// input, $0.125 cached, $1.00 output per million, on
+// openai.com/api-priority-processing) is not a multiple of the standard
+// $0.15 / $0.075 / $0.60, so the entry carries the tier's own prices.
+func TestServiceTierPrices(t *testing.T) {
+	sheet := Sheet{Provider: "openai", Batch: Dec("0.5"), ServiceTiers: map[string]Decimal{"flex": *Dec("0.5")}, Entries: []Entry{{
+		ID: "t/gpt-4o-mini", Match: Match{Exact: []string{"gpt-4o-mini"}},
+		Prices:            Prices{Input: Dec("0.15"), CacheRead: Dec("0.075"), Output: Dec("0.60")},
+		ServiceTierPrices: map[string]Prices{"priority": {Input: Dec("0.25"), CacheRead: Dec("0.125"), Output: Dec("1.00")}},
+	}}}
+	c, err := New("t", sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := usage.Usage{InputTokens: 1_000_000, CacheReadTokens: 200_000, OutputTokens: 100_000}
+	cases := []struct {
+		tier, want, own string
+	}{
+		// 800k * 0.25 + 200k * 0.125 + 100k * 1.00 = 0.20 + 0.025 + 0.10
+		{"priority", "0.325", "priority"},
+		{"PRIORITY", "0.325", "priority"},
+		// 800k * 0.15 + 200k * 0.075 + 100k * 0.60 = 0.12 + 0.015 + 0.06
+		{"default", "0.195", ""},
+		// flex keeps its multiplier: 0.195 * 0.5
+		{"flex", "0.0975", ""},
+	}
+	for _, tc := range cases {
+		got, err := c.Price(Query{Provider: "openai", Model: "gpt-4o-mini", ServiceTier: tc.tier, Usage: u})
+		if err != nil || got.Total != usd(t, tc.want) || got.ServiceTierPrices != tc.own {
+			t.Errorf("%s: $%s %q %v, want $%s", tc.tier, got.Total, got.ServiceTierPrices, err, tc.want)
+		}
+		checkSum(t, got)
+	}
+	// A negotiated 10% off applies to the tier's prices too: 0.325 * 0.9.
+	oc, err := c.WithOverlays(Overlay{Name: "acme", Discounts: map[string]Decimal{"openai": *Dec("0.1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := oc.Price(Query{Provider: "openai", Model: "gpt-4o-mini", ServiceTier: "priority", Usage: u}); got.Total != usd(t, "0.2925") {
+		t.Errorf("discounted priority: $%s", got.Total)
+	}
+	bad := sheet
+	bad.Entries = []Entry{sheet.Entries[0]}
+	bad.Entries[0].ServiceTiers = map[string]Decimal{"priority": *Dec("2")}
+	if _, err := New("t", bad); err == nil {
+		t.Error("a tier with both a multiplier and prices accepted")
+	}
+}

@@ -64,6 +64,9 @@ type Cost struct {
 	Version string `json:"catalog_version"`
 	// TierAbove is the context tier applied (0: the base prices).
 	TierAbove int64 `json:"tier_above,omitempty"`
+	// ServiceTierPrices names the service tier whose own prices applied
+	// (instead of a multiplier).
+	ServiceTierPrices string `json:"service_tier_prices,omitempty"`
 	// Multiplier is the product of the batch, service-tier and negotiated
 	// discount multipliers applied to the token components and fees, in
 	// parts per million (1,000,000 = list price).
@@ -181,6 +184,16 @@ func (c *Catalog) Price(q Query) (Cost, error) {
 			out.TierAbove = e.tiers[i].above
 		}
 	}
+	ownTier := false
+	if q.ServiceTier != "" {
+		for i := range e.svcPrices {
+			if strings.EqualFold(e.svcPrices[i].name, q.ServiceTier) {
+				ps, ownTier = &e.svcPrices[i].prices, true
+				out.TierAbove, out.ServiceTierPrices = 0, e.svcPrices[i].name
+				break
+			}
+		}
+	}
 
 	// Multipliers: batch, service tier, negotiated discount.
 	m := int64(million)
@@ -192,8 +205,10 @@ func (c *Catalog) Price(q Query) (Cost, error) {
 			m = p.batch
 		}
 	}
-	if tm := tierMultiplier(e, p, q.ServiceTier); tm != million {
-		m = m * tm / million
+	if !ownTier {
+		if tm := tierMultiplier(e, p, q.ServiceTier); tm != million {
+			m = m * tm / million
+		}
 	}
 	if !e.negotiated && p.discount != million {
 		m = m * p.discount / million
