@@ -93,7 +93,7 @@ type Entry struct {
 	// gpt-4o-mini). Unlisted prices keep the entry's. They apply instead of
 	// the tier's multiplier and of context tiers.
 	ServiceTierPrices map[string]Prices `yaml:"service_tier_prices,omitempty" json:"service_tier_prices,omitempty"`
-	Note         string             `yaml:"note,omitempty" json:"note,omitempty"`
+	Note              string            `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
 // Match says which model ids an entry prices. Matching ignores ASCII case;
