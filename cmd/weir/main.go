@@ -277,6 +277,8 @@ func costQuote(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Int64Var(&req.Usage.CacheWrite1hTokens, "cache-write-1h", 0, "the part of --cache-write with a one-hour lifetime")
 	fs.Int64Var(&req.Usage.OutputTokens, "output", 0, "output tokens, reasoning included")
 	fs.Int64Var(&req.Usage.ReasoningTokens, "reasoning", 0, "the part of --output spent reasoning")
+	fs.Int64Var(&req.Usage.InputImageTokens, "input-image", 0, "the image part of --input")
+	fs.Int64Var(&req.Usage.OutputImageTokens, "output-image", 0, "the image part of --output (generated images)")
 	fs.Int64Var(&req.Units.WebSearches, "web-searches", 0, "web search calls")
 	fs.BoolVar(&req.Batch, "batch", false, "made through the batch API")
 	fs.StringVar(&req.ServiceTier, "tier", "", "service tier (flex, priority, ...)")
@@ -318,7 +320,8 @@ func costQuote(ctx context.Context, args []string, stdout io.Writer) error {
 		name string
 		m    pricing.Money
 	}{{"input", c.Input}, {"cache read", c.CacheRead}, {"cache write 5m", c.CacheWrite5m}, {"cache write 1h", c.CacheWrite1h},
-		{"output", c.Output}, {"reasoning", c.Reasoning}, {"input audio", c.InputAudio}, {"output audio", c.OutputAudio}, {"fees", c.Fees}} {
+		{"output", c.Output}, {"reasoning", c.Reasoning}, {"input audio", c.InputAudio}, {"output audio", c.OutputAudio},
+		{"input image", c.InputImage}, {"output image", c.OutputImage}, {"fees", c.Fees}} {
 		if part.m != 0 {
 			fmt.Fprintf(stdout, "  %-15s $%s\n", part.name, part.m.Format(9))
 		}

@@ -105,8 +105,9 @@ type Match struct {
 
 // Prices are USD per million tokens. An absent price means: cache reads and
 // writes cost the input price, one-hour writes cost the 5-minute write
-// price, reasoning costs the output price; absent input, output or audio
-// prices leave those tokens unpriced.
+// price, reasoning costs the output price, image tokens cost the text
+// input or output price; absent input, output or audio prices leave those
+// tokens unpriced.
 type Prices struct {
 	Input        *Decimal `yaml:"input,omitempty" json:"input,omitempty"`
 	CacheRead    *Decimal `yaml:"cache_read,omitempty" json:"cache_read,omitempty"`
@@ -116,6 +117,8 @@ type Prices struct {
 	Reasoning    *Decimal `yaml:"reasoning,omitempty" json:"reasoning,omitempty"`
 	InputAudio   *Decimal `yaml:"input_audio,omitempty" json:"input_audio,omitempty"`
 	OutputAudio  *Decimal `yaml:"output_audio,omitempty" json:"output_audio,omitempty"`
+	InputImage   *Decimal `yaml:"input_image,omitempty" json:"input_image,omitempty"`
+	OutputImage  *Decimal `yaml:"output_image,omitempty" json:"output_image,omitempty"`
 }
 
 // Tier is a context-length tier.

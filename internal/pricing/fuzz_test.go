@@ -59,5 +59,12 @@ func FuzzPrice(f *testing.F) {
 		if again != cost {
 			t.Fatalf("not deterministic: %+v vs %+v", cost, again)
 		}
+		// The same counts as image tokens instead of audio: still whole.
+		img := q
+		img.Usage.InputImageTokens, img.Usage.InputAudioTokens = inA, 0
+		img.Usage.OutputImageTokens, img.Usage.OutputAudioTokens = outA, 0
+		if cost, err := c.Price(img); err == nil {
+			checkSum(t, cost)
+		}
 	})
 }

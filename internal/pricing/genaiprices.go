@@ -209,6 +209,8 @@ func genaiPrices(ps map[string]json.RawMessage, e *Entry, skip func(string)) err
 		"cache_write_mtok":  func(p *Prices) **Decimal { return &p.CacheWrite },
 		"input_audio_mtok":  func(p *Prices) **Decimal { return &p.InputAudio },
 		"output_audio_mtok": func(p *Prices) **Decimal { return &p.OutputAudio },
+		"input_image_mtok":  func(p *Prices) **Decimal { return &p.InputImage },
+		"output_image_mtok": func(p *Prices) **Decimal { return &p.OutputImage },
 	}
 	type tierPrice struct {
 		start int64

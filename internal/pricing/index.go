@@ -91,6 +91,8 @@ const (
 	pReasoning
 	pInputAudio
 	pOutputAudio
+	pInputImage
+	pOutputImage
 	pFeeRequest
 	pFeeWebSearch
 	pFeeImage
@@ -122,6 +124,8 @@ func compilePrices(p Prices, f Fees) priceSet {
 	s.set(pReasoning, p.Reasoning, false)
 	s.set(pInputAudio, p.InputAudio, false)
 	s.set(pOutputAudio, p.OutputAudio, false)
+	s.set(pInputImage, p.InputImage, false)
+	s.set(pOutputImage, p.OutputImage, false)
 	s.set(pFeeRequest, f.Requests, true)
 	s.set(pFeeWebSearch, f.WebSearches, true)
 	s.set(pFeeImage, f.Images, true)

@@ -127,3 +127,33 @@ func TestServiceTierPrices(t *testing.T) {
 		t.Error("a tier with both a multiplier and prices accepted")
 	}
 }
+
+// TestImageTokens: Gemini 2.5 Flash Image bills input at $0.30, text output
+// at $2.50 and image output at $30 per million tokens; a 1024x1024 image is
+// 1,290 output tokens (ai.google.dev/gemini-api/docs/pricing).
+func TestImageTokens(t *testing.T) {
+	c, err := New("t", Sheet{Provider: "google", Entries: []Entry{{
+		ID: "t/gemini-2.5-flash-image", Match: Match{Exact: []string{"gemini-2.5-flash-image"}},
+		Prices: Prices{Input: Dec("0.30"), Output: Dec("2.50"), OutputImage: Dec("30")},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 50 prompt tokens, one image (1,290 tokens) and 200 text tokens out:
+	// 50 * 0.30 = $0.000015; 200 * 2.50 = $0.0005; 1290 * 30 = $0.0387.
+	got, err := c.Price(Query{Provider: "google", Model: "gemini-2.5-flash-image",
+		Usage: usage.Usage{InputTokens: 50, InputImageTokens: 0, OutputTokens: 1490, OutputImageTokens: 1290}})
+	if err != nil || got.Total != usd(t, "0.039215") || got.OutputImage != usd(t, "0.0387") || got.Output != usd(t, "0.0005") {
+		t.Errorf("image generation: %+v %v", got, err)
+	}
+	checkSum(t, got)
+	// An image in the prompt has no price of its own: the text input price.
+	// 258 image tokens + 42 text = 300 * 0.30 = $0.00009.
+	got, _ = c.Price(Query{Provider: "google", Model: "gemini-2.5-flash-image", Usage: usage.Usage{InputTokens: 300, InputImageTokens: 258}})
+	if got.Total != usd(t, "0.00009") || got.InputImage != usd(t, "0.0000774") || got.Unpriced != 0 {
+		t.Errorf("image input: %+v", got)
+	}
+	if _, err := c.Price(Query{Provider: "google", Model: "gemini-2.5-flash-image", Usage: usage.Usage{InputTokens: 10, InputImageTokens: 11}}); err == nil {
+		t.Error("image part larger than the input accepted")
+	}
+}

@@ -44,17 +44,19 @@ type Cost struct {
 	// Priced() is true; use Amount.
 	Total Money `json:"total"`
 	// Input is the uncached text input: input - cache reads - cache writes
-	// - input audio.
+	// - input audio - input images.
 	Input        Money `json:"input"`
 	CacheRead    Money `json:"cache_read"`
 	CacheWrite5m Money `json:"cache_write_5m"`
 	CacheWrite1h Money `json:"cache_write_1h"`
 	// Output is the text output that is not reasoning: output - reasoning
-	// - output audio.
+	// - output audio - output images.
 	Output      Money `json:"output"`
 	Reasoning   Money `json:"reasoning"`
 	InputAudio  Money `json:"input_audio"`
 	OutputAudio Money `json:"output_audio"`
+	InputImage  Money `json:"input_image,omitempty"`
+	OutputImage Money `json:"output_image,omitempty"`
 	Fees        Money `json:"fees"`
 	// PriceAs is the catalog provider the call was priced as (the query's
 	// Provider): what re-pricing the call later looks up again.
@@ -106,12 +108,14 @@ const (
 	UnitWebSearches
 	UnitImages
 	UnitAudioSeconds
+	UnitInputImage
+	UnitOutputImage
 )
 
 var unitNames = [...]string{
 	"input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
 	"output_tokens", "reasoning_tokens", "input_audio_tokens", "output_audio_tokens",
-	"web_searches", "images", "audio_seconds",
+	"web_searches", "images", "audio_seconds", "input_image_tokens", "output_image_tokens",
 }
 
 // Names lists the set's units by their usage field names.
@@ -149,12 +153,13 @@ func (c *Catalog) Price(q Query) (Cost, error) {
 	out := Cost{Version: c.version, PriceAs: q.Provider, Estimated: u.Estimated, Multiplier: million}
 	if u.InputTokens < 0 || u.CacheReadTokens < 0 || u.CacheWriteTokens < 0 || u.CacheWrite1hTokens < 0 ||
 		u.OutputTokens < 0 || u.ReasoningTokens < 0 || u.InputAudioTokens < 0 || u.OutputAudioTokens < 0 ||
+		u.InputImageTokens < 0 || u.OutputImageTokens < 0 ||
 		q.Units.WebSearches < 0 || q.Units.Images < 0 || q.Units.AudioSeconds < 0 {
 		return out, ErrInvalidUsage
 	}
-	in := u.InputTokens - u.CacheReadTokens - u.CacheWriteTokens - u.InputAudioTokens
+	in := u.InputTokens - u.CacheReadTokens - u.CacheWriteTokens - u.InputAudioTokens - u.InputImageTokens
 	w5 := u.CacheWriteTokens - u.CacheWrite1hTokens
-	outText := u.OutputTokens - u.ReasoningTokens - u.OutputAudioTokens
+	outText := u.OutputTokens - u.ReasoningTokens - u.OutputAudioTokens - u.OutputImageTokens
 	if in < 0 || w5 < 0 || outText < 0 || u.CacheReadTokens > u.InputTokens || u.CacheWriteTokens > u.InputTokens || u.ReasoningTokens > u.OutputTokens {
 		return out, ErrInvalidUsage
 	}
@@ -255,6 +260,8 @@ func (c *Catalog) Price(q Query) (Cost, error) {
 	charge(&out.Reasoning, u.ReasoningTokens, fallback(pReasoning, pOutput), hasOut || ps.ok(pReasoning), UnitReasoning)
 	charge(&out.InputAudio, u.InputAudioTokens, ps.p[pInputAudio], ps.ok(pInputAudio), UnitInputAudio)
 	charge(&out.OutputAudio, u.OutputAudioTokens, ps.p[pOutputAudio], ps.ok(pOutputAudio), UnitOutputAudio)
+	charge(&out.InputImage, u.InputImageTokens, fallback(pInputImage, pInput), hasIn || ps.ok(pInputImage), UnitInputImage)
+	charge(&out.OutputImage, u.OutputImageTokens, fallback(pOutputImage, pOutput), hasOut || ps.ok(pOutputImage), UnitOutputImage)
 
 	var fees [4]Money
 	charge(&fees[0], 1, ps.p[pFeeRequest], true, 0)
@@ -264,7 +271,7 @@ func (c *Catalog) Price(q Query) (Cost, error) {
 	for _, f := range fees {
 		out.Fees, ok = add(out.Fees, f, ok)
 	}
-	for _, v := range [...]Money{out.Input, out.CacheRead, out.CacheWrite5m, out.CacheWrite1h, out.Output, out.Reasoning, out.InputAudio, out.OutputAudio, out.Fees} {
+	for _, v := range [...]Money{out.Input, out.CacheRead, out.CacheWrite5m, out.CacheWrite1h, out.Output, out.Reasoning, out.InputAudio, out.OutputAudio, out.InputImage, out.OutputImage, out.Fees} {
 		out.Total, ok = add(out.Total, v, ok)
 	}
 	if !ok {
@@ -298,10 +305,11 @@ func tierMultiplier(e *entry, p *providerIndex, tier string) int64 {
 func unitsPresent(u usage.Usage, n Units) UnitSet {
 	var s UnitSet
 	for i, v := range [...]int64{
-		u.InputTokens - u.CacheReadTokens - u.CacheWriteTokens - u.InputAudioTokens,
+		u.InputTokens - u.CacheReadTokens - u.CacheWriteTokens - u.InputAudioTokens - u.InputImageTokens,
 		u.CacheReadTokens, u.CacheWriteTokens - u.CacheWrite1hTokens, u.CacheWrite1hTokens,
-		u.OutputTokens - u.ReasoningTokens - u.OutputAudioTokens, u.ReasoningTokens,
+		u.OutputTokens - u.ReasoningTokens - u.OutputAudioTokens - u.OutputImageTokens, u.ReasoningTokens,
 		u.InputAudioTokens, u.OutputAudioTokens, n.WebSearches, n.Images, n.AudioSeconds,
+		u.InputImageTokens, u.OutputImageTokens,
 	} {
 		if v > 0 {
 			s |= 1 << i

@@ -337,7 +337,7 @@ func TestPricePublished(t *testing.T) {
 
 func checkSum(t *testing.T, c Cost) {
 	t.Helper()
-	sum := c.Input + c.CacheRead + c.CacheWrite5m + c.CacheWrite1h + c.Output + c.Reasoning + c.InputAudio + c.OutputAudio + c.Fees
+	sum := c.Input + c.CacheRead + c.CacheWrite5m + c.CacheWrite1h + c.Output + c.Reasoning + c.InputAudio + c.OutputAudio + c.InputImage + c.OutputImage + c.Fees
 	if sum != c.Total {
 		t.Errorf("components add to %d, total %d", sum, c.Total)
 	}

@@ -32,6 +32,10 @@ type Usage struct {
 	// input and output counts.
 	InputAudioTokens  int64 `json:"input_audio_tokens,omitempty"`
 	OutputAudioTokens int64 `json:"output_audio_tokens,omitempty"`
+	// InputImageTokens and OutputImageTokens are the image parts of the
+	// input and output counts, where a provider reports them apart.
+	InputImageTokens  int64 `json:"input_image_tokens,omitempty"`
+	OutputImageTokens int64 `json:"output_image_tokens,omitempty"`
 	// Estimated is true when the provider reported no usage and Weir counted
 	// the tokens itself.
 	Estimated bool `json:"estimated,omitempty"`
