@@ -18,6 +18,7 @@ import (
 type Engine struct {
 	cat         atomic.Pointer[pricing.Catalog]
 	commitments []pricing.Commitment
+	entryIDs    []string // "commitment/NAME", made once
 	log         *slog.Logger
 }
 
@@ -28,6 +29,9 @@ func NewEngine(cat *pricing.Catalog, commitments []pricing.Commitment, log *slog
 		log = slog.New(slog.DiscardHandler)
 	}
 	e := &Engine{commitments: commitments, log: log}
+	for _, c := range commitments {
+		e.entryIDs = append(e.entryIDs, "commitment/"+c.Name)
+	}
 	e.cat.Store(cat)
 	return e
 }
@@ -41,8 +45,9 @@ func (e *Engine) SetCatalog(c *pricing.Catalog) { e.cat.Store(c) }
 // Commitments returns the commitments the engine knows.
 func (e *Engine) Commitments() []pricing.Commitment { return e.commitments }
 
-// Price sets rec.Cost and, when every unit had a price, rec.CostUSD: the
-// gateway's Pricer. priceAs is the catalog provider of the call's provider.
+// Price sets rec.Cost and, when every unit had a price, rec.CostUSD.
+// priceAs is the catalog provider of the call's provider. The gateway calls
+// Cost instead and keeps the cost in its own per-call storage.
 func (e *Engine) Price(rec *record.Record, priceAs string) {
 	cost, err := e.Cost(rec, priceAs)
 	if err != nil {
@@ -65,7 +70,7 @@ func (e *Engine) Cost(rec *record.Record, priceAs string) (pricing.Cost, error) 
 		c := &e.commitments[i]
 		if c.Covers(rec.Provider, rec.Model, rec.ReceivedAt) {
 			return pricing.Cost{
-				PriceAs: priceAs, EntryID: "commitment/" + c.Name, Version: cat.Version(),
+				PriceAs: priceAs, EntryID: e.entryIDs[i], Version: cat.Version(),
 				Multiplier: 1_000_000, Commitment: c.Name, Estimated: rec.Usage.Estimated,
 			}, nil
 		}

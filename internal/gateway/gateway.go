@@ -15,11 +15,11 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-
-	"github.com/weirhq/weir/internal/apierror"
 	"sync"
 	"time"
 
+	"github.com/weirhq/weir/internal/apierror"
+	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/record"
 )
 
@@ -43,11 +43,11 @@ type TokenCounter interface {
 	EmbeddingsInput(body []byte) (int, error)
 }
 
-// Pricer prices a finished call: it sets rec.CostUSD and rec.Cost from the
-// record's provider, model, time and usage. It must not allocate much: it
-// runs once per call on the hot path.
+// Pricer prices a finished call from the record's provider, model, time
+// and usage; priceAs is the catalog provider of the call's provider. It
+// runs once per call on the hot path and must not allocate.
 type Pricer interface {
-	Price(rec *record.Record, priceAs string)
+	Cost(rec *record.Record, priceAs string) (pricing.Cost, error)
 }
 
 // Options configure a Gateway.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/weirhq/weir/internal/apierror"
 	"github.com/weirhq/weir/internal/measure"
+	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/provider"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/usage"
@@ -44,6 +45,10 @@ type call struct {
 	text       strings.Builder
 	transcript []byte
 	truncated  bool
+	// cost and costUSD back the record's Cost and CostUSD: pricing a call
+	// allocates nothing beyond the call itself.
+	cost    pricing.Cost
+	costUSD pricing.Money
 }
 
 func (g *Gateway) handle(endpoint string, p protocol) http.HandlerFunc {
@@ -388,7 +393,17 @@ func (c *call) finish() {
 	}
 	rec.Usage = c.usage
 	if c.upstreamOK && c.g.opt.Pricer != nil && c.target != nil {
-		c.g.opt.Pricer.Price(rec, c.target.Upstream.PriceAs)
+		cost, err := c.g.opt.Pricer.Cost(rec, c.target.Upstream.PriceAs)
+		if err != nil {
+			c.g.log.Warn("price call", "id", rec.ID, "provider", c.target.Upstream.PriceAs, "model", rec.Model, "err", err)
+		} else {
+			c.cost = cost
+			rec.Cost = &c.cost
+			if m, ok := cost.Amount(); ok {
+				c.costUSD = m
+				rec.CostUSD = &c.costUSD
+			}
+		}
 	}
 	res := c.meter.Finish(e2e, c.wait.Total(), c.usage.OutputTokens, rec.Stream)
 	rec.TTFTMs, rec.TTFCTMs, rec.TPOTMs, rec.OTPS, rec.ITLMs = res.TTFTMs, res.TTFCTMs, res.TPOTMs, res.OTPS, res.ITL
