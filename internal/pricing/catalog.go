@@ -93,6 +93,10 @@ type Entry struct {
 	// gpt-4o-mini). Unlisted prices keep the entry's. They apply instead of
 	// the tier's multiplier and of context tiers.
 	ServiceTierPrices map[string]Prices `yaml:"service_tier_prices,omitempty" json:"service_tier_prices,omitempty"`
+	// OffPeak, when set, makes the entry's prices the peak prices and
+	// prices calls made outside the peak windows at a multiple of them
+	// (DeepSeek's off-peak half price).
+	OffPeak *OffPeak `yaml:"off_peak,omitempty" json:"off_peak,omitempty"`
 	Note              string            `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
@@ -140,6 +144,67 @@ type Fees struct {
 	Images *Decimal `yaml:"images,omitempty" json:"images,omitempty"`
 	// AudioSeconds is charged per second of audio.
 	AudioSeconds *Decimal `yaml:"audio_seconds,omitempty" json:"audio_seconds,omitempty"`
+}
+
+// OffPeak is a time-of-day price rule. Times are UTC.
+type OffPeak struct {
+	// Multiplier applies to every component of an off-peak call (0.5 for
+	// half price).
+	Multiplier Decimal `yaml:"multiplier" json:"multiplier"`
+	// Peak lists the peak windows; a call outside all of them is off-peak.
+	Peak []Window `yaml:"peak" json:"peak"`
+	// Holidays are UTC dates that are off-peak all day.
+	Holidays []Date `yaml:"holidays,omitempty" json:"holidays,omitempty"`
+}
+
+// Window is a daily time window, UTC: From inclusive, To exclusive, as
+// HH:MM (To may be 24:00), on the given days (mon..sun; none: every day).
+type Window struct {
+	Days []string `yaml:"days,omitempty" json:"days,omitempty"`
+	From string   `yaml:"from" json:"from"`
+	To   string   `yaml:"to" json:"to"`
+}
+
+var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+
+// minutes parses HH:MM (00:00..24:00) into minutes of the day.
+func minutes(s string) (int, error) {
+	var h, m int
+	if len(s) != 5 || s[2] != ':' {
+		return 0, fmt.Errorf("time %q: want HH:MM", s)
+	}
+	if _, err := fmt.Sscanf(s, "%2d:%2d", &h, &m); err != nil || h < 0 || m < 0 || m > 59 || h*60+m > 24*60 {
+		return 0, fmt.Errorf("time %q: want HH:MM between 00:00 and 24:00", s)
+	}
+	return h*60 + m, nil
+}
+
+func (o *OffPeak) validate() error {
+	if o.Multiplier == 0 || int64(o.Multiplier)%1000 != 0 {
+		return fmt.Errorf("off_peak: multiplier must be above 0 with at most 6 decimals")
+	}
+	if len(o.Peak) == 0 {
+		return fmt.Errorf("off_peak: at least one peak window is required")
+	}
+	for _, w := range o.Peak {
+		from, err := minutes(w.From)
+		if err != nil {
+			return fmt.Errorf("off_peak: %w", err)
+		}
+		to, err := minutes(w.To)
+		if err != nil {
+			return fmt.Errorf("off_peak: %w", err)
+		}
+		if to <= from {
+			return fmt.Errorf("off_peak: window %s-%s: to must be after from (split windows across midnight)", w.From, w.To)
+		}
+		for _, d := range w.Days {
+			if _, ok := weekdays[strings.ToLower(d)]; !ok {
+				return fmt.Errorf("off_peak: day %q: want mon, tue, wed, thu, fri, sat or sun", d)
+			}
+		}
+	}
+	return nil
 }
 
 // Alias resolves an undated model name to the dated model it pointed to at
@@ -383,6 +448,11 @@ func (e *Entry) validate() error {
 	}
 	if err := checkMultipliers(e.Batch, e.ServiceTiers); err != nil {
 		return wrap(err)
+	}
+	if e.OffPeak != nil {
+		if err := e.OffPeak.validate(); err != nil {
+			return wrap(err)
+		}
 	}
 	for name, p := range e.ServiceTierPrices {
 		if name == "" || p == (Prices{}) {

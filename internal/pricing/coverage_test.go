@@ -171,15 +171,18 @@ func TestPriceCoverage(t *testing.T) {
 		{name: "deepseek-v4-pro discounted", provider: "deepseek", model: "deepseek-v4-pro", at: day("2026-06-15"),
 			// 20000 miss + 80000 hit + 5000 out: 20000*0.435 + 80000*0.003625 + 5000*0.87 = 8700+290+4350 = 13340 -> $0.01334
 			u: usage.Usage{InputTokens: 100000, CacheReadTokens: 80000, OutputTokens: 5000}, want: "0.01334", entry: "deepseek/deepseek-v4-pro@2026-04-26"},
-		{name: "deepseek-v4-pro peak price", provider: "deepseek", model: "deepseek-v4-pro",
+		{name: "deepseek-v4-pro peak price", provider: "deepseek", model: "deepseek-v4-pro", at: day("2026-11-25T02:30:00Z"), // a Wednesday, 01:00-04:00 UTC
 			// 100000*1.32 + 10000*3.96 = 132000+39600 = 171600 -> $0.1716
 			u: usage.Usage{InputTokens: 100000, OutputTokens: 10000}, want: "0.1716", entry: "deepseek/deepseek-v4-pro@2026-08-16"},
-		{name: "deepseek-flash peak price", provider: "deepseek", model: "deepseek-flash",
+		{name: "deepseek-v4-pro off-peak", provider: "deepseek", model: "deepseek-v4-pro", at: day("2026-11-25T04:00:00Z"), // the peak window has just ended
+			// half of $0.1716 -> $0.0858
+			u: usage.Usage{InputTokens: 100000, OutputTokens: 10000}, want: "0.0858", entry: "deepseek/deepseek-v4-pro@2026-08-16"},
+		{name: "deepseek-flash peak price", provider: "deepseek", model: "deepseek-flash", at: day("2026-11-27T09:59:59Z"), // a Friday, 06:00-10:00 UTC
 			// 500000 miss + 500000 hit + 100000 out: 500000*0.30 + 500000*0.006 + 100000*1.20 = 150000+3000+120000 = 273000 -> $0.273
 			u: usage.Usage{InputTokens: 1000000, CacheReadTokens: 500000, OutputTokens: 100000}, want: "0.273", entry: "deepseek/deepseek-flash@2026-09-10"},
-		{name: "legacy deepseek-v4-flash billed as deepseek-flash", provider: "deepseek", model: "deepseek-v4-flash",
-			// 1000*0.30 + 1000*1.20 = 300+1200 = 1500 -> $0.0015
-			u: usage.Usage{InputTokens: 1000, OutputTokens: 1000}, want: "0.0015", entry: "deepseek/deepseek-flash@2026-09-10"},
+		{name: "legacy deepseek-v4-flash billed as deepseek-flash, off-peak on a Saturday", provider: "deepseek", model: "deepseek-v4-flash", at: day("2026-11-28T07:00:00Z"),
+			// (1000*0.30 + 1000*1.20) * 0.5 = (300+1200) * 0.5 = 750 -> $0.00075
+			u: usage.Usage{InputTokens: 1000, OutputTokens: 1000}, want: "0.00075", entry: "deepseek/deepseek-flash@2026-09-10"},
 		// --- Groq
 		{name: "groq llama 4 maverick", provider: "groq", model: "meta-llama/llama-4-maverick-17b-128e-instruct",
 			// 1000000*0.20 + 1000000*0.60 = 200000+600000 = 800000 -> $0.80

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Catalog is an indexed, validated set of sheets. It is immutable and safe
@@ -62,7 +63,67 @@ type entry struct {
 	batch      int64 // ppm, 0 = the provider's
 	svc        []tierMult
 	svcPrices  []tierPrices
+	offPeak    *offPeak
 	negotiated bool
+}
+
+// offPeak is an OffPeak compiled: windows in minutes of the week.
+type offPeak struct {
+	ppm      int64
+	windows  []peakWindow
+	holidays []int64 // Unix days
+}
+
+type peakWindow struct {
+	days     uint8 // bit per time.Weekday
+	from, to int   // minutes of the day
+}
+
+// peak reports whether t (Unix seconds) falls in a peak window.
+func (o *offPeak) peak(t int64) bool {
+	day := t / 86400
+	if t < 0 && t%86400 != 0 {
+		day--
+	}
+	for _, h := range o.holidays {
+		if h == day {
+			return false
+		}
+	}
+	wd := time.Weekday((day + 4) % 7) // 1970-01-01 was a Thursday
+	if wd < 0 {
+		wd += 7
+	}
+	min := int((t - day*86400) / 60)
+	for _, w := range o.windows {
+		if w.days&(1<<wd) != 0 && min >= w.from && min < w.to {
+			return true
+		}
+	}
+	return false
+}
+
+func compileOffPeak(o *OffPeak) *offPeak {
+	if o == nil {
+		return nil
+	}
+	c := &offPeak{ppm: o.Multiplier.ppm()}
+	for _, w := range o.Peak {
+		from, _ := minutes(w.From)
+		to, _ := minutes(w.To)
+		pw := peakWindow{from: from, to: to}
+		if len(w.Days) == 0 {
+			pw.days = 0x7f
+		}
+		for _, d := range w.Days {
+			pw.days |= 1 << weekdays[strings.ToLower(d)]
+		}
+		c.windows = append(c.windows, pw)
+	}
+	for _, h := range o.Holidays {
+		c.holidays = append(c.holidays, h.Unix()/86400)
+	}
+	return c
 }
 
 type tierPrices struct {
@@ -307,6 +368,7 @@ func compileEntry(e *Entry, negotiated bool) *entry {
 		ce.svcPrices = append(ce.svcPrices, tierPrices{name: strings.ToLower(name), prices: ce.base.overlayOn(compilePrices(p, Fees{}))})
 	}
 	sort.Slice(ce.svcPrices, func(i, j int) bool { return ce.svcPrices[i].name < ce.svcPrices[j].name })
+	ce.offPeak = compileOffPeak(e.OffPeak)
 	return ce
 }
 

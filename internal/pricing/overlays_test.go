@@ -157,3 +157,51 @@ func TestImageTokens(t *testing.T) {
 		t.Error("image part larger than the input accepted")
 	}
 }
+
+func TestOffPeak(t *testing.T) {
+	sheet := Sheet{Provider: "deepseek", Entries: []Entry{{
+		ID: "t/flash", Match: Match{Exact: []string{"flash"}}, Prices: Prices{Input: Dec("1")},
+		OffPeak: &OffPeak{Multiplier: *Dec("0.5"), Holidays: []Date{{day("2026-10-01")}},
+			Peak: []Window{{Days: []string{"mon", "Tue", "wed", "thu", "fri"}, From: "01:00", To: "04:00"}, {From: "22:00", To: "24:00"}}},
+	}}}
+	c, err := New("t", sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := usage.Usage{InputTokens: 1_000_000} // $1 at peak
+	for _, tc := range []struct {
+		at   string
+		want string
+	}{
+		{"2026-11-25T00:59:59Z", "0.5"}, // Wednesday, before the window
+		{"2026-11-25T01:00:00Z", "1"},   // its first second
+		{"2026-11-25T03:59:59Z", "1"},
+		{"2026-11-25T04:00:00Z", "0.5"}, // To is exclusive
+		{"2026-11-28T02:00:00Z", "0.5"}, // Saturday: the weekday window does not apply
+		{"2026-11-28T23:30:00Z", "1"},   // ... the every-day window does
+		{"2026-10-01T02:00:00Z", "0.5"}, // a holiday, a Thursday
+		{"1969-12-31T23:00:00Z", "1"},   // before 1970: 22:00-24:00 every day
+		{"1969-12-31T02:00:00Z", "1"},   // a Wednesday
+		{"1969-12-27T02:00:00Z", "0.5"}, // a Saturday
+	} {
+		got, err := c.Price(Query{Provider: "deepseek", Model: "flash", At: day(tc.at), Usage: u})
+		if err != nil || got.Total != usd(t, tc.want) || got.OffPeak != (tc.want == "0.5") {
+			t.Errorf("%s: $%s off-peak %v %v, want $%s", tc.at, got.Total, got.OffPeak, err, tc.want)
+		}
+	}
+	for _, bad := range []OffPeak{
+		{Multiplier: *Dec("0.5")},
+		{Peak: []Window{{From: "01:00", To: "02:00"}}},
+		{Multiplier: *Dec("0.5"), Peak: []Window{{From: "1:00", To: "02:00"}}},
+		{Multiplier: *Dec("0.5"), Peak: []Window{{From: "03:00", To: "02:00"}}},
+		{Multiplier: *Dec("0.5"), Peak: []Window{{From: "23:00", To: "24:01"}}},
+		{Multiplier: *Dec("0.5"), Peak: []Window{{Days: []string{"monday"}, From: "01:00", To: "02:00"}}},
+	} {
+		s := sheet
+		s.Entries = []Entry{sheet.Entries[0]}
+		s.Entries[0].OffPeak = &bad
+		if _, err := New("t", s); err == nil {
+			t.Errorf("off_peak %+v accepted", bad)
+		}
+	}
+}

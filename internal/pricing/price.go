@@ -69,6 +69,9 @@ type Cost struct {
 	// ServiceTierPrices names the service tier whose own prices applied
 	// (instead of a multiplier).
 	ServiceTierPrices string `json:"service_tier_prices,omitempty"`
+	// OffPeak says the call was made outside the entry's peak hours and
+	// paid the off-peak multiple (included in Multiplier).
+	OffPeak bool `json:"off_peak,omitempty"`
 	// Multiplier is the product of the batch, service-tier and negotiated
 	// discount multipliers applied to the token components and fees, in
 	// parts per million (1,000,000 = list price).
@@ -214,6 +217,10 @@ func (c *Catalog) Price(q Query) (Cost, error) {
 		if tm := tierMultiplier(e, p, q.ServiceTier); tm != million {
 			m = m * tm / million
 		}
+	}
+	if e.offPeak != nil && !e.offPeak.peak(t.Unix()) {
+		m = m * e.offPeak.ppm / million
+		out.OffPeak = true
 	}
 	if !e.negotiated && p.discount != million {
 		m = m * p.discount / million
