@@ -97,7 +97,7 @@ type Entry struct {
 	// prices calls made outside the peak windows at a multiple of them
 	// (DeepSeek's off-peak half price).
 	OffPeak *OffPeak `yaml:"off_peak,omitempty" json:"off_peak,omitempty"`
-	Note              string            `yaml:"note,omitempty" json:"note,omitempty"`
+	Note    string   `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
 // Match says which model ids an entry prices. Matching ignores ASCII case;
