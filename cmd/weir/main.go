@@ -39,6 +39,7 @@ Usage:
   weir mock  [--listen ADDR] [--config FILE]
   weir config check FILE
   weir cost quote --provider P --model M [--input N --output N ...] [--config FILE --data DIR]
+  weir cost reconcile --provider openai|anthropic [--from D --to D] [--config FILE] [--data DIR] EXPORT
   weir prices show [--provider P] [--at T] [--config FILE --data DIR] MODEL
   weir prices import --format genai-prices|litellm [--name N] FILE > overlay.yaml
   weir prices reprice --from T --to T --reason R [--dry-run] [--config FILE] [--data DIR]
@@ -68,10 +69,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "mock":
 		return runMock(ctx, args[1:], stderr)
 	case "cost":
-		if len(args) < 2 || args[1] != "quote" {
-			return errors.New("usage: weir cost quote --provider P --model M [--input N] [--output N] ... (see weir cost quote -h)")
+		switch {
+		case len(args) >= 2 && args[1] == "quote":
+			return costQuote(ctx, args[2:], stdout)
+		case len(args) >= 2 && args[1] == "reconcile":
+			return costReconcile(ctx, args[2:], stdout)
 		}
-		return costQuote(ctx, args[2:], stdout)
+		return errors.New("usage: weir cost quote --provider P --model M [--input N] [--output N] ... | weir cost reconcile --provider openai EXPORT")
 	case "prices":
 		switch {
 		case len(args) >= 2 && args[1] == "show":
@@ -552,4 +556,81 @@ func parseWhen(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q: want YYYY-MM-DD or RFC 3339", s)
 	}
 	return t, nil
+}
+
+// errOutsideTolerance makes weir cost reconcile exit 1 when the totals
+// differ by more than the tolerance, after printing the report.
+var errOutsideTolerance = errors.New("Weir's total differs from the bill by more than the tolerance")
+
+// costReconcile compares a provider's usage or billing export with the
+// costs recorded in the data directory.
+func costReconcile(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("cost reconcile", flag.ContinueOnError)
+	provider := fs.String("provider", "", "whose export: openai or anthropic (required)")
+	from := fs.String("from", "", "first day compared, YYYY-MM-DD (default: the export's first day)")
+	to := fs.String("to", "", "end day, exclusive (default: the day after the export's last)")
+	tolerance := fs.Float64("tolerance", 1, "percent of the bill the total difference may be")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	cfgPath := fs.String("config", "", "configuration file: its providers say which calls are priced as --provider (default: from the environment)")
+	data := fs.String("data", "", "data directory (default: the config's data_dir)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || *provider == "" {
+		return errors.New("usage: weir cost reconcile --provider openai|anthropic [--from D] [--to D] [--tolerance PCT] [--config FILE] [--data DIR] EXPORT")
+	}
+	var fromT, toT time.Time
+	var err error
+	if *from != "" {
+		if fromT, err = parseWhen(*from); err != nil {
+			return fmt.Errorf("--from: %w", err)
+		}
+	}
+	if *to != "" {
+		if toT, err = parseWhen(*to); err != nil {
+			return fmt.Errorf("--to: %w", err)
+		}
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *data != "" {
+		cfg.DataDir = *data
+	}
+	path := filepath.Join(cfg.DataDir, "weir.db")
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no Weir store at %s: %w", path, err)
+	}
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+	_, eng, err := app.OpenPrices(ctx, cfg, st, nil)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rep, err := app.Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}.Reconcile(ctx, *provider, f, fromT, toT, *tolerance)
+	if err != nil {
+		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else if err := rep.WriteText(stdout); err != nil {
+		return err
+	}
+	if !rep.Within {
+		return errOutsideTolerance
+	}
+	return nil
 }

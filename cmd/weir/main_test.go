@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"github.com/weirhq/weir/internal/costing"
 	"github.com/weirhq/weir/internal/pricing"
@@ -179,6 +180,63 @@ pricing:
 		{"prices", "reprice", "--data", dir, "--from", "2026-11-01", "--to", "2026-12-01"},
 		{"prices", "reprice", "--data", dir, "--from", "yesterday", "--to", "2026-12-01", "--reason", "x"},
 		{"prices", "reprice", "--data", filepath.Join(dir, "nothing"), "--from", "2026-11-01", "--to", "2026-12-01", "--reason", "x"},
+	} {
+		if err := run(ctx, bad, &out, &errOut); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func TestCostReconcile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "weir.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := pricing.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := costing.NewEngine(pub, nil, nil)
+	var recs []record.Record
+	for i := range 10 {
+		// Claude Sonnet 4.5: 100,000 input at $3 = $0.30, 10,000 output at
+		// $15 = $0.15: $0.45 a call, $4.50 for the day.
+		r := record.Record{ID: fmt.Sprintf("a%d", i), ReceivedAt: time.Date(2026, 11, 2, 9+i, 0, 0, 0, time.UTC), Endpoint: record.EndpointMessages,
+			Status: 200, Provider: "claude", Model: "claude-sonnet-4-5", Usage: weirusage.Usage{InputTokens: 100_000, OutputTokens: 10_000}}
+		eng.Price(&r, "anthropic")
+		recs = append(recs, r)
+	}
+	if err := st.WriteRecords(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	cfgPath := filepath.Join(dir, "weir.yaml")
+	os.WriteFile(cfgPath, []byte("providers: [{name: claude, type: anthropic}]\n"), 0o600)
+	// Anthropic's cost report counts cents: 300 + 150 = 450 cents = $4.50,
+	// plus 2.5 cents of a model Weir never saw.
+	export := filepath.Join(dir, "cost.json")
+	os.WriteFile(export, []byte(`{"data":[{"starting_at":"2026-11-02T00:00:00Z","ending_at":"2026-11-03T00:00:00Z","results":[
+		{"currency":"USD","amount":"300","cost_type":"tokens","model":"claude-sonnet-4-5-20250929","token_type":"uncached_input_tokens"},
+		{"currency":"USD","amount":"150","cost_type":"tokens","model":"claude-sonnet-4-5-20250929","token_type":"output_tokens"},
+		{"currency":"USD","amount":"2.5","cost_type":"tokens","model":"claude-haiku-4-5-20251001","token_type":"output_tokens"}]}],"has_more":false}`), 0o600)
+	var out, errOut bytes.Buffer
+	err = run(ctx, []string{"cost", "reconcile", "--provider", "anthropic", "--config", cfgPath, "--data", dir, export}, &out, &errOut)
+	// $4.50 of $4.525: -0.55%, within 1%; the Haiku line is on the bill only.
+	if err != nil || !strings.Contains(out.String(), "Verdict: within 1% tolerance") || !strings.Contains(out.String(), "claude-sonnet-4-5") || !strings.Contains(out.String(), "bill only") {
+		t.Errorf("reconcile: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	err = run(ctx, []string{"cost", "reconcile", "--provider", "anthropic", "--tolerance", "0.1", "--json", "--config", cfgPath, "--data", dir, export}, &out, &errOut)
+	if !errors.Is(err, errOutsideTolerance) || !strings.Contains(out.String(), `"within_tolerance": false`) {
+		t.Errorf("tolerance 0.1%%: %v\n%s", err, out.String())
+	}
+	for _, bad := range [][]string{
+		{"cost", "reconcile", "--config", cfgPath, "--data", dir, export},
+		{"cost", "reconcile", "--provider", "openai", "--config", cfgPath, "--data", dir, export},
+		{"cost", "reconcile", "--provider", "anthropic", "--config", cfgPath, "--data", dir, cfgPath},
+		{"cost", "reconcile", "--provider", "anthropic", "--config", cfgPath, "--data", dir, filepath.Join(dir, "missing.json")},
 	} {
 		if err := run(ctx, bad, &out, &errOut); err == nil {
 			t.Errorf("%v accepted", bad)

@@ -40,6 +40,8 @@ type Options struct {
 	// History gives estimates each model's typical output; nil uses the
 	// default.
 	History OutputHistory
+	// Reconciler answers POST /api/v1/costs/reconcile; nil disables it.
+	Reconciler Reconciler
 	// Commitments answers GET /api/v1/costs/commitments; nil disables it.
 	Commitments CommitmentReporter
 	// Counter counts prompt tokens for POST /api/v1/cost/estimate.
@@ -89,6 +91,9 @@ func (a *API) Register(mux *http.ServeMux) {
 		handle("GET", "/api/v1/prices/custom/{id...}", a.customPriceHistory)
 		handle("POST", "/api/v1/costs/reprice", a.reprice)
 		handle("GET", "/api/v1/costs/revisions", a.revisions)
+	}
+	if a.opt.Reconciler != nil {
+		handle("POST", "/api/v1/costs/reconcile", a.reconcileCosts)
 	}
 	if a.opt.Commitments != nil {
 		handle("GET", "/api/v1/costs/commitments", a.commitments)

@@ -8,9 +8,12 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/weirhq/weir/internal/costing"
 	"github.com/weirhq/weir/internal/pricing"
+	"github.com/weirhq/weir/internal/reconcile"
 	"github.com/weirhq/weir/internal/store"
 )
 
@@ -29,6 +32,67 @@ type PriceManager interface {
 // it.
 type CommitmentReporter interface {
 	Amortise(ctx context.Context, q costing.AmortiseQuery) (costing.CommitmentReport, error)
+}
+
+// Reconciler compares a provider's usage or billing export with the costs
+// Weir recorded.
+type Reconciler interface {
+	Reconcile(ctx context.Context, vendor string, export io.Reader, from, to time.Time, tolerancePct float64) (reconcile.Report, error)
+}
+
+// maxExport bounds the export a reconciliation reads.
+const maxExport = 256 << 20
+
+// reconcileCosts answers POST /api/v1/costs/reconcile: the body is the
+// provider's export as downloaded (JSON or CSV).
+func (a *API) reconcileCosts(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	for k := range v {
+		switch k {
+		case "provider", "from", "to", "tolerance":
+		default:
+			writeErr(w, http.StatusBadRequest, "invalid_query", fmt.Sprintf("unknown parameter %q (provider, from, to, tolerance)", k))
+			return
+		}
+	}
+	var from, to time.Time
+	var err error
+	if s := v.Get("from"); s != "" {
+		if from, err = parseTime(s); err != nil {
+			writeErr(w, http.StatusBadRequest, "invalid_query", "from: "+err.Error())
+			return
+		}
+	}
+	if s := v.Get("to"); s != "" {
+		if to, err = parseTime(s); err != nil {
+			writeErr(w, http.StatusBadRequest, "invalid_query", "to: "+err.Error())
+			return
+		}
+	}
+	tol := 0.0
+	if s := v.Get("tolerance"); s != "" {
+		if tol, err = strconv.ParseFloat(s, 64); err != nil || tol < 0 || tol > 100 {
+			writeErr(w, http.StatusBadRequest, "invalid_query", fmt.Sprintf("tolerance: %q is not a percentage between 0 and 100", s))
+			return
+		}
+	}
+	body := http.MaxBytesReader(w, r.Body, maxExport)
+	rep, err := a.opt.Reconciler.Reconcile(r.Context(), v.Get("provider"), body, from, to, tol)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the export is larger than %d bytes", maxExport))
+			return
+		}
+		a.priceError(w, "reconcile costs", err)
+		return
+	}
+	if strings.Contains(r.Header.Get("Accept"), "text/plain") {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		rep.WriteText(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
 
 // maxChangeBody bounds the JSON bodies of price changes and re-pricing.

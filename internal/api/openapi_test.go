@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,12 +15,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/weirhq/weir/internal/apierror"
 	"github.com/weirhq/weir/internal/costing"
 	"github.com/weirhq/weir/internal/pricing"
+	"github.com/weirhq/weir/internal/reconcile"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/store"
 	"github.com/weirhq/weir/internal/usage"
@@ -348,7 +351,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	// real handler, not the /api/ catch-all.
 	mux := http.NewServeMux()
 	New(Options{Requests: &fakeReader{}, Config: func() any { return map[string]any{} }, Costs: &fakeCosts{},
-		Prices: fakePrices{}, Commitments: fakeCommitments{}}).Register(mux)
+		Prices: fakePrices{}, Commitments: fakeCommitments{}, Reconciler: fakeReconciler{}}).Register(mux)
 	for path, item := range s.Paths {
 		if !strings.HasPrefix(path, "/api/") {
 			continue
@@ -481,4 +484,10 @@ type fakeCommitments struct{}
 
 func (fakeCommitments) Amortise(context.Context, costing.AmortiseQuery) (costing.CommitmentReport, error) {
 	return costing.CommitmentReport{}, nil
+}
+
+type fakeReconciler struct{}
+
+func (fakeReconciler) Reconcile(context.Context, string, io.Reader, time.Time, time.Time, float64) (reconcile.Report, error) {
+	return reconcile.Report{}, nil
 }
