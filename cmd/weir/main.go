@@ -383,23 +383,28 @@ func pricesShow(ctx context.Context, args []string, stdout io.Writer) error {
 // format cannot express is listed on stderr, never silently changed.
 func pricesImport(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("prices import", flag.ContinueOnError)
-	format := fs.String("format", "genai-prices", "input format: genai-prices (the v1 JSON, data.json or data_slim.json)")
+	format := fs.String("format", "genai-prices", "input format: genai-prices (the v1 JSON, data.json or data_slim.json) or litellm (model_prices_and_context_window.json)")
 	name := fs.String("name", "imported", "overlay name, appended to the catalog version")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: weir prices import --format genai-prices [--name N] FILE")
+		return errors.New("usage: weir prices import --format genai-prices|litellm [--name N] FILE")
 	}
-	if *format != "genai-prices" {
-		return fmt.Errorf("--format %q: only genai-prices is supported (litellm is planned)", *format)
+	importers := map[string]func(io.Reader) ([]pricing.Sheet, pricing.ImportReport, error){
+		"genai-prices": pricing.ImportGenAIPrices,
+		"litellm":      pricing.ImportLiteLLM,
+	}
+	importer := importers[*format]
+	if importer == nil {
+		return fmt.Errorf("--format %q: want genai-prices or litellm", *format)
 	}
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	sheets, report, err := pricing.ImportGenAIPrices(f)
+	sheets, report, err := importer(f)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", fs.Arg(0), err)
 	}

@@ -115,7 +115,29 @@ func TestPricesImport(t *testing.T) {
 		t.Errorf("the imported overlay does not load: %v", err)
 	}
 	if err := run(context.Background(), []string{"prices", "import", "--format", "litellm", src}, &out, &errOut); err == nil {
-		t.Error("litellm accepted")
+		t.Error("genai-prices data accepted as litellm")
+	}
+	if err := run(context.Background(), []string{"prices", "import", "--format", "csv", src}, &out, &errOut); err == nil {
+		t.Error("an unknown format accepted")
+	}
+}
+
+func TestPricesImportLiteLLM(t *testing.T) {
+	var out, errOut bytes.Buffer
+	src := filepath.Join("..", "..", "internal", "pricing", "testdata", "litellm-sample.json")
+	if err := run(context.Background(), []string{"prices", "import", "--format", "litellm", "--name", "litellm", src}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), "imported ") || !strings.Contains(out.String(), "id: litellm:openai/gpt-4o-mini") {
+		t.Fatalf("import output:\n%.800s\n%s", out.String(), errOut.String())
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "litellm.yaml"), out.Bytes(), 0o600)
+	cfgPath := filepath.Join(dir, "weir.yaml")
+	os.WriteFile(cfgPath, []byte("pricing: {overlay: litellm.yaml}\n"), 0o600)
+	out.Reset()
+	if err := run(context.Background(), []string{"config", "check", cfgPath}, &out, &errOut); err != nil {
+		t.Errorf("the imported overlay does not load: %v", err)
 	}
 }
 

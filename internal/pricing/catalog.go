@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -216,6 +217,10 @@ type Alias struct {
 	Provider string `yaml:"provider,omitempty" json:"provider,omitempty"`
 	From     *Date  `yaml:"from,omitempty" json:"from,omitempty"`
 }
+
+// maxFee is the largest fee per 1,000 units: fees are kept per unit in
+// femto-dollars, 1,000 times finer than a Decimal.
+const maxFee = Decimal(math.MaxInt64 / 1000)
 
 // Decimal is a non-negative decimal number with up to 9 fractional digits,
 // held exactly in units of 1e-9. In YAML it is a plain number: 3, 0.0375.
@@ -432,6 +437,11 @@ func (e *Entry) validate() error {
 	}
 	if e.Prices == (Prices{}) {
 		return wrap(errors.New("no prices"))
+	}
+	for _, f := range []*Decimal{e.Fees.Requests, e.Fees.WebSearches, e.Fees.Images, e.Fees.AudioSeconds} {
+		if f != nil && *f > maxFee {
+			return wrap(fmt.Errorf("fee %s per 1,000 is above %s", *f, maxFee))
+		}
 	}
 	if e.From != nil && e.Until != nil && !e.Until.After(e.From.Time) {
 		return wrap(errors.New("until is not after from"))

@@ -205,3 +205,14 @@ func TestOffPeak(t *testing.T) {
 		}
 	}
 }
+
+func TestFeeBound(t *testing.T) {
+	e := Entry{ID: "t/x", Match: Match{Exact: []string{"x"}}, Prices: Prices{Input: Dec("1")}, Fees: Fees{Images: Dec("9300000")}}
+	if _, err := New("t", Sheet{Provider: "openai", Entries: []Entry{e}}); err == nil || !strings.Contains(err.Error(), "fee") {
+		t.Errorf("a fee that overflows per unit accepted: %v", err)
+	}
+	e.Fees.Images = Dec("9000000")
+	if _, err := New("t", Sheet{Provider: "openai", Entries: []Entry{e}}); err != nil {
+		t.Errorf("$9M per 1,000 refused: %v", err)
+	}
+}
