@@ -58,8 +58,25 @@ type Sheet struct {
 	// multiplier. Unlisted tiers ("default", "auto", "standard") pay list
 	// price.
 	ServiceTiers map[string]Decimal `yaml:"service_tiers,omitempty" json:"service_tiers,omitempty"`
-	Entries      []Entry            `yaml:"entries" json:"entries"`
-	Aliases      []Alias            `yaml:"aliases,omitempty" json:"aliases,omitempty"`
+	// IDMultipliers scale the price of calls whose model id, as sent,
+	// starts with one of a rule's prefixes, for models the rule names
+	// (Bedrock's regional endpoints cost 10% more than global ones for
+	// Claude Sonnet 4.5 and later). The first matching rule applies.
+	IDMultipliers []IDMultiplier `yaml:"id_multipliers,omitempty" json:"id_multipliers,omitempty"`
+	Entries       []Entry        `yaml:"entries" json:"entries"`
+	Aliases       []Alias        `yaml:"aliases,omitempty" json:"aliases,omitempty"`
+}
+
+// IDMultiplier is a price multiplier chosen by the form of a model id.
+type IDMultiplier struct {
+	// Prefixes are matched against the model id as sent, before
+	// strip_prefixes (case-insensitive).
+	Prefixes []string `yaml:"prefixes" json:"prefixes"`
+	// Models are prefixes of the model id after strip_prefixes; empty
+	// means every model.
+	Models     []string `yaml:"models,omitempty" json:"models,omitempty"`
+	Multiplier Decimal  `yaml:"multiplier" json:"multiplier"`
+	Note       string   `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
 // Source is a page prices were checked against.
@@ -381,6 +398,14 @@ func (s *Sheet) validate() error {
 	for _, p := range s.StripPrefixes {
 		if p == "" {
 			return errors.New("empty strip_prefixes item")
+		}
+	}
+	for i, im := range s.IDMultipliers {
+		if len(im.Prefixes) == 0 || slices.Contains(im.Prefixes, "") || slices.Contains(im.Models, "") {
+			return fmt.Errorf("id_multipliers[%d]: non-empty prefixes (and models, when given) are required", i)
+		}
+		if im.Multiplier == 0 || int64(im.Multiplier)%1000 != 0 {
+			return fmt.Errorf("id_multipliers[%d]: multiplier must be above 0 with at most 6 decimals", i)
 		}
 	}
 	for _, p := range s.Inherits {

@@ -88,8 +88,17 @@ func TestPriceCoverage(t *testing.T) {
 			// 10000*1 + 1000*5 = 10000+5000 = 15000 -> $0.015
 			u: usage.Usage{InputTokens: 10000, OutputTokens: 1000}, want: "0.015", entry: "anthropic/claude-haiku-4-5"},
 		{name: "claude opus 4.5, eu. profile", provider: "bedrock", model: "eu.anthropic.claude-opus-4-5-20251101-v1:0",
-			// 10000*5 + 1000*25 = 50000+25000 = 75000 -> $0.075
+			// regional endpoint, 10% over global: (10000*5 + 1000*25) * 1.1 = 75000 * 1.1 = 82500 -> $0.0825
+			u: usage.Usage{InputTokens: 10000, OutputTokens: 1000}, want: "0.0825", entry: "anthropic/claude-opus-4-5"},
+		{name: "claude opus 4.5, global profile", provider: "bedrock", model: "global.anthropic.claude-opus-4-5-20251101-v1:0",
+			// the global endpoint bills list price: 10000*5 + 1000*25 = 75000 -> $0.075
 			u: usage.Usage{InputTokens: 10000, OutputTokens: 1000}, want: "0.075", entry: "anthropic/claude-opus-4-5"},
+		{name: "claude opus 4.5, in-region", provider: "bedrock", model: "anthropic.claude-opus-4-5-20251101-v1:0",
+			// in-region is regional too: 75000 * 1.1 -> $0.0825
+			u: usage.Usage{InputTokens: 10000, OutputTokens: 1000}, want: "0.0825", entry: "anthropic/claude-opus-4-5"},
+		{name: "claude sonnet 4, us. profile: one price", provider: "bedrock", model: "us.anthropic.claude-sonnet-4-20250514-v1:0",
+			// models before Sonnet 4.5 keep one price: 10000*3 + 1000*15 = 45000 -> $0.045
+			u: usage.Usage{InputTokens: 10000, OutputTokens: 1000}, want: "0.045", entry: "anthropic/claude-sonnet-4"},
 		// --- Bedrock: embeddings
 		{name: "titan text embeddings v2", provider: "bedrock", model: "amazon.titan-embed-text-v2:0",
 			// 1000000*0.02 = 20000 -> $0.02

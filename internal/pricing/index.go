@@ -26,10 +26,46 @@ type providerIndex struct {
 	batch    int64 // ppm, 0 = none
 	tiers    []tierMult
 	discount int64 // ppm applied to public entries, million = none
+	idMults  []idMult
 	// layers are searched in order: one per overlay, in precedence order,
 	// then the public sheet last.
 	layers  []matchIndex
 	aliases map[string][]alias
+}
+
+type idMult struct {
+	prefixes, models []string // lower case
+	ppm              int64
+}
+
+// idMultiplier returns the multiplier of the first rule whose prefix the
+// model id as sent has and whose model the stripped id has.
+func (p *providerIndex) idMultiplier(model string) int64 {
+	if len(p.idMults) == 0 {
+		return million
+	}
+	stripped := model
+	for _, s := range p.strip {
+		if hasPrefixFold(stripped, s) {
+			stripped = stripped[len(s):]
+		}
+	}
+	for i := range p.idMults {
+		r := &p.idMults[i]
+		if anyPrefixFold(model, r.prefixes) && (len(r.models) == 0 || anyPrefixFold(stripped, r.models)) {
+			return r.ppm
+		}
+	}
+	return million
+}
+
+func anyPrefixFold(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if hasPrefixFold(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 type tierMult struct {
@@ -268,6 +304,16 @@ func build(version string, sheets []Sheet, ovs []Overlay) (*Catalog, error) {
 			p.batch = s.Batch.ppm()
 		}
 		p.tiers = compileTiers(s.ServiceTiers)
+		for _, im := range s.IDMultipliers {
+			r := idMult{ppm: im.Multiplier.ppm()}
+			for _, x := range im.Prefixes {
+				r.prefixes = append(r.prefixes, strings.ToLower(x))
+			}
+			for _, x := range im.Models {
+				r.models = append(r.models, strings.ToLower(x))
+			}
+			p.idMults = append(p.idMults, r)
+		}
 	}
 	// Overlays in reverse precedence, so that the first one's discount for
 	// a provider is the one that stays.

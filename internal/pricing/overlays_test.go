@@ -216,3 +216,27 @@ func TestFeeBound(t *testing.T) {
 		t.Errorf("$9M per 1,000 refused: %v", err)
 	}
 }
+
+func TestIDMultipliersValidate(t *testing.T) {
+	e := Entry{ID: "t/x", Match: Match{Exact: []string{"x"}}, Prices: Prices{Input: Dec("1")}}
+	for _, bad := range []IDMultiplier{
+		{Multiplier: *Dec("1.1")},
+		{Prefixes: []string{""}, Multiplier: *Dec("1.1")},
+		{Prefixes: []string{"us."}, Models: []string{""}, Multiplier: *Dec("1.1")},
+		{Prefixes: []string{"us."}},
+		{Prefixes: []string{"us."}, Multiplier: *Dec("1.0000001")},
+	} {
+		if _, err := New("t", Sheet{Provider: "bedrock", IDMultipliers: []IDMultiplier{bad}, Entries: []Entry{e}}); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+	// Without models, a rule applies to every model with the prefix.
+	c, err := New("t", Sheet{Provider: "bedrock", StripPrefixes: []string{"eu."}, IDMultipliers: []IDMultiplier{{Prefixes: []string{"EU."}, Multiplier: *Dec("2")}}, Entries: []Entry{e}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1M input at $1, doubled.
+	if got, _ := c.Price(Query{Provider: "bedrock", Model: "eu.x", Usage: usage.Usage{InputTokens: 1_000_000}}); got.Total != usd(t, "2") || got.Multiplier != 2_000_000 {
+		t.Errorf("eu.x: %+v", got)
+	}
+}

@@ -218,6 +218,9 @@ func (c *Catalog) Price(q Query) (Cost, error) {
 			m = m * tm / million
 		}
 	}
+	if im := p.idMultiplier(q.Model); im != million {
+		m = m * im / million
+	}
 	if e.offPeak != nil && !e.offPeak.peak(t.Unix()) {
 		m = m * e.offPeak.ppm / million
 		out.OffPeak = true

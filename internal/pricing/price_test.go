@@ -300,9 +300,10 @@ func TestPricePublished(t *testing.T) {
 			u:    usage.Usage{InputTokens: 1000, OutputTokens: 1000},
 			want: "0.002"},
 		{name: "bedrock claude with region prefix", provider: "bedrock", model: "us.anthropic.claude-sonnet-4-5-20250929-v1:0", at: now,
-			// as "sonnet-4.5 cache read and 5m write": $0.009975
+			// as "sonnet-4.5 cache read and 5m write" ($0.009975), at the
+			// regional endpoint's 10% premium: $0.0109725
 			u:    usage.Usage{InputTokens: 3500, CacheReadTokens: 2000, CacheWriteTokens: 500, OutputTokens: 300},
-			want: "0.009975", entry: "anthropic/claude-sonnet-4-5"},
+			want: "0.0109725", entry: "anthropic/claude-sonnet-4-5"},
 		{name: "bedrock nova-micro", provider: "bedrock", model: "amazon.nova-micro-v1:0", at: now,
 			// 1000 in of which 1000 cached... 2000 in, 1000 cached, 100 out: 1000*0.035 + 1000*0.00875 + 100*0.14 = 35+8.75+14 = 57.75 -> $0.00005775
 			u:    usage.Usage{InputTokens: 2000, CacheReadTokens: 1000, OutputTokens: 100},
