@@ -147,6 +147,52 @@ CREATE TABLE price_entries (
 	UNIQUE (id, version)
 );
 `},
+	{4, "use cases, KPI results, report columns", `
+-- Columns use-case reports group and measure by: the version a call
+-- carried (x-weir-use-case-version), and its end-to-end and first-token
+-- latencies in milliseconds (NULL when they do not apply).
+ALTER TABLE requests ADD COLUMN use_case_version TEXT NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN e2e_ms  REAL;
+ALTER TABLE requests ADD COLUMN ttft_ms REAL;
+UPDATE requests SET
+	use_case_version = COALESCE(CAST(record AS TEXT) ->> '$.use_case_version', ''),
+	e2e_ms  = CAST(record AS TEXT) ->> '$.e2e_ms',
+	ttft_ms = CAST(record AS TEXT) ->> '$.ttft_ms'
+WHERE use_case != '';
+
+-- A use case's report reads its calls in a time range: this index covers it.
+CREATE INDEX requests_use_case_report ON requests
+	(use_case, received_at, use_case_instance, use_case_version, team, user, account, model,
+	 cost_femto, unpriced_units, input_tokens, output_tokens, e2e_ms, ttft_ms, status, error_kind);
+
+-- Use case definitions, append-only: each change is a new revision of the
+-- JSON document.
+CREATE TABLE use_cases (
+	seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+	name       TEXT    NOT NULL,
+	revision   INTEGER NOT NULL,
+	doc        TEXT    NOT NULL,
+	changed_at INTEGER NOT NULL,
+	changed_by TEXT    NOT NULL,
+	UNIQUE (name, revision)
+);
+
+-- KPI results per use case instance: value in units of 1e-9; current = 1 for
+-- the value in force, earlier values are kept with current = 0.
+CREATE TABLE kpi_results (
+	seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+	use_case    TEXT    NOT NULL,
+	instance    TEXT    NOT NULL,
+	kpi         TEXT    NOT NULL,
+	value       INTEGER NOT NULL,
+	at          INTEGER NOT NULL,
+	recorded_at INTEGER NOT NULL,
+	recorded_by TEXT    NOT NULL,
+	current     INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX kpi_results_current ON kpi_results (use_case, instance, kpi) WHERE current = 1;
+CREATE INDEX kpi_results_history ON kpi_results (use_case, instance, kpi, seq);
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

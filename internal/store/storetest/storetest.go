@@ -32,6 +32,9 @@ type Store interface {
 	store.CostReader
 	store.CostReviser
 	store.PriceEntryStore
+	store.UseCaseStore
+	store.KPIStore
+	store.InstanceReader
 	io.Closer
 }
 
@@ -69,6 +72,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ReviseCosts", testReviseCosts},
 		{"ReviseCostsAtomic", testReviseCostsAtomic},
 		{"PriceEntries", testPriceEntries},
+		{"UseCases", testUseCases},
+		{"KPIResults", testKPIResults},
+		{"KPIIdempotentProperty", testKPIIdempotentProperty},
+		{"InstanceTotals", testInstanceTotals},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

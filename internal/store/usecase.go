@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// UseCaseStore keeps use case definitions as JSON documents, append-only:
+// each change is a new revision; nothing is overwritten.
+type UseCaseStore interface {
+	// PutUseCase stores a new revision of d.Name (revision 1 when new) and
+	// returns it with Revision and ChangedAt set. With ifRevision > 0 the
+	// put is refused with ErrConflict unless the latest revision is
+	// ifRevision.
+	PutUseCase(ctx context.Context, d UseCaseDoc, ifRevision int) (UseCaseDoc, error)
+	// UseCases returns the latest revision of every use case, by name.
+	UseCases(ctx context.Context) ([]UseCaseDoc, error)
+	// UseCaseHistory returns every revision of name, oldest first; none is
+	// ErrNotFound.
+	UseCaseHistory(ctx context.Context, name string) ([]UseCaseDoc, error)
+}
+
+// UseCaseDoc is one revision of a use case definition.
+type UseCaseDoc struct {
+	Name      string          `json:"name"`
+	Revision  int             `json:"revision"`
+	Doc       json.RawMessage `json:"doc"`
+	ChangedAt time.Time       `json:"changed_at"`
+	ChangedBy string          `json:"changed_by"`
+}
+
+// KPIStore keeps KPI results per use case instance.
+type KPIStore interface {
+	// PutKPIResult makes r the value in force for (UseCase, Instance, KPI).
+	// When the value in force already has r's Value and At, nothing is
+	// stored and changed is false; otherwise the earlier value is kept as
+	// history. RecordedAt is set by the store.
+	PutKPIResult(ctx context.Context, r KPIResult) (stored KPIResult, changed bool, err error)
+	// KPIHistory returns every value of one instance's KPI, oldest first.
+	KPIHistory(ctx context.Context, useCase, instance, kpi string) ([]KPIResult, error)
+	// InstanceKPIs returns the values in force for the instances q selects
+	// (see InstanceTotals), by instance then KPI.
+	InstanceKPIs(ctx context.Context, q InstanceQuery) ([]KPIResult, error)
+}
+
+// KPIResult is one value of one KPI for one instance of a use case.
+type KPIResult struct {
+	UseCase  string `json:"use_case"`
+	Instance string `json:"instance"`
+	KPI      string `json:"kpi"`
+	// Nanos is the value in units of 1e-9 (1 for a boolean true is 1e9).
+	Nanos      int64     `json:"-"`
+	At         time.Time `json:"at"`
+	RecordedAt time.Time `json:"recorded_at"`
+	RecordedBy string    `json:"recorded_by"`
+	Current    bool      `json:"current"`
+}
+
+// InstanceReader sums a use case's calls per instance, for reports.
+type InstanceReader interface {
+	// InstanceTotals returns one row per instance with calls of q.UseCase
+	// received in [From, To) (and of q.Version when set), oldest first
+	// call first. Calls without an instance id are one row with the empty
+	// Instance.
+	InstanceTotals(ctx context.Context, q InstanceQuery) ([]InstanceTotal, error)
+}
+
+// InstanceQuery selects the instances of a use case by their calls.
+type InstanceQuery struct {
+	UseCase string
+	// From (inclusive) and To (exclusive) bound the calls' received_at.
+	From, To time.Time
+	// Version, when set, keeps only calls that carried it.
+	Version string
+}
+
+// InstanceTotal is one instance's calls in a range.
+type InstanceTotal struct {
+	Instance string
+	// First is the first call's time; Version, Team, User and Account are
+	// the first call's.
+	First                        time.Time
+	Version, Team, User, Account string
+	Calls, PricedCalls, Unpriced int64
+	Errors                       int64 // calls with status >= 400 or an error kind
+	CostUSD                      Amount
+	InputTokens, OutputTokens    int64
+	E2EMsSum                     float64
+	TTFTCalls                    int64
+	TTFTMsSum                    float64
+}
