@@ -33,9 +33,9 @@ type UseCaseDoc struct {
 // KPIStore keeps KPI results per use case instance.
 type KPIStore interface {
 	// PutKPIResult makes r the value in force for (UseCase, Instance, KPI).
-	// When the value in force already has r's Value and At, nothing is
-	// stored and changed is false; otherwise the earlier value is kept as
-	// history. RecordedAt is set by the store.
+	// When the value in force already has r's value, nothing is stored
+	// (whatever r.At) and changed is false; otherwise the earlier value is
+	// kept as history. RecordedAt is set by the store.
 	PutKPIResult(ctx context.Context, r KPIResult) (stored KPIResult, changed bool, err error)
 	// KPIHistory returns every value of one instance's KPI, oldest first.
 	KPIHistory(ctx context.Context, useCase, instance, kpi string) ([]KPIResult, error)

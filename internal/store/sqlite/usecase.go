@@ -95,7 +95,7 @@ func (s *Store) PutKPIResult(ctx context.Context, r store.KPIResult) (store.KPIR
 		WHERE use_case = ? AND instance = ? AND kpi = ? AND current = 1`, r.UseCase, r.Instance, r.KPI).Scan(&seq, &cur.Nanos, &at, &recorded, &cur.RecordedBy)
 	switch {
 	case err == nil:
-		if cur.Nanos == r.Nanos && at == r.At.UnixNano() {
+		if cur.Nanos == r.Nanos {
 			cur.UseCase, cur.Instance, cur.KPI, cur.Current = r.UseCase, r.Instance, r.KPI, true
 			cur.At, cur.RecordedAt = time.Unix(0, at).UTC(), time.Unix(0, recorded).UTC()
 			return cur, false, nil
