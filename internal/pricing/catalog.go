@@ -19,6 +19,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -311,7 +312,27 @@ func (d Date) MarshalYAML() (any, error) {
 	if d.Time.Equal(d.Time.Truncate(24 * time.Hour)) {
 		return d.UTC().Format(time.DateOnly), nil
 	}
-	return d.UTC().Format(time.RFC3339), nil
+	return d.UTC().Format(time.RFC3339Nano), nil
+}
+
+// MarshalJSON writes a date, or an RFC 3339 time when not at midnight.
+func (d Date) MarshalJSON() ([]byte, error) {
+	v, _ := d.MarshalYAML()
+	return []byte(strconv.Quote(v.(string))), nil
+}
+
+// UnmarshalJSON reads "2025-06-10" or an RFC 3339 time.
+func (d *Date) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid date %s: want a string", b)
+	}
+	t, err := parseDate(s)
+	if err != nil {
+		return err
+	}
+	d.Time = t
+	return nil
 }
 
 func parseDate(s string) (time.Time, error) {
