@@ -40,6 +40,9 @@ type Options struct {
 	// History gives estimates each model's typical output; nil uses the
 	// default.
 	History OutputHistory
+	// UseCases serves /api/v1/use-cases and /api/v1/portfolio; nil
+	// disables them.
+	UseCases UseCases
 	// Reconciler answers POST /api/v1/costs/reconcile; nil disables it.
 	Reconciler Reconciler
 	// Commitments answers GET /api/v1/costs/commitments; nil disables it.
@@ -91,6 +94,17 @@ func (a *API) Register(mux *http.ServeMux) {
 		handle("GET", "/api/v1/prices/custom/{id...}", a.customPriceHistory)
 		handle("POST", "/api/v1/costs/reprice", a.reprice)
 		handle("GET", "/api/v1/costs/revisions", a.revisions)
+	}
+	if a.opt.UseCases != nil {
+		handle("GET", "/api/v1/use-cases", a.listUseCases)
+		handle("GET", "/api/v1/use-cases/{name}", a.getUseCase)
+		handle("PUT", "/api/v1/use-cases/{name}", a.putUseCase)
+		handle("GET", "/api/v1/use-cases/{name}/history", a.useCaseHistory)
+		handle("POST", "/api/v1/use-cases/{name}/versions", a.newUseCaseVersion)
+		handle("PUT", "/api/v1/use-cases/{name}/instances/{instance}/kpis/{kpi}", a.putKPI)
+		handle("GET", "/api/v1/use-cases/{name}/report", a.useCaseReport)
+		handle("GET", "/api/v1/use-cases/{name}/compare", a.compareVersions)
+		handle("GET", "/api/v1/portfolio", a.portfolio)
 	}
 	if a.opt.Reconciler != nil {
 		handle("POST", "/api/v1/costs/reconcile", a.reconcileCosts)

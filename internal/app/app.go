@@ -29,6 +29,7 @@ import (
 	"github.com/weirhq/weir/internal/recorder"
 	"github.com/weirhq/weir/internal/store/sqlite"
 	"github.com/weirhq/weir/internal/tokencount"
+	"github.com/weirhq/weir/internal/value"
 )
 
 // Providers is the registry of provider types Weir can build.
@@ -230,7 +231,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		APIKeys:            keys,
 	})
 	redacted := cfg.Redacted()
-	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: &value.Service{St: st}, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
 
 	a.gw = gw
 	mux := http.NewServeMux()
