@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -26,6 +27,7 @@ import (
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/store"
 	"github.com/weirhq/weir/internal/usage"
+	"github.com/weirhq/weir/internal/value"
 )
 
 // The tests in this file keep docs/openapi.yaml honest: they fail when a
@@ -351,7 +353,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	// real handler, not the /api/ catch-all.
 	mux := http.NewServeMux()
 	New(Options{Requests: &fakeReader{}, Config: func() any { return map[string]any{} }, Costs: &fakeCosts{},
-		Prices: fakePrices{}, Commitments: fakeCommitments{}, Reconciler: fakeReconciler{}}).Register(mux)
+		Prices: fakePrices{}, Commitments: fakeCommitments{}, Reconciler: fakeReconciler{}, UseCases: fakeUseCases{}}).Register(mux)
 	for path, item := range s.Paths {
 		if !strings.HasPrefix(path, "/api/") {
 			continue
@@ -490,4 +492,32 @@ type fakeReconciler struct{}
 
 func (fakeReconciler) Reconcile(context.Context, string, io.Reader, time.Time, time.Time, float64) (reconcile.Report, error) {
 	return reconcile.Report{}, nil
+}
+
+type fakeUseCases struct{}
+
+func (fakeUseCases) List(context.Context) ([]value.Stored, error) { return nil, nil }
+func (fakeUseCases) Get(context.Context, string) (value.Stored, error) {
+	return value.Stored{}, store.ErrNotFound
+}
+func (fakeUseCases) History(context.Context, string) ([]value.Stored, error) {
+	return nil, store.ErrNotFound
+}
+func (fakeUseCases) Put(context.Context, value.UseCase, int, string) (value.Stored, error) {
+	return value.Stored{}, nil
+}
+func (fakeUseCases) NewVersion(context.Context, string, string, string, string) (value.Stored, error) {
+	return value.Stored{}, nil
+}
+func (fakeUseCases) PutKPI(context.Context, string, string, string, json.RawMessage, time.Time, string) (store.KPIResult, bool, error) {
+	return store.KPIResult{}, false, nil
+}
+func (fakeUseCases) Report(context.Context, string, value.ReportQuery) (value.UseCaseReport, error) {
+	return value.UseCaseReport{}, nil
+}
+func (fakeUseCases) Compare(context.Context, string, string, string, time.Time, time.Time, float64) (value.Comparison, error) {
+	return value.Comparison{}, nil
+}
+func (fakeUseCases) Portfolio(context.Context, time.Time, time.Time) (value.Portfolio, error) {
+	return value.Portfolio{}, nil
 }

@@ -149,7 +149,7 @@ func (a *API) putKPI(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct {
 		store.KPIResult
 		Value   json.Number `json:"value"`
-		Changed bool   `json:"changed"`
+		Changed bool        `json:"changed"`
 	}{res, json.Number(value.FormatNanos(res.Nanos)), changed})
 }
 
