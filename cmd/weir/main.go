@@ -246,6 +246,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
 	return a.Serve(ctx, func(addr string) {
 		base := "http://" + addr
 		fmt.Fprintf(stdout, strings.TrimLeft(`
@@ -257,13 +258,15 @@ sending sample traffic for three use cases (support-triage, lead-qualification, 
   Recorded calls       %[1]s/api/v1/requests?limit=5
   One use case         %[1]s/api/v1/requests?use_case=support-triage
   Spend by use case    %[1]s/api/v1/costs?group_by=use_case
+  Value by use case    %[1]s/api/v1/portfolio?from=%[4]s&to=%[5]s
+  Cost per resolved    %[1]s/api/v1/use-cases/support-triage/report?from=%[4]s&to=%[5]s&group_by=version
   Prometheus metrics   %[1]s/metrics
 
   Try: curl %[1]s/v1/chat/completions -H 'content-type: application/json' \
          -H 'x-weir-use-case: my-test' -d '{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
 
 Data is kept in %[3]s. Press Ctrl-C to stop.
-`, "\n"), base, sim, cfg.DataDir)
+`, "\n"), base, sim, cfg.DataDir, today.Format(time.DateOnly), today.AddDate(0, 0, 1).Format(time.DateOnly))
 		go demo.Run(ctx, base, *rate, log)
 	})
 }
