@@ -110,6 +110,9 @@ func ConfigOverlays(cfg config.Config) ([]pricing.Overlay, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pricing.overlay: %w", err)
 		}
+		if o.Name == "config" || o.Name == costing.APIOverlay {
+			return nil, fmt.Errorf("pricing.overlay %s: the name %q is reserved (config sheets, API entries)", cfg.Pricing.Overlay, o.Name)
+		}
 		ovs = append(ovs, o)
 	}
 	return ovs, nil

@@ -104,17 +104,18 @@ func TestPricesThroughTheAPI(t *testing.T) {
 	if got := rec["cost_usd"].(float64); fmt.Sprintf("%.9f", got) != fmt.Sprintf("%.9f", listCost/2) {
 		t.Errorf("call after the new price: $%v, want half of $%v", got, listCost)
 	}
-	if c := rec["cost"].(map[string]any); c["entry_id"] != "acme/gpt-4o-mini" || c["negotiated"] != true || !strings.HasSuffix(c["catalog_version"].(string), "+api") {
+	if c := rec["cost"].(map[string]any); c["entry_id"] != "api:acme/gpt-4o-mini" || c["negotiated"] != true || !strings.HasSuffix(c["catalog_version"].(string), "+api") {
 		t.Errorf("cost after the new price: %v", c)
 	}
 	list := do("GET", "/api/v1/prices?provider=openai&model=gpt-4o-mini", "", 200)
-	if e := list["entries"].([]any)[0].(map[string]any); e["id"] != "acme/gpt-4o-mini" || e["source"] != "api" {
+	if e := list["entries"].([]any)[0].(map[string]any); e["id"] != "api:acme/gpt-4o-mini" || e["source"] != "api" {
 		t.Errorf("prices list starts with %v", e)
 	}
 
 	// Re-pricing the day applies it to the call made before.
-	day := time.Now().UTC().Format(time.DateOnly)
-	tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+	// An hour either side of now: never split by midnight.
+	day := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	tomorrow := time.Now().UTC().Add(time.Hour).Format(time.RFC3339)
 	res := do("POST", "/api/v1/costs/reprice", `{"from":"`+day+`","to":"`+tomorrow+`","reason":"acme agreement","dry_run":true}`, 200)
 	if res["changed"].(float64) != 1 || res["unchanged"].(float64) != 1 {
 		t.Errorf("dry run: %v", res)
@@ -124,7 +125,7 @@ func TestPricesThroughTheAPI(t *testing.T) {
 		t.Errorf("run: %v", res)
 	}
 	do("POST", "/api/v1/costs/reprice", `{"from":"`+day+`","to":"`+tomorrow+`"}`, 400)
-	if rec = recorded(before); rec["cost"].(map[string]any)["entry_id"] != "acme/gpt-4o-mini" {
+	if rec = recorded(before); rec["cost"].(map[string]any)["entry_id"] != "api:acme/gpt-4o-mini" {
 		t.Errorf("re-priced call: %v", rec["cost"])
 	}
 	revs := do("GET", "/api/v1/costs/revisions?request_id="+before, "", 200)["revisions"].([]any)
@@ -137,7 +138,11 @@ func TestPricesThroughTheAPI(t *testing.T) {
 	if c := recorded(covered); c["cost_usd"].(float64) != 0 || c["cost"].(map[string]any)["commitment"] != "ptu-month" {
 		t.Errorf("covered call: %v %v", c["cost_usd"], c["cost"])
 	}
-	rep := do("GET", "/api/v1/costs/commitments?from="+day+"&to="+tomorrow+"&group_by=model", "", 200)
+	// A range inside this month, so that one period overlaps it.
+	now := time.Now().UTC()
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	cfrom, cto := max(now.Add(-time.Hour).Unix(), month.Unix()), min(now.Add(time.Hour).Unix(), month.AddDate(0, 1, 0).Unix())
+	rep := do("GET", fmt.Sprintf("/api/v1/costs/commitments?from=%d&to=%d&group_by=model", cfrom, cto), "", 200)
 	cm := rep["commitments"].([]any)[0].(map[string]any)
 	// The one call in the month so far carries the whole month's fee.
 	if cm["calls"].(float64) != 1 || cm["fee_usd"].(float64) != 3000 || cm["allocated_usd"].(float64) != 3000 || cm["periods"].(float64) != 1 {

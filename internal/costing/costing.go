@@ -75,7 +75,7 @@ func (e *Engine) Cost(rec *record.Record, priceAs string) (pricing.Cost, error) 
 			}, nil
 		}
 	}
-	q := pricing.Query{Provider: priceAs, Model: rec.ResponseModel, At: rec.ReceivedAt, Usage: rec.Usage, ServiceTier: rec.ServiceTier}
+	q := pricing.Query{Provider: priceAs, Model: rec.ResponseModel, SentModel: rec.Model, At: rec.ReceivedAt, Usage: rec.Usage, ServiceTier: rec.ServiceTier}
 	if rec.ServiceTier == "batch" {
 		q.Batch, q.ServiceTier = true, ""
 	}

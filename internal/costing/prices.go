@@ -72,7 +72,11 @@ func (p *Prices) build(stored []store.StoredPriceEntry) (*pricing.Catalog, error
 				byProvider[s.Provider] = sh
 				names = append(names, s.Provider)
 			}
-			sh.Entries = append(sh.Entries, *s.Entry)
+			// API entries are namespaced so that no catalog upgrade or
+			// config entry can ever collide with them.
+			e := *s.Entry
+			e.ID = APIOverlay + ":" + e.ID
+			sh.Entries = append(sh.Entries, e)
 		}
 		sort.Strings(names)
 		api := pricing.Overlay{Name: APIOverlay}

@@ -82,9 +82,11 @@ func (e *Engine) Reprice(ctx context.Context, st RepriceStore, opt RepriceOption
 	if opt.Sample == 0 {
 		opt.Sample = 20
 	}
-	var b [8]byte
-	rand.Read(b[:])
-	res.RunID = time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:4])
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return res, fmt.Errorf("reprice: run id: %w", err)
+	}
+	res.RunID = time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 
 	q := store.RequestQuery{From: opt.From, To: opt.To, Provider: opt.Provider, Model: opt.Model, Limit: store.MaxLimit}
 	var pending []store.CostRevision
@@ -162,6 +164,11 @@ func (e *Engine) revise(rec *record.Record, opt RepriceOptions) (*store.CostRevi
 	priceAs := rec.Cost.PriceAs
 	if priceAs == "" && opt.PriceAs != nil {
 		priceAs = opt.PriceAs(rec.Provider)
+	}
+	if priceAs == "" && rec.Cost.EntryID != "" && rec.Cost.Commitment == "" {
+		// Priced when recorded, by a catalog provider this run cannot
+		// name (a provider since renamed or removed): left as it is.
+		return nil, false, nil
 	}
 	cost, err := e.Cost(rec, priceAs)
 	if errors.Is(err, pricing.ErrInvalidUsage) || errors.Is(err, pricing.ErrOverflow) {

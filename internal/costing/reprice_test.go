@@ -211,3 +211,29 @@ func TestCommitmentCoversCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestRepriceKeepsCallsOfUnknownProviders: a priced call whose catalog
+// provider cannot be named any more (recorded before costs named it, its
+// provider since removed from the config) is left as it is, not unpriced.
+func TestRepriceKeepsCallsOfUnknownProviders(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	e := NewEngine(embedded(t), nil, nil)
+	r := record.Record{ID: "old", ReceivedAt: day("2026-11-05"), Endpoint: record.EndpointChatCompletions, Status: 200,
+		Provider: "gone", Model: "gpt-4o-mini", Usage: usage.Usage{InputTokens: 1000, OutputTokens: 1000}}
+	e.Price(&r, "openai")
+	r.Cost.PriceAs = "" // as recorded before costs named it
+	if err := st.WriteRecords(ctx, []record.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	for _, priceAs := range []func(string) string{nil, func(string) string { return "" }} {
+		res, err := e.Reprice(ctx, st, RepriceOptions{From: day("2026-11-01"), To: day("2026-12-01"), Reason: "x", PriceAs: priceAs})
+		if err != nil || res.Changed != 0 || res.Skipped != 1 {
+			t.Errorf("reprice = %+v %v", res, err)
+		}
+	}
+	got, err := st.GetRequest(ctx, "old")
+	if err != nil || got.CostUSD == nil || got.CostUSD.String() != "0.000750" {
+		t.Errorf("the call's cost changed: %v %v", got.CostUSD, err)
+	}
+}

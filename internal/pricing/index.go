@@ -325,7 +325,11 @@ func build(version string, sheets []Sheet, ovs []Overlay) (*Catalog, error) {
 		}
 		names[ov.Name] = true
 		for i := range ov.Sheets {
-			if err := add(&ov.Sheets[i], layer); err != nil {
+			sh := &ov.Sheets[i]
+			if len(sh.StripPrefixes)+len(sh.Inherits)+len(sh.ServiceTiers)+len(sh.IDMultipliers)+len(sh.Aliases) > 0 || sh.Batch != nil {
+				return nil, fmt.Errorf("overlay %s: sheet %s: strip_prefixes, inherits, batch, service_tiers, id_multipliers and aliases belong to the public sheets; give an overlay entry its own batch or service_tiers", ov.Name, sh.Provider)
+			}
+			if err := add(sh, layer); err != nil {
 				return nil, fmt.Errorf("overlay %s: %w", ov.Name, err)
 			}
 		}
@@ -461,7 +465,9 @@ func (m *matchIndex) finish() error {
 }
 
 // at returns the entry of es in force at t: the latest started one, unless
-// it has ended.
+// it has ended. An entry's until ends the price of its models (a model
+// retired): the entry it superseded does not come back. A temporary price
+// is written as the temporary entry and a new one from its end.
 func at(es []*entry, t int64) *entry {
 	for i := len(es) - 1; i >= 0; i-- {
 		if es[i].from <= t {

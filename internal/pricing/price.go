@@ -17,6 +17,10 @@ type Query struct {
 	// Model is the model as the provider reported it (the record's
 	// response_model), or as sent when the response named none.
 	Model string
+	// SentModel is the model id as sent upstream, when it differs from
+	// Model: a sheet's id_multipliers look at it (Bedrock's global. and
+	// regional profiles). Empty means Model.
+	SentModel string
 	// At is when the call was made; the zero time means now.
 	At    time.Time
 	Usage usage.Usage
@@ -218,7 +222,11 @@ func (c *Catalog) Price(q Query) (Cost, error) {
 			m = m * tm / million
 		}
 	}
-	if im := p.idMultiplier(q.Model); im != million {
+	sent := q.SentModel
+	if sent == "" {
+		sent = q.Model
+	}
+	if im := p.idMultiplier(sent); im != million {
 		m = m * im / million
 	}
 	if e.offPeak != nil && !e.offPeak.peak(t.Unix()) {
