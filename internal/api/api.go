@@ -6,7 +6,6 @@ package api
 
 import (
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weirhq/weir/internal/httpjson"
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/store"
 )
@@ -43,6 +43,9 @@ type Options struct {
 	// UseCases serves /api/v1/use-cases and /api/v1/portfolio; nil
 	// disables them.
 	UseCases UseCases
+	// Ingest answers POST /api/v1/ingest (calls made without the gateway);
+	// nil disables it.
+	Ingest http.Handler
 	// Reconciler answers POST /api/v1/costs/reconcile; nil disables it.
 	Reconciler Reconciler
 	// Commitments answers GET /api/v1/costs/commitments; nil disables it.
@@ -109,6 +112,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	if a.opt.Reconciler != nil {
 		handle("POST", "/api/v1/costs/reconcile", a.reconcileCosts)
 	}
+	if a.opt.Ingest != nil {
+		handle("POST", "/api/v1/ingest", a.opt.Ingest.ServeHTTP)
+	}
 	if a.opt.Commitments != nil {
 		handle("GET", "/api/v1/costs/commitments", a.commitments)
 	}
@@ -149,26 +155,11 @@ func (a *API) auth(next http.Handler) http.Handler {
 	})
 }
 
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
 func writeErr(w http.ResponseWriter, status int, code, msg string) {
-	var b errorBody
-	b.Error.Code, b.Error.Message = code, msg
-	writeJSON(w, status, b)
+	httpjson.Error(w, status, code, msg)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }
 
 func (a *API) getRequest(w http.ResponseWriter, r *http.Request) {
 	rec, err := a.opt.Requests.GetRequest(r.Context(), r.PathValue("id"))

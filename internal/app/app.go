@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,7 @@ import (
 	"github.com/weirhq/weir/internal/config"
 	"github.com/weirhq/weir/internal/costing"
 	"github.com/weirhq/weir/internal/gateway"
+	"github.com/weirhq/weir/internal/ingest"
 	"github.com/weirhq/weir/internal/metrics"
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/provider"
@@ -156,14 +158,24 @@ func OpenPrices(ctx context.Context, cfg config.Config, st costing.PriceStore, l
 	return prices, eng, nil
 }
 
-// PriceAsOf maps configured provider names to their catalog provider, for
-// re-pricing calls recorded before costs named it.
+// PriceAsOf maps configured provider names to their catalog provider (a
+// name that is not configured but is a catalog vendor, as ingested calls
+// name theirs, maps to itself), for re-pricing calls recorded before costs
+// named it and for ingested calls.
 func PriceAsOf(cfg config.Config) func(string) string {
 	m := map[string]string{}
 	for _, p := range cfg.Providers {
 		m[p.Name] = priceAs(p)
 	}
-	return func(name string) string { return m[name] }
+	return func(name string) string {
+		if v, ok := m[name]; ok {
+			return v
+		}
+		if slices.Contains(pricing.KnownProviders, name) {
+			return name
+		}
+		return ""
+	}
 }
 
 func firstPositive(ds ...time.Duration) time.Duration {
@@ -234,7 +246,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		APIKeys:            keys,
 	})
 	redacted := cfg.Redacted()
-	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: &value.Service{St: st}, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
+	var names []string
+	for _, p := range cfg.Providers {
+		names = append(names, p.Name)
+	}
+	ingester := ingest.New(ingest.Options{
+		Store: st, Pricer: eng, PriceAs: PriceAsOf(cfg), Providers: names,
+		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(), Observe: a.metrics.Observe, Log: log.With("part", "ingest"),
+	})
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: &value.Service{St: st}, Ingest: ingester, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
 
 	a.gw = gw
 	mux := http.NewServeMux()

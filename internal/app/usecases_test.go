@@ -267,3 +267,67 @@ func TestUseCaseReportEndToEnd(t *testing.T) {
 		t.Errorf("unknown use case: %d", code)
 	}
 }
+
+// TestIngestCountsInReports: a call made without the gateway, sent to
+// POST /api/v1/ingest, is priced and counts in its use case's report; sent
+// again, it is stored once.
+func TestIngestCountsInReports(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	post := func(path, body string) string {
+		t.Helper()
+		resp, err := http.Post(srv.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	put := func(path, body string) {
+		req, _ := http.NewRequest("PUT", srv.URL+path, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("PUT %s: %v %v", path, resp, err)
+		}
+		resp.Body.Close()
+	}
+	put("/api/v1/use-cases/nightly", `{"kpis":[{"name":"done","type":"boolean","direction":"higher","value":[{"usd_per_unit":1}]}]}`)
+	at := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339Nano)
+	// gpt-4o-mini: 1,000,000 input at $0.15 + 100,000 output at $0.60 = $0.21.
+	event := `{"id":"chatcmpl-1","received_at":"` + at + `","provider":"openai","model":"gpt-4o-mini",
+		"openai_usage":{"prompt_tokens":1000000,"completion_tokens":100000},"e2e_ms":900,"use_case":"nightly","use_case_instance":"job-1"}`
+	if out := post("/api/v1/ingest", event); !strings.Contains(out, `"stored":1`) {
+		t.Errorf("ingest: %s", out)
+	}
+	if out := post("/api/v1/ingest", event); !strings.Contains(out, `"duplicates":1`) {
+		t.Errorf("ingest again: %s", out)
+	}
+	put("/api/v1/use-cases/nightly/instances/job-1/kpis/done", `{"value":true}`)
+	from, to := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), time.Now().UTC().Add(time.Hour).Format(time.RFC3339)
+	resp, err := http.Get(srv.URL + "/api/v1/use-cases/nightly/report?from=" + from + "&to=" + to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var rep struct {
+		Calls     int64
+		CostUSD   json.Number `json:"cost_usd"`
+		ValueUSD  json.Number `json:"value_usd"`
+		Instances int64
+	}
+	json.NewDecoder(resp.Body).Decode(&rep)
+	if rep.Calls != 1 || rep.Instances != 1 || rep.CostUSD != "0.21" || rep.ValueUSD != "1" {
+		t.Errorf("report: %+v", rep)
+	}
+}
