@@ -100,3 +100,20 @@ func TestServeRecordsAndDrains(t *testing.T) {
 		t.Errorf("record after restart: %+v %v", rec, err)
 	}
 }
+
+// serveApp starts an App on cfg (its data in a temporary directory) behind
+// a test server; both stop when the test ends.
+func serveApp(t *testing.T, cfg config.Config) *httptest.Server {
+	t.Helper()
+	cfg.DataDir = t.TempDir()
+	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		a.Close(context.Background())
+	})
+	return srv
+}

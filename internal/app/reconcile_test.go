@@ -1,11 +1,9 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -29,15 +27,8 @@ func TestReconcileThroughTheAPI(t *testing.T) {
 	}}, nil))
 	defer sim.Close()
 	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
 	cfg.Providers = []config.Provider{{Name: "primary", Type: "openai", BaseURL: sim.URL + "/v1", PriceAs: "openai"}}
-	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(context.Background())
-	srv := httptest.NewServer(a.Handler())
-	defer srv.Close()
+	srv := serveApp(t, cfg)
 	var ids []string
 	for i := range 12 {
 		model := []string{"gpt-4o-mini", "gpt-4o"}[i%2]

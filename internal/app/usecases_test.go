@@ -1,11 +1,9 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -28,15 +26,8 @@ func TestUseCaseReportEndToEnd(t *testing.T) {
 	}}, nil))
 	defer sim.Close()
 	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
 	cfg.Providers = []config.Provider{{Name: "primary", Type: "openai", BaseURL: sim.URL + "/v1", PriceAs: "openai"}}
-	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(context.Background())
-	srv := httptest.NewServer(a.Handler())
-	defer srv.Close()
+	srv := serveApp(t, cfg)
 
 	do := func(method, path, body string, hdr map[string]string) (int, []byte) {
 		t.Helper()
@@ -273,14 +264,7 @@ func TestUseCaseReportEndToEnd(t *testing.T) {
 // again, it is stored once.
 func TestIngestCountsInReports(t *testing.T) {
 	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(context.Background())
-	srv := httptest.NewServer(a.Handler())
-	defer srv.Close()
+	srv := serveApp(t, cfg)
 	post := func(path, body string) string {
 		t.Helper()
 		resp, err := http.Post(srv.URL+path, "application/json", strings.NewReader(body))
