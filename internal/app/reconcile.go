@@ -30,9 +30,15 @@ const reconcileChunk = 7 * 24 * time.Hour
 // priced as vendor. Models are matched through the price catalog (a bill's
 // dated snapshot and Weir's alias are the same model when one entry prices
 // both), else without their date suffix. from and to bound the days
-// compared (to exclusive; zero: the days the export covers); tolerancePct
-// is the verdict's tolerance (0: 1%).
+// compared (to exclusive; zero: the days the export covers; times are
+// taken to their UTC day); tolerancePct is the verdict's tolerance in
+// percent (negative: the default 1%).
 func (r Reconciler) Reconcile(ctx context.Context, vendor string, export io.Reader, from, to time.Time, tolerancePct float64) (reconcile.Report, error) {
+	vendor = strings.ToLower(strings.TrimSpace(vendor))
+	if !to.IsZero() && !to.Equal(dayStart(to)) {
+		to = dayStart(to).AddDate(0, 0, 1) // a partial last day counts whole
+	}
+	from = dayStart(from)
 	bill, err := reconcile.Parse(vendor, export)
 	if err != nil {
 		return reconcile.Report{}, fmt.Errorf("%w: %w", store.ErrInvalidQuery, err)
@@ -92,21 +98,28 @@ func (r Reconciler) Reconcile(ctx context.Context, vendor string, export io.Read
 				if err != nil {
 					return reconcile.Report{}, fmt.Errorf("reconcile: day %q: %w", row.Key, err)
 				}
-				dollars, femto := row.CostUSD.Parts()
-				if dollars >= int64(^uint64(0)>>1)/int64(pricing.USD) {
-					return reconcile.Report{}, fmt.Errorf("reconcile: %s on %s: more than $9,223 in a day", row.Key2, row.Key)
-				}
 				weir = append(weir, reconcile.WeirLine{
 					Day: day, Model: row.Key2, Calls: row.Calls, Unpriced: row.UnpricedCalls,
-					CostUSD: pricing.Money(dollars)*pricing.USD + femto,
+					CostUSD: row.CostUSD,
 					Usage:   reconcile.Tokens{Input: row.InputTokens, Output: row.OutputTokens},
 				})
 			}
 		}
 	}
 	cat := r.Catalog()
-	rep := reconcile.Compare(bill, weir, reconcile.Options{TolerancePct: tolerancePct, Normalize: catalogModel(cat, vendor, to.Add(-time.Second))})
+	rep := reconcile.Compare(bill, weir, reconcile.Options{Normalize: catalogModel(cat, vendor, to.Add(-time.Second))})
+	if tolerancePct >= 0 {
+		rep.TolerancePct, rep.Within = tolerancePct, rep.WithinTolerance(tolerancePct)
+	}
 	return rep, nil
+}
+
+// dayStart is the UTC midnight starting t's day (zero stays zero).
+func dayStart(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(24 * time.Hour)
 }
 
 // catalogModel names a model by the catalog entry that prices it at t (its

@@ -19,7 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/store"
 )
 
@@ -99,8 +98,8 @@ type Line struct {
 	Model string `json:"model"`
 	// CostUSD is the exact sum of the records' amounts; meaningful only when
 	// HasCost.
-	CostUSD pricing.Money `json:"cost_usd"`
-	HasCost bool          `json:"has_cost"`
+	CostUSD store.Amount `json:"cost_usd"`
+	HasCost bool         `json:"has_cost"`
 	// Usage sums the records' token counts; meaningful only when HasUsage.
 	Usage    Tokens `json:"usage"`
 	HasUsage bool   `json:"has_usage"`
@@ -236,11 +235,7 @@ func (b *builder) bill(provider string) (Bill, error) {
 	out := Bill{Provider: provider, Format: strings.Join(formats, "+"), Lines: make([]Line, 0, len(b.lines))}
 	for k, s := range b.lines {
 		l := Line{Day: time.Unix(k.day, 0).UTC(), Model: k.model, HasCost: s.hasCost, Usage: s.usage, HasUsage: s.hasUsage}
-		m, ok := amountMoney(s.cost)
-		if !ok {
-			return Bill{}, fmt.Errorf("cost of %q on %s (%s USD) is beyond what pricing.Money holds", k.model, l.Day.Format(time.DateOnly), s.cost)
-		}
-		l.CostUSD = m
+		l.CostUSD = s.cost
 		out.Lines = append(out.Lines, l)
 	}
 	slices.SortFunc(out.Lines, func(a, b Line) int {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/store"
 )
 
@@ -28,9 +27,9 @@ type WeirLine struct {
 	// CostUSD sums the priced calls; Unpriced counts the calls that reached
 	// the provider but could not be priced, so CostUSD is a lower bound when
 	// Unpriced > 0.
-	CostUSD  pricing.Money `json:"cost_usd"`
-	Unpriced int64         `json:"unpriced"`
-	Usage    Tokens        `json:"usage"`
+	CostUSD  store.Amount `json:"cost_usd"`
+	Unpriced int64        `json:"unpriced"`
+	Usage    Tokens       `json:"usage"`
 }
 
 // Options tune Compare. The zero value matches model names exactly, ignoring
@@ -190,7 +189,7 @@ func Compare(bill Bill, weir []WeirLine, opts Options) Report {
 			a.billM[l.Model] = true
 		}
 		if l.HasCost {
-			a.row.BillUSD.Add(l.CostUSD)
+			a.row.BillUSD.AddAmount(l.CostUSD)
 		}
 		if l.HasUsage {
 			addTokens(&a.row.BillTokens, l.Usage)
@@ -207,7 +206,7 @@ func Compare(bill Bill, weir []WeirLine, opts Options) Report {
 		if w.Model != "" {
 			a.weirM[w.Model] = true
 		}
-		a.row.WeirUSD.Add(w.CostUSD)
+		a.row.WeirUSD.AddAmount(w.CostUSD)
 		addTokens(&a.row.WeirTokens, w.Usage)
 		a.row.WeirCalls += w.Calls
 		a.row.WeirUnpriced += w.Unpriced

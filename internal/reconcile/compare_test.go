@@ -7,11 +7,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/weirhq/weir/internal/pricing"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -231,7 +230,7 @@ func TestCompareBasisAndDiffs(t *testing.T) {
 		usageLine("2025-08-01", "b", Tokens{Input: 10}),
 	}}
 	weir := []WeirLine{
-		{Day: day("2025-08-01"), Model: "a", Calls: 2, CostUSD: pricing.Micro, Usage: Tokens{Input: 90, Output: 50}},
+		{Day: day("2025-08-01"), Model: "a", Calls: 2, CostUSD: usd(t, "0.000001"), Usage: Tokens{Input: 90, Output: 50}},
 		{Day: day("2025-08-01"), Model: "c", Calls: 1, Usage: Tokens{Input: 5, Output: 5}},
 	}
 	r := Compare(bill, weir, Options{})
@@ -275,5 +274,19 @@ func TestCompareEmpty(t *testing.T) {
 	var buf bytes.Buffer
 	if err := r.WriteText(&buf); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCompareLargeDay: one model's day beyond what an int64 of
+// femto-dollars holds ($9,223) compares exactly.
+func TestCompareLargeDay(t *testing.T) {
+	bill, err := Parse(ProviderAnthropic, strings.NewReader(`{"data":[{"starting_at":"2025-08-01T00:00:00Z","results":[{"amount":"2500000","model":"claude-opus-4"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2,500,000 cents = $25,000.
+	r := Compare(bill, []WeirLine{{Day: day("2025-08-01"), Model: "claude-opus-4", Calls: 9000, CostUSD: usd(t, "24900")}}, Options{})
+	if r.Totals.BillUSD.String() != "25000.000000" || r.Totals.DiffUSD.String() != "-100.000000" || !r.Within {
+		t.Errorf("large day: %+v", r.Totals)
 	}
 }

@@ -112,21 +112,6 @@ func femtoAmount(f *big.Int) (store.Amount, error) {
 	return a, nil
 }
 
-// amountMoney returns a as Money, and false when it does not fit.
-func amountMoney(a store.Amount) (pricing.Money, bool) {
-	d, f := a.Parts()
-	limit := int64(1<<63-1) / int64(pricing.USD)
-	if d > limit || d < -limit {
-		return 0, false
-	}
-	hi := d * int64(pricing.USD)
-	m := hi + int64(f)
-	if m < hi { // f >= 0, so only an upward wrap is possible
-		return 0, false
-	}
-	return pricing.Money(m), true
-}
-
 // amountRat is a as an exact rational number of dollars.
 func amountRat(a store.Amount) *big.Rat {
 	d, f := a.Parts()
