@@ -226,6 +226,9 @@ func (a *API) reprice(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := a.opt.Prices.Reprice(r.Context(), opt)
 	if err != nil {
+		if res.Stored > 0 {
+			err = fmt.Errorf("%d revisions of run %s were stored before the error; run again, runs are idempotent: %w", res.Stored, res.RunID, err)
+		}
 		a.priceError(w, "re-price calls", err)
 		return
 	}

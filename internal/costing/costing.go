@@ -65,7 +65,10 @@ func (e *Engine) Price(rec *record.Record, priceAs string) {
 // commitment costs 0 on demand, with the commitment named; otherwise the
 // model the provider reported is priced first, then the model as sent.
 func (e *Engine) Cost(rec *record.Record, priceAs string) (pricing.Cost, error) {
-	cat := e.cat.Load()
+	return e.costWith(e.cat.Load(), rec, priceAs)
+}
+
+func (e *Engine) costWith(cat *pricing.Catalog, rec *record.Record, priceAs string) (pricing.Cost, error) {
 	for i := range e.commitments {
 		c := &e.commitments[i]
 		if c.Covers(rec.Provider, rec.Model, rec.ReceivedAt) {

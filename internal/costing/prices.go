@@ -157,8 +157,11 @@ func (p *Prices) Delete(ctx context.Context, id, by string) (store.StoredPriceEn
 	return out, nil
 }
 
-// Reprice re-prices stored calls with the catalog in force.
+// Reprice re-prices stored calls with the catalog in force. Price
+// changes through the API wait for it, so that one run uses one catalog.
 func (p *Prices) Reprice(ctx context.Context, opt RepriceOptions) (RepriceResult, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	return p.eng.Reprice(ctx, p.st, opt)
 }
 

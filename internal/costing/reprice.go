@@ -48,8 +48,11 @@ type RepriceResult struct {
 	// Scanned calls were in the range; Changed got a new cost; Unchanged
 	// cost the same; Skipped never reached a provider or have no known
 	// catalog provider.
-	Scanned   int `json:"scanned"`
-	Changed   int `json:"changed"`
+	Scanned int `json:"scanned"`
+	Changed int `json:"changed"`
+	// Stored is the number of revisions stored (Changed, unless a dry run
+	// or a run stopped by an error).
+	Stored    int `json:"stored"`
 	Unchanged int `json:"unchanged"`
 	Skipped   int `json:"skipped"`
 	// Before and After are the exact cost totals of the changed calls
@@ -67,12 +70,16 @@ type RepriceResult struct {
 const batchSize = 500
 
 // Reprice recomputes the cost of the stored calls in the range with the
-// engine's catalog in force and stores each changed cost as a revision,
-// keeping the old figure. A call is priced at its own time, so a price
-// correction applies only to the calls its entry's dates cover. Runs are
-// idempotent: a second run with the same catalog changes nothing.
+// engine's catalog in force when the run starts and stores each changed
+// cost as a revision, keeping the old figure. A call is priced at its own
+// time, so a price correction applies only to the calls its entry's dates
+// cover. Revisions are stored in batches of 500, each atomic: a run that
+// stops on an error keeps the batches before it (the result counts what
+// was stored) and can simply be run again, since runs are idempotent: a
+// second run with the same catalog changes nothing.
 func (e *Engine) Reprice(ctx context.Context, st RepriceStore, opt RepriceOptions) (RepriceResult, error) {
-	res := RepriceResult{DryRun: opt.DryRun, Catalog: e.Catalog().Version(), Changes: []store.CostRevision{}}
+	cat := e.Catalog() // one catalog for the whole run
+	res := RepriceResult{DryRun: opt.DryRun, Catalog: cat.Version(), Changes: []store.CostRevision{}}
 	if opt.From.IsZero() || opt.To.IsZero() || !opt.To.After(opt.From) {
 		return res, fmt.Errorf("reprice: %w: from and to are required, to after from", store.ErrInvalidQuery)
 	}
@@ -98,6 +105,7 @@ func (e *Engine) Reprice(ctx context.Context, st RepriceStore, opt RepriceOption
 		if err := st.ReviseCosts(ctx, pending); err != nil {
 			return fmt.Errorf("reprice: %w", err)
 		}
+		res.Stored += len(pending)
 		pending = pending[:0]
 		return nil
 	}
@@ -109,7 +117,7 @@ func (e *Engine) Reprice(ctx context.Context, st RepriceStore, opt RepriceOption
 		for i := range page.Requests {
 			rec := &page.Requests[i]
 			res.Scanned++
-			rv, ok, err := e.revise(rec, opt)
+			rv, ok, err := e.revise(cat, rec, opt)
 			if err != nil {
 				return res, err
 			}
@@ -157,7 +165,7 @@ func (e *Engine) Reprice(ctx context.Context, st RepriceStore, opt RepriceOption
 
 // revise returns the revision of rec, nil and true when its cost stays,
 // or nil and false when it cannot be re-priced.
-func (e *Engine) revise(rec *record.Record, opt RepriceOptions) (*store.CostRevision, bool, error) {
+func (e *Engine) revise(cat *pricing.Catalog, rec *record.Record, opt RepriceOptions) (*store.CostRevision, bool, error) {
 	if rec.Cost == nil { // never reached a provider
 		return nil, false, nil
 	}
@@ -170,7 +178,7 @@ func (e *Engine) revise(rec *record.Record, opt RepriceOptions) (*store.CostRevi
 		// name (a provider since renamed or removed): left as it is.
 		return nil, false, nil
 	}
-	cost, err := e.Cost(rec, priceAs)
+	cost, err := e.costWith(cat, rec, priceAs)
 	if errors.Is(err, pricing.ErrInvalidUsage) || errors.Is(err, pricing.ErrOverflow) {
 		return nil, false, nil // as when it was recorded: left as it is
 	}

@@ -199,8 +199,8 @@ func minutes(s string) (int, error) {
 }
 
 func (o *OffPeak) validate() error {
-	if o.Multiplier == 0 || int64(o.Multiplier)%1000 != 0 {
-		return fmt.Errorf("off_peak: multiplier must be above 0 with at most 6 decimals")
+	if o.Multiplier == 0 || o.Multiplier > MaxMultiplier || int64(o.Multiplier)%1000 != 0 {
+		return fmt.Errorf("off_peak: multiplier must be above 0, at most 10, with at most 6 decimals")
 	}
 	if len(o.Peak) == 0 {
 		return fmt.Errorf("off_peak: at least one peak window is required")
@@ -425,8 +425,8 @@ func (s *Sheet) validate() error {
 		if len(im.Prefixes) == 0 || slices.Contains(im.Prefixes, "") || slices.Contains(im.Models, "") {
 			return fmt.Errorf("id_multipliers[%d]: non-empty prefixes (and models, when given) are required", i)
 		}
-		if im.Multiplier == 0 || int64(im.Multiplier)%1000 != 0 {
-			return fmt.Errorf("id_multipliers[%d]: multiplier must be above 0 with at most 6 decimals", i)
+		if im.Multiplier == 0 || im.Multiplier > MaxMultiplier || int64(im.Multiplier)%1000 != 0 {
+			return fmt.Errorf("id_multipliers[%d]: multiplier must be above 0, at most 10, with at most 6 decimals", i)
 		}
 	}
 	for _, p := range s.Inherits {
@@ -450,13 +450,18 @@ func (s *Sheet) validate() error {
 	return nil
 }
 
+// MaxMultiplier bounds every multiplier (batch, service tier, off-peak,
+// id) at 10: no published rule comes near it, and it keeps products of
+// four of them exact in parts per million.
+const MaxMultiplier = Decimal(10 * 1e9)
+
 func checkMultipliers(batch *Decimal, tiers map[string]Decimal) error {
-	if batch != nil && *batch == 0 {
-		return errors.New("batch multiplier must be above 0")
+	if batch != nil && (*batch == 0 || *batch > MaxMultiplier) {
+		return errors.New("batch multiplier must be above 0 and at most 10")
 	}
 	for name, m := range tiers {
-		if name == "" || m == 0 {
-			return fmt.Errorf("service tier %q: name and a multiplier above 0 are required", name)
+		if name == "" || m == 0 || m > MaxMultiplier {
+			return fmt.Errorf("service tier %q: name and a multiplier above 0 and at most 10 are required", name)
 		}
 		if int64(m)%1000 != 0 {
 			return fmt.Errorf("service tier %q: multiplier %s has more than 6 decimals", name, m)

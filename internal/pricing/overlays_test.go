@@ -240,3 +240,29 @@ func TestIDMultipliersValidate(t *testing.T) {
 		t.Errorf("eu.x: %+v", got)
 	}
 }
+
+func TestMultiplierBoundsAndRounding(t *testing.T) {
+	e := Entry{ID: "t/x", Match: Match{Exact: []string{"x"}}, Prices: Prices{Input: Dec("1")}}
+	for _, s := range []Sheet{
+		{Provider: "openai", Batch: Dec("11"), Entries: []Entry{e}},
+		{Provider: "openai", ServiceTiers: map[string]Decimal{"priority": *Dec("5000")}, Entries: []Entry{e}},
+	} {
+		if _, err := New("t", s); err == nil {
+			t.Errorf("multiplier above 10 accepted: %+v", s)
+		}
+	}
+	// Products round half to even at the ppm: 0.876543 * 1.1 = 0.9641973 ->
+	// 964197 ppm.
+	if got := mulPPM(876543, 1_100_000); got != 964197 {
+		t.Errorf("mulPPM = %d", got)
+	}
+	// 0.5 ppm rounds to even: 1 * 0.5 = 0.5 -> 0; 3 * 0.5 = 1.5 -> 2.
+	if mulPPM(1, 500_000) != 0 || mulPPM(3, 500_000) != 2 {
+		t.Error("half to even")
+	}
+	// The largest products stay exact: four multipliers of 10.
+	m := mulPPM(mulPPM(mulPPM(10_000_000, 10_000_000), 10_000_000), 10_000_000)
+	if m != 10_000_000_000 {
+		t.Errorf("10^4 = %d ppm", m)
+	}
+}

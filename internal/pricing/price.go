@@ -219,7 +219,7 @@ func (c *Catalog) Price(q Query) (Cost, error) {
 	}
 	if !ownTier {
 		if tm := tierMultiplier(e, p, q.ServiceTier); tm != million {
-			m = m * tm / million
+			m = mulPPM(m, tm)
 		}
 	}
 	sent := q.SentModel
@@ -227,14 +227,14 @@ func (c *Catalog) Price(q Query) (Cost, error) {
 		sent = q.Model
 	}
 	if im := p.idMultiplier(sent); im != million {
-		m = m * im / million
+		m = mulPPM(m, im)
 	}
 	if e.offPeak != nil && !e.offPeak.peak(t.Unix()) {
-		m = m * e.offPeak.ppm / million
+		m = mulPPM(m, e.offPeak.ppm)
 		out.OffPeak = true
 	}
 	if !e.negotiated && p.discount != million {
-		m = m * p.discount / million
+		m = mulPPM(m, p.discount)
 	}
 	out.Multiplier = m
 
@@ -342,4 +342,16 @@ func (c Cost) String() string {
 		return fmt.Sprintf("unpriced (%s)", c.Unpriced)
 	}
 	return fmt.Sprintf("$%s (%s, catalog %s)", c.Total, c.EntryID, c.Version)
+}
+
+// mulPPM multiplies two multipliers in parts per million, rounding half to
+// even. Multipliers are at most MaxMultiplier, so the product of four is
+// far from overflowing.
+func mulPPM(a, b int64) int64 {
+	p := a * b
+	q, r := p/million, p%million
+	if 2*r > million || 2*r == million && q%2 == 1 {
+		q++
+	}
+	return q
 }
