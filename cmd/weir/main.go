@@ -459,7 +459,11 @@ func catalogInForce(ctx context.Context, cfgPath, data string) (*pricing.Catalog
 	if data == "" {
 		return app.Catalog(cfg)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(data, "weir.db"), sqlite.Options{})
+	path := filepath.Join(data, "weir.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no Weir store at %s: %w", path, err)
+	}
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -520,8 +524,14 @@ func pricesReprice(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	if *cfgPath == "" {
+		fmt.Fprintln(stderr, "weir: no --config: pricing with the built-in catalog and the store's API prices only, without the config's negotiated prices and commitments")
+	}
 	res, err := eng.Reprice(ctx, st, opt)
 	if err != nil {
+		if res.Stored > 0 {
+			return fmt.Errorf("%d revisions of run %s were stored before the error; run again, runs are idempotent: %w", res.Stored, res.RunID, err)
+		}
 		return err
 	}
 	if *asJSON {

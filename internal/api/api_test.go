@@ -235,14 +235,14 @@ func TestCosts(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	code, body := get(t, srv.URL+"/api/v1/costs?group_by=provider&from=2026-11-01T00:00:00Z&limit=5")
-	if code != 200 || !strings.Contains(body, `"key":"openai"`) || fc.last.GroupBy != "provider" || fc.last.Limit != 5 || fc.last.From.IsZero() {
+	if code != 200 || !strings.Contains(body, `"key":"openai"`) || fc.last.GroupBy != "provider" || fc.last.Limit != 6 || fc.last.From.IsZero() {
 		t.Errorf("totals: %d %s %+v", code, body, fc.last)
 	}
 	if code, body := get(t, srv.URL+"/api/v1/costs/unpriced"); code != 200 || body != "{\"models\":[]}\n" {
 		t.Errorf("unpriced: %d %q", code, body)
 	}
 	code, body = get(t, srv.URL+"/api/v1/costs?group_by=day&then_by=model&provider=openai&team=cx&use_case=bot&user=u&account=a&model=m")
-	want := store.CostQuery{GroupBy: "day", ThenBy: "model", Provider: "openai", Team: "cx", UseCase: "bot", User: "u", Account: "a", Model: "m"}
+	want := store.CostQuery{GroupBy: "day", ThenBy: "model", Provider: "openai", Team: "cx", UseCase: "bot", User: "u", Account: "a", Model: "m", Limit: store.DefaultLimit + 1}
 	if code != 200 || fc.last != want {
 		t.Errorf("filters: %d %s %+v", code, body, fc.last)
 	}
@@ -297,5 +297,30 @@ func TestEstimateTypicalFromHistory(t *testing.T) {
 	// No history: the default.
 	if e := est("gpt-4o", ""); e.TypicalOutputTokens != DefaultTypicalOutput || e.TypicalFrom != "default" {
 		t.Errorf("default: %+v", e)
+	}
+}
+
+type manyCosts struct{ *fakeCosts }
+
+func (manyCosts) CostTotals(_ context.Context, q store.CostQuery) ([]store.CostTotal, error) {
+	out := make([]store.CostTotal, min(q.Limit, 3))
+	for i := range out {
+		out[i].Key = fmt.Sprint(i)
+	}
+	return out, nil
+}
+
+func TestCostsTruncated(t *testing.T) {
+	mux := http.NewServeMux()
+	New(Options{Requests: &fakeReader{}, Costs: manyCosts{&fakeCosts{}}}).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for limit, want := range map[string]string{"2": `"truncated":true`, "3": `"truncated":false`, "10": `"truncated":false`} {
+		if code, body := get(t, srv.URL+"/api/v1/costs?group_by=model&limit="+limit); code != 200 || !strings.Contains(body, want) {
+			t.Errorf("limit %s: %d %s", limit, code, body)
+		}
+	}
+	if code, _ := get(t, srv.URL+"/api/v1/costs?limit=-1"); code != 400 {
+		t.Errorf("negative limit: %d", code)
 	}
 }

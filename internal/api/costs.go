@@ -88,16 +88,31 @@ func (a *API) costTotals(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "invalid_query", err.Error())
 		return
 	}
+	// One row more than asked for says whether the answer is cut; at
+	// MaxLimit a full page may be cut.
+	p, err := q.Plan()
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "invalid_query", err.Error())
+		return
+	}
+	limit := p.Limit
+	q.Limit = min(limit+1, store.MaxLimit)
 	totals, err := a.opt.Costs.CostTotals(r.Context(), q)
 	if err != nil {
 		a.costError(w, "cost totals", err)
 		return
 	}
+	truncated := len(totals) > limit || len(totals) == store.MaxLimit
+	if len(totals) > limit {
+		totals = totals[:limit]
+	}
 	if totals == nil {
 		totals = []store.CostTotal{}
 	}
 	writeJSON(w, http.StatusOK, struct {
-		GroupBy string            `json:"group_by"`
-		Totals  []store.CostTotal `json:"totals"`
-	}{q.GroupBy, totals})
+		GroupBy   string            `json:"group_by"`
+		ThenBy    string            `json:"then_by,omitempty"`
+		Totals    []store.CostTotal `json:"totals"`
+		Truncated bool              `json:"truncated"`
+	}{q.GroupBy, q.ThenBy, totals, truncated})
 }

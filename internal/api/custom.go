@@ -108,9 +108,14 @@ func actor(r *http.Request) string {
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxChangeBody+1))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxChangeBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d bytes", maxChangeBody))
+			return false
+		}
 		writeErr(w, http.StatusBadRequest, "invalid_request", "malformed JSON body: "+err.Error())
 		return false
 	}

@@ -303,6 +303,11 @@ func (c *Config) Validate() error {
 			bad(key+".name", "%q is used twice", cm.Name)
 		}
 		commitments[cm.Name] = true
+		for j := range c.Pricing.Commitments[:i] {
+			if other := &c.Pricing.Commitments[j]; other.Validate() == nil && overlap(cm, other) {
+				bad(key, "commitment %s overlaps %s: the same calls would carry two fees", cm.Name, other.Name)
+			}
+		}
 	}
 	for alias, target := range c.Models {
 		prov, model, ok := strings.Cut(target, "/")
@@ -391,4 +396,27 @@ func FromEnv(env Getenv) (Config, error) {
 		return Config{}, fmt.Errorf("configuration from the environment: %w", err)
 	}
 	return cfg, nil
+}
+
+// overlap reports whether two commitments can cover the same call: the same
+// provider, overlapping dates, and a model in common (no models: all).
+func overlap(a, b *pricing.Commitment) bool {
+	if a.Provider != b.Provider {
+		return false
+	}
+	endsBefore := func(x, y *pricing.Commitment) bool { return x.Until != nil && !x.Until.After(y.From.Time) }
+	if endsBefore(a, b) || endsBefore(b, a) {
+		return false
+	}
+	if len(a.Models) == 0 || len(b.Models) == 0 {
+		return true
+	}
+	for _, m := range a.Models {
+		for _, n := range b.Models {
+			if strings.EqualFold(m, n) {
+				return true
+			}
+		}
+	}
+	return false
 }

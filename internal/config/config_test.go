@@ -75,15 +75,16 @@ func TestRedacted(t *testing.T) {
 
 func TestBad(t *testing.T) {
 	want := map[string][]string{
-		"unknown-key.bad.yaml":        {"line 2", "listen_port", "not found"},
-		"duplicate-provider.bad.yaml": {`providers[1].name: "a" is used twice`},
-		"missing-env.bad.yaml":        {"providers[0] (openai).api_key: environment variable NOT_SET_ANYWHERE is not set"},
-		"bad-duration.bad.yaml":       {"line 2", `"5 minutes" is not a duration`},
-		"bad-alias.bad.yaml":          {`models.fast: "gpt-4o-mini" is not provider/model`, `models.slow: provider "nowhere" is not configured`},
-		"bad-provider.bad.yaml":       {`providers[0].name: "my/openai" must not contain '/'`, `providers[0].base_url: "ftp://x" must start with http://`},
-		"bad-values.bad.yaml":         {`log.level: "loud" is not one of`, `listen: "8080" is not host:port`},
-		"syntax.bad.yaml":             {"line"},
-		"bad-commitment.bad.yaml":     {`pricing.commitments[0]: commitment ptu: period "week"`, `pricing.commitments[1].provider: provider "nowhere" is not configured`, `pricing.commitments[2].name: "ptu2" is used twice`},
+		"unknown-key.bad.yaml":             {"line 2", "listen_port", "not found"},
+		"duplicate-provider.bad.yaml":      {`providers[1].name: "a" is used twice`},
+		"missing-env.bad.yaml":             {"providers[0] (openai).api_key: environment variable NOT_SET_ANYWHERE is not set"},
+		"bad-duration.bad.yaml":            {"line 2", `"5 minutes" is not a duration`},
+		"bad-alias.bad.yaml":               {`models.fast: "gpt-4o-mini" is not provider/model`, `models.slow: provider "nowhere" is not configured`},
+		"bad-provider.bad.yaml":            {`providers[0].name: "my/openai" must not contain '/'`, `providers[0].base_url: "ftp://x" must start with http://`},
+		"bad-values.bad.yaml":              {`log.level: "loud" is not one of`, `listen: "8080" is not host:port`},
+		"syntax.bad.yaml":                  {"line"},
+		"overlapping-commitments.bad.yaml": {`pricing.commitments[2]: commitment c overlaps a`, `pricing.commitments[2]: commitment c overlaps b`},
+		"bad-commitment.bad.yaml":          {`pricing.commitments[0]: commitment ptu: period "week"`, `pricing.commitments[1].provider: provider "nowhere" is not configured`, `pricing.commitments[2].name: "ptu2" is used twice`},
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yaml")
 	if len(files) != len(want) {

@@ -2,7 +2,6 @@ package costing
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +24,9 @@ type OutputHistory struct {
 	cache map[string]typical
 }
 
+// maxCached bounds the models whose typical output is cached.
+const maxCached = 4096
+
 type typical struct {
 	tokens, calls int64
 	at            time.Time
@@ -45,7 +47,7 @@ func (h *OutputHistory) TypicalOutput(ctx context.Context, model string) (tokens
 	if minCalls <= 0 {
 		minCalls = 20
 	}
-	key := strings.ToLower(model)
+	key := model // the store matches models exactly
 	t := now()
 	h.mu.Lock()
 	c, hit := h.cache[key]
@@ -62,8 +64,8 @@ func (h *OutputHistory) TypicalOutput(ctx context.Context, model string) (tokens
 			}
 		}
 		h.mu.Lock()
-		if h.cache == nil {
-			h.cache = map[string]typical{}
+		if h.cache == nil || len(h.cache) >= maxCached {
+			h.cache = map[string]typical{} // callers name models: bound the cache
 		}
 		h.cache[key] = c
 		h.mu.Unlock()
