@@ -204,9 +204,14 @@ func (s *Store) CostTotals(ctx context.Context, q store.CostQuery) ([]store.Cost
 
 func costTotalsQuery(q store.CostQuery, p store.Plan) (string, []any) {
 	where, args := rangeWhere(p)
+	// One instance's calls are few: its own index finds them in any range.
+	index := "requests_cost2"
+	if q.UseCaseInstance != "" {
+		index = "requests_instance"
+	}
 	for _, f := range []struct{ col, v string }{
 		{"provider", q.Provider}, {"model", q.Model}, {"use_case", q.UseCase},
-		{"team", q.Team}, {"user", q.User}, {"account", q.Account},
+		{"team", q.Team}, {"user", q.User}, {"account", q.Account}, {"use_case_instance", q.UseCaseInstance},
 	} {
 		if f.v != "" {
 			where += " AND " + f.col + " = ?"
@@ -218,7 +223,7 @@ func costTotalsQuery(q store.CostQuery, p store.Plan) (string, []any) {
 			COALESCE(SUM(cost_femto / 1000000000), 0) AS micro,
 			COALESCE(SUM(cost_femto % 1000000000), 0) AS rem,
 			COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0)
-		FROM requests INDEXED BY requests_cost2
+		FROM requests INDEXED BY ` + index + `
 		WHERE 1` + where + `
 		GROUP BY k, k2
 		ORDER BY micro + rem / 1000000000 DESC, rem % 1000000000 DESC, k, k2

@@ -193,6 +193,28 @@ CREATE TABLE kpi_results (
 CREATE UNIQUE INDEX kpi_results_current ON kpi_results (use_case, instance, kpi) WHERE current = 1;
 CREATE INDEX kpi_results_history ON kpi_results (use_case, instance, kpi, seq);
 `},
+	{5, "limits", `
+-- Spend and token limits, append-only revisions of a JSON document; doc is
+-- NULL for a deletion.
+CREATE TABLE limits (
+	seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+	name       TEXT    NOT NULL,
+	revision   INTEGER NOT NULL,
+	doc        TEXT,
+	changed_at INTEGER NOT NULL,
+	changed_by TEXT    NOT NULL,
+	UNIQUE (name, revision)
+);
+-- Resets of a limit: spend counts from the latest reset within a window.
+CREATE TABLE limit_resets (
+	seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+	name     TEXT    NOT NULL,
+	reset_at INTEGER NOT NULL,
+	reset_by TEXT    NOT NULL,
+	note     TEXT    NOT NULL
+);
+CREATE INDEX limit_resets_name ON limit_resets (name, reset_at);
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

@@ -92,7 +92,8 @@ func wantCostTotals(recs []record.Record, q store.CostQuery) []store.CostTotal {
 		}
 		if q.Provider != "" && r.Provider != q.Provider || q.Model != "" && r.Model != q.Model ||
 			q.UseCase != "" && r.UseCase != q.UseCase || q.Team != "" && r.Team != q.Team ||
-			q.User != "" && r.User != q.User || q.Account != "" && r.Account != q.Account {
+			q.User != "" && r.User != q.User || q.Account != "" && r.Account != q.Account ||
+			q.UseCaseInstance != "" && r.UseCaseInstance != q.UseCaseInstance {
 			continue
 		}
 		k := k2{key(r, q.GroupBy), key(r, q.ThenBy)}
@@ -139,6 +140,7 @@ func testCostTotals(t *testing.T, s Store) {
 		r.Provider = []string{"openai", "anthropic", "azure"}[i%3]
 		r.Model = fmt.Sprintf("m%d", i%4)
 		r.UseCase = []string{"bot", "search", ""}[i/2%3]
+		r.UseCaseInstance = fmt.Sprintf("i%d", i%11)
 		r.Team = []string{"cx", "ml"}[i/3%2]
 		r.User = fmt.Sprintf("u%d", i%5)
 		r.Account = []string{"acme", "globex", "initech"}[i/5%3]
@@ -193,6 +195,8 @@ func testCostTotals(t *testing.T, s Store) {
 		{GroupBy: store.GroupDay, Model: "m1", User: "u3", Account: "acme"},
 		{Provider: "azure", Limit: 5},
 		{GroupBy: store.GroupUser, Provider: "nosuch"},
+		{UseCaseInstance: "i7", UseCase: "bot"},
+		{GroupBy: store.GroupDay, UseCaseInstance: "i3", From: at(1)},
 	} {
 		q.Limit = cmp.Or(q.Limit, store.MaxLimit)
 		if diff := gocmp.Diff(wantCostTotals(recs, q), costTotals(t, s, q), costOpts); diff != "" {

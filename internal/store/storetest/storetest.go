@@ -35,6 +35,7 @@ type Store interface {
 	store.UseCaseStore
 	store.KPIStore
 	store.InstanceReader
+	store.LimitStore
 	io.Closer
 }
 
@@ -76,6 +77,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"KPIResults", testKPIResults},
 		{"KPIIdempotentProperty", testKPIIdempotentProperty},
 		{"InstanceTotals", testInstanceTotals},
+		{"LimitDocs", testLimitDocs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

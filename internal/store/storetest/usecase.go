@@ -192,3 +192,42 @@ func testInstanceTotals(t *testing.T, s Store) {
 		t.Errorf("no use case: %v", err)
 	}
 }
+
+func testLimitDocs(t *testing.T, s Store) {
+	ctx := context.Background()
+	d, err := s.PutLimit(ctx, store.LimitDoc{Name: "team-ml", Doc: json.RawMessage(`{"usd":100}`), ChangedBy: "finance"})
+	if err != nil || d.Revision != 1 {
+		t.Fatalf("put: %+v %v", d, err)
+	}
+	if d, err = s.PutLimit(ctx, store.LimitDoc{Name: "team-ml", Doc: json.RawMessage(`{"usd":150}`)}); err != nil || d.Revision != 2 {
+		t.Fatalf("second put: %+v %v", d, err)
+	}
+	if _, err := s.PutLimit(ctx, store.LimitDoc{Name: "chat", Doc: json.RawMessage(`{"usd":0.05}`)}); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := s.Limits(ctx)
+	if err != nil || len(ls) != 2 || ls[0].Name != "chat" || string(ls[1].Doc) != `{"usd":150}` {
+		t.Errorf("limits: %+v %v", ls, err)
+	}
+	if _, err := s.PutLimit(ctx, store.LimitDoc{Name: "chat"}); err != nil {
+		t.Errorf("delete: %v", err)
+	}
+	if _, err := s.PutLimit(ctx, store.LimitDoc{Name: "chat"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+	if ls, _ := s.Limits(ctx); len(ls) != 1 {
+		t.Errorf("after delete: %+v", ls)
+	}
+	for i := range 2 {
+		if err := s.ResetLimit(ctx, store.LimitReset{Name: "team-ml", At: base.Add(time.Duration(i) * time.Hour), By: "finance", Note: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := s.LimitResets(ctx, "team-ml")
+	if err != nil || len(rs) != 2 || !rs[1].At.Equal(base.Add(time.Hour)) || rs[0].Note != "0" {
+		t.Errorf("resets: %+v %v", rs, err)
+	}
+	if err := s.ResetLimit(ctx, store.LimitReset{Name: "x"}); !errors.Is(err, store.ErrInvalidQuery) {
+		t.Errorf("reset without time: %v", err)
+	}
+}
