@@ -43,6 +43,8 @@ type Options struct {
 	// UseCases serves /api/v1/use-cases and /api/v1/portfolio; nil
 	// disables them.
 	UseCases UseCases
+	// Limits serves /api/v1/limits; nil disables it.
+	Limits Limits
 	// Ingest answers POST /api/v1/ingest (calls made without the gateway);
 	// nil disables it.
 	Ingest http.Handler
@@ -111,6 +113,12 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 	if a.opt.Reconciler != nil {
 		handle("POST", "/api/v1/costs/reconcile", a.reconcileCosts)
+	}
+	if a.opt.Limits != nil {
+		handle("GET", "/api/v1/limits", a.listLimits)
+		handle("PUT", "/api/v1/limits/{name}", a.putLimit)
+		handle("DELETE", "/api/v1/limits/{name}", a.deleteLimit)
+		handle("POST", "/api/v1/limits/{name}/reset", a.resetLimit)
 	}
 	if a.opt.Ingest != nil {
 		handle("POST", "/api/v1/ingest", a.opt.Ingest.ServeHTTP)

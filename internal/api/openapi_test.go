@@ -22,6 +22,7 @@ import (
 
 	"github.com/weirhq/weir/internal/apierror"
 	"github.com/weirhq/weir/internal/costing"
+	"github.com/weirhq/weir/internal/limits"
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/reconcile"
 	"github.com/weirhq/weir/internal/record"
@@ -353,7 +354,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	// real handler, not the /api/ catch-all.
 	mux := http.NewServeMux()
 	New(Options{Requests: &fakeReader{}, Config: func() any { return map[string]any{} }, Costs: &fakeCosts{},
-		Prices: fakePrices{}, Commitments: fakeCommitments{}, Reconciler: fakeReconciler{}, UseCases: fakeUseCases{}, Ingest: http.NotFoundHandler()}).Register(mux)
+		Prices: fakePrices{}, Commitments: fakeCommitments{}, Reconciler: fakeReconciler{}, UseCases: fakeUseCases{}, Ingest: http.NotFoundHandler(), Limits: fakeLimits{}}).Register(mux)
 	for path, item := range s.Paths {
 		if !strings.HasPrefix(path, "/api/") {
 			continue
@@ -521,3 +522,13 @@ func (fakeUseCases) Compare(context.Context, string, string, string, time.Time, 
 func (fakeUseCases) Portfolio(context.Context, time.Time, time.Time) (value.Portfolio, error) {
 	return value.Portfolio{}, nil
 }
+
+type fakeLimits struct{}
+
+func (fakeLimits) List() []limits.Limit                           { return nil }
+func (fakeLimits) States(context.Context) ([]limits.State, error) { return nil, nil }
+func (fakeLimits) Put(_ context.Context, l limits.Limit, _ string) (limits.Limit, error) {
+	return l, nil
+}
+func (fakeLimits) Delete(context.Context, string, string) error        { return store.ErrNotFound }
+func (fakeLimits) Reset(context.Context, string, string, string) error { return store.ErrNotFound }

@@ -23,11 +23,13 @@ import (
 	"github.com/weirhq/weir/internal/costing"
 	"github.com/weirhq/weir/internal/gateway"
 	"github.com/weirhq/weir/internal/ingest"
+	"github.com/weirhq/weir/internal/limits"
 	"github.com/weirhq/weir/internal/metrics"
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/provider"
 	"github.com/weirhq/weir/internal/provider/anthropic"
 	"github.com/weirhq/weir/internal/provider/openai"
+	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/recorder"
 	"github.com/weirhq/weir/internal/store/sqlite"
 	"github.com/weirhq/weir/internal/tokencount"
@@ -226,6 +228,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		st.Close()
 		return nil, err
 	}
+	lim, err := limits.New(ctx, limits.Options{Store: st, Log: log.With("part", "limits")})
+	if err != nil {
+		rec.Close(ctx)
+		st.Close()
+		return nil, err
+	}
 	a := &App{cfg: cfg, log: log, store: st, rec: rec, metrics: metrics.New()}
 	a.registerRecorderMetrics()
 
@@ -240,6 +248,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Observer:           a.metrics,
 		Counter:            counter,
 		Pricer:             eng,
+		Limiter:            limiter{lim},
 		Log:                log.With("part", "gateway"),
 		MaxBodyBytes:       cfg.Gateway.MaxBodyBytes,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(),
@@ -254,7 +263,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Store: st, Pricer: eng, PriceAs: PriceAsOf(cfg), Providers: names,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(), Observe: a.metrics.Observe, Log: log.With("part", "ingest"),
 	})
-	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: &value.Service{St: st}, Ingest: ingester, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: &value.Service{St: st}, Ingest: ingester, Limits: lim, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
 
 	a.gw = gw
 	mux := http.NewServeMux()
@@ -388,3 +397,15 @@ func (a *App) Close(ctx context.Context) error {
 type engineQuoter struct{ e *costing.Engine }
 
 func (q engineQuoter) Price(pq pricing.Query) (pricing.Cost, error) { return q.e.Catalog().Price(pq) }
+
+// limiter adapts limits.Manager to the gateway's Limiter: no ticket is a
+// nil Settler.
+type limiter struct{ m *limits.Manager }
+
+func (l limiter) Admit(ctx context.Context, rec *record.Record, estimate func() (pricing.Money, int64)) (gateway.Settler, error) {
+	t, err := l.m.Admit(ctx, rec, estimate)
+	if t == nil || err != nil {
+		return nil, err
+	}
+	return t, nil
+}

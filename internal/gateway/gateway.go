@@ -50,6 +50,20 @@ type Pricer interface {
 	Cost(rec *record.Record, priceAs string) (pricing.Cost, error)
 }
 
+// Limiter admits calls against spend and token limits before they reach
+// a provider. estimate gives the call's pre-call cost and tokens and is
+// called only when a limit applies. A refused call gets an error of kind
+// BudgetExceeded; an admitted one a Settler (nil when no limit applies)
+// that the gateway settles with the call's real cost when it ends.
+type Limiter interface {
+	Admit(ctx context.Context, rec *record.Record, estimate func() (pricing.Money, int64)) (Settler, error)
+}
+
+// Settler ends an admitted call.
+type Settler interface {
+	Settle(cost pricing.Money, tokens int64)
+}
+
 // Options configure a Gateway.
 type Options struct {
 	Router   *Router
@@ -57,6 +71,7 @@ type Options struct {
 	Observer Observer
 	Counter  TokenCounter
 	Pricer   Pricer
+	Limiter  Limiter
 	Log      *slog.Logger
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64

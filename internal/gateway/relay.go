@@ -49,6 +49,8 @@ type call struct {
 	// allocates nothing beyond the call itself.
 	cost    pricing.Cost
 	costUSD pricing.Money
+	// ticket is the call's admission against limits, settled at the end.
+	ticket Settler
 }
 
 func (g *Gateway) handle(endpoint string, p protocol) http.HandlerFunc {
@@ -85,9 +87,11 @@ func (g *Gateway) handle(endpoint string, p protocol) http.HandlerFunc {
 
 // envelope is the part of a request body the gateway reads itself.
 type envelope struct {
-	Model         string `json:"model"`
-	Stream        bool   `json:"stream"`
-	StreamOptions *struct {
+	Model               string `json:"model"`
+	Stream              bool   `json:"stream"`
+	MaxTokens           int64  `json:"max_tokens"`
+	MaxCompletionTokens int64  `json:"max_completion_tokens"`
+	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
 }
@@ -154,6 +158,13 @@ func (c *call) run() error {
 			return apierror.New(apierror.PermissionDenied, "provider %q does not accept caller keys (x-weir-provider-key); set allow_caller_key for it in the config", target.Upstream.Name)
 		}
 		req.APIKey = key
+	}
+	if g.opt.Limiter != nil {
+		t, err := g.opt.Limiter.Admit(c.r.Context(), c.rec, c.preEstimate(env))
+		if err != nil {
+			return err
+		}
+		c.ticket = t
 	}
 	forceUsage := stream && c.endpoint == record.EndpointChatCompletions && !req.IncludeUsage
 	if req.Body, err = rewriteBody(body, env.Model != target.Model, target.Model, forceUsage); err != nil {
@@ -405,6 +416,13 @@ func (c *call) finish() {
 			}
 		}
 	}
+	if c.ticket != nil {
+		var spent pricing.Money
+		if rec.CostUSD != nil {
+			spent = *rec.CostUSD
+		}
+		c.ticket.Settle(spent, rec.Usage.InputTokens+rec.Usage.OutputTokens)
+	}
 	res := c.meter.Finish(e2e, c.wait.Total(), c.usage.OutputTokens, rec.Stream)
 	rec.TTFTMs, rec.TTFCTMs, rec.TPOTMs, rec.OTPS, rec.ITLMs = res.TTFTMs, res.TTFCTMs, res.TPOTMs, res.OTPS, res.ITL
 	rec.E2EMs, rec.UpstreamMs, rec.OverheadMs = res.E2EMs, res.UpstreamMs, res.OverheadMs
@@ -456,6 +474,51 @@ func (c *call) estimate() {
 		c.g.log.Warn("estimate output tokens", "id", c.rec.ID, "err", err)
 	}
 	c.usage = usage.Usage{InputTokens: int64(in), OutputTokens: int64(out), Estimated: true}
+}
+
+// defaultEstimateOutput is the output a pre-call estimate assumes when
+// the request sets no max_tokens.
+const defaultEstimateOutput = 512
+
+// preEstimate returns the call's pre-call estimate for limits: the prompt
+// counted with the local tokenizer, the output bounded by max_tokens (else
+// 512 tokens; none for embeddings), priced like the call will be.
+func (c *call) preEstimate(env envelope) func() (pricing.Money, int64) {
+	return func() (pricing.Money, int64) {
+		var in int
+		if tc := c.g.opt.Counter; tc != nil {
+			var err error
+			switch c.endpoint {
+			case record.EndpointChatCompletions:
+				in, err = tc.ChatInput(c.body)
+			case record.EndpointMessages:
+				in, err = tc.MessagesInput(c.body)
+			case record.EndpointEmbeddings:
+				in, err = tc.EmbeddingsInput(c.body)
+			}
+			if err != nil {
+				c.g.log.Debug("estimate for limits", "id", c.rec.ID, "err", err)
+			}
+		}
+		out := max(env.MaxCompletionTokens, env.MaxTokens)
+		if out <= 0 {
+			out = defaultEstimateOutput
+		}
+		if c.endpoint == record.EndpointEmbeddings {
+			out = 0
+		}
+		var cost pricing.Money
+		if c.g.opt.Pricer != nil && c.target != nil {
+			rec := *c.rec
+			rec.Usage = usage.Usage{InputTokens: int64(in), OutputTokens: out, Estimated: true}
+			if cst, err := c.g.opt.Pricer.Cost(&rec, c.target.Upstream.PriceAs); err == nil {
+				if m, ok := cst.Amount(); ok {
+					cost = m
+				}
+			}
+		}
+		return cost, int64(in) + out
+	}
 }
 
 func (c *call) addText(s string) {

@@ -1,0 +1,150 @@
+package limits
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/weirhq/weir/internal/apierror"
+	"github.com/weirhq/weir/internal/pricing"
+	"github.com/weirhq/weir/internal/record"
+	"github.com/weirhq/weir/internal/store/sqlite"
+)
+
+func TestWindowStart(t *testing.T) {
+	berlin := "Europe/Berlin"
+	at := time.Date(2026, 11, 27, 0, 30, 0, 0, time.UTC) // Friday 01:30 in Berlin
+	for _, tc := range []struct {
+		window, tz string
+		want       string
+	}{
+		{WindowDay, "", "2026-11-27T00:00:00Z"},
+		{WindowDay, berlin, "2026-11-27T00:00:00+01:00"},
+		{WindowWeek, "", "2026-11-23T00:00:00Z"},
+		{WindowMonth, berlin, "2026-11-01T00:00:00+01:00"},
+		{WindowLifetime, "", "0001-01-01T00:00:00Z"},
+	} {
+		l := Limit{Window: tc.window, TimeZone: tc.tz}
+		if got := l.windowStart(at).Format(time.RFC3339); got != tc.want {
+			t.Errorf("%s %s: %s, want %s", tc.window, tc.tz, got, tc.want)
+		}
+	}
+	// Berlin's day starts an hour before UTC's: 23:30 UTC on the 26th is
+	// already the 27th there.
+	l := Limit{Window: WindowDay, TimeZone: berlin}
+	if got := l.windowStart(time.Date(2026, 11, 26, 23, 30, 0, 0, time.UTC)).Format(time.DateOnly); got != "2026-11-27" {
+		t.Errorf("Berlin day: %s", got)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tokens := int64(1000)
+	good := Limit{Name: "x", USD: pricing.Dec("5"), Window: WindowMonth, Mode: ModeBlock}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []Limit{
+		{Name: "x", Window: WindowMonth, Mode: ModeBlock},
+		{Name: "x", USD: pricing.Dec("5"), Tokens: &tokens, Window: WindowMonth, Mode: ModeBlock},
+		{Name: "x", USD: pricing.Dec("5"), Window: "year", Mode: ModeBlock},
+		{Name: "x", USD: pricing.Dec("5"), Window: WindowMonth, Mode: "stop"},
+		{Name: "x", USD: pricing.Dec("5"), Window: WindowMonth, Mode: ModeBlock, Per: "model"},
+		{Name: "x", USD: pricing.Dec("5"), Window: WindowMonth, Mode: ModeBlock, Threshold: 1.5},
+		{Name: "x", USD: pricing.Dec("5"), Window: WindowMonth, Mode: ModeBlock, TimeZone: "Mars/Olympus"},
+		{USD: pricing.Dec("5"), Window: WindowMonth, Mode: ModeBlock},
+	} {
+		if err := bad.Validate(); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+type alertLog struct {
+	mu     sync.Mutex
+	states []string
+}
+
+func (a *alertLog) add(l Limit, key string, c Counter, state string) {
+	a.mu.Lock()
+	a.states = append(a.states, l.Name+":"+state)
+	a.mu.Unlock()
+}
+
+func TestAdmitAndAlerts(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "weir.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	alerts := &alertLog{}
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	m, err := New(ctx, Options{Store: st, Alert: alerts.add, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := int64(1000)
+	if _, err := m.Put(ctx, Limit{Name: "tok", Match: Match{Team: "ml"}, Tokens: &tokens, Window: WindowDay, Mode: ModeWarn}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Put(ctx, Limit{Name: "usd", Match: Match{Team: "ml"}, USD: pricing.Dec("0.01"), Window: WindowDay, Mode: ModeBlock}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	rec := &record.Record{ReceivedAt: now, Attribution: record.Attribution{Team: "ml"}}
+	est := func() (pricing.Money, int64) { return 3 * pricing.Milli, 300 } // $0.003, 300 tokens
+	// Three calls of $0.003 and 300 tokens: $0.009 and 900 tokens, past
+	// the warn limit's 80% (800 tokens) but within both caps.
+	for range 3 {
+		tk, err := m.Admit(ctx, rec, est)
+		if err != nil || tk == nil {
+			t.Fatalf("admit: %v", err)
+		}
+		tk.Settle(3*pricing.Milli, 300)
+	}
+	// A fourth would take $0.009 + $0.003 past $0.01: refused.
+	_, err = m.Admit(ctx, rec, est)
+	var ae *apierror.Error
+	if !errors.As(err, &ae) || ae.Kind != apierror.BudgetExceeded {
+		t.Fatalf("fourth call: %v", err)
+	}
+	// A smaller one fits: $0.0009, 200 tokens: the warn limit passes its cap.
+	tk, err := m.Admit(ctx, rec, func() (pricing.Money, int64) { return 900 * pricing.Micro, 200 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk.Settle(900*pricing.Micro, 200)
+	want := []string{"usd:warning", "tok:warning", "usd:blocked", "tok:exceeded"}
+	if len(alerts.states) != len(want) {
+		t.Fatalf("alerts %v, want %v", alerts.states, want)
+	}
+	for i := range want {
+		if alerts.states[i] != want[i] {
+			t.Errorf("alerts %v, want %v", alerts.states, want)
+			break
+		}
+	}
+	states, err := m.States(ctx)
+	if err != nil || len(states) != 2 || states[0].Limit != "tok" || states[0].State != "exceeded" || states[1].State != "warning" || states[1].Used != "$0.009900" {
+		t.Errorf("states: %+v %v", states, err)
+	}
+	// Calls of another team are not limited; a reset starts the count again.
+	if tk, err := m.Admit(ctx, &record.Record{ReceivedAt: now, Attribution: record.Attribution{Team: "cx"}}, est); tk != nil || err != nil {
+		t.Errorf("other team: %v %v", tk, err)
+	}
+	now = now.Add(time.Minute)
+	if err := m.Reset(ctx, "usd", "t", "more budget"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Admit(ctx, rec, est); err != nil {
+		t.Errorf("after reset: %v", err)
+	}
+	// A new process loads the limits and their spend from the store (none
+	// recorded here: the calls above were never written).
+	m2, err := New(ctx, Options{Store: st, Now: func() time.Time { return now }})
+	if err != nil || len(m2.List()) != 2 {
+		t.Fatalf("reload: %v", err)
+	}
+}

@@ -1,0 +1,128 @@
+package limits
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Memory is the in-process Counters. Loading a key's spend happens outside
+// the lock; two callers loading the same key at once keep the first load.
+// Beyond MaxKeys, keys with nothing in flight and untouched for a minute
+// are forgotten: the store has their spend, and they load again when used.
+type Memory struct {
+	mu  sync.Mutex
+	c   map[string]*Counter
+	at  map[string]time.Time // last touched
+	now func() time.Time
+}
+
+// MaxKeys is the number of keys Memory holds before it forgets idle ones.
+const MaxKeys = 100_000
+
+// NewMemory returns empty counters.
+func NewMemory() *Memory {
+	return &Memory{c: map[string]*Counter{}, at: map[string]time.Time{}, now: time.Now}
+}
+
+// touch marks key used; m.mu is held.
+func (m *Memory) touch(key string) {
+	now := m.now()
+	m.at[key] = now
+	if len(m.c) <= MaxKeys {
+		return
+	}
+	for k, c := range m.c {
+		if c.Reserved == 0 && now.Sub(m.at[k]) > time.Minute {
+			delete(m.c, k)
+			delete(m.at, k)
+		}
+	}
+}
+
+func (m *Memory) ensure(key string, load func() (int64, error)) (*Counter, error) {
+	m.mu.Lock()
+	c := m.c[key]
+	m.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	used, err := load()
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c = m.c[key]; c == nil {
+		c = &Counter{Used: used}
+		m.c[key] = c
+		m.touch(key)
+	}
+	return c, nil
+}
+
+// Reserve implements Counters.
+func (m *Memory) Reserve(_ context.Context, key string, amount, limit int64, force bool, load func() (int64, error)) (bool, Counter, error) {
+	c, err := m.ensure(key, load)
+	if err != nil {
+		return false, Counter{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.touch(key)
+	if !force && c.Used+c.Reserved+amount > limit {
+		return false, *c, nil
+	}
+	c.Reserved += amount
+	return true, *c, nil
+}
+
+// Settle implements Counters.
+func (m *Memory) Settle(_ context.Context, key string, reserved, used int64) (Counter, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.c[key]
+	if c == nil { // dropped meanwhile (a reset): count from the store again
+		return Counter{}, nil
+	}
+	c.Reserved -= reserved
+	c.Used += used
+	m.touch(key)
+	return *c, nil
+}
+
+// Get implements Counters.
+func (m *Memory) Get(_ context.Context, key string, load func() (int64, error)) (Counter, error) {
+	c, err := m.ensure(key, load)
+	if err != nil {
+		return Counter{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return *c, nil
+}
+
+// Drop implements Counters.
+func (m *Memory) Drop(_ context.Context, prefix string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.c {
+		if strings.HasPrefix(k, prefix) {
+			delete(m.c, k)
+			delete(m.at, k)
+		}
+	}
+	return nil
+}
+
+// Keys lists the keys held.
+func (m *Memory) Keys() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]string, 0, len(m.c))
+	for k := range m.c {
+		out = append(out, k)
+	}
+	return out
+}
