@@ -273,8 +273,8 @@ func (m *Manager) Admit(ctx context.Context, rec *record.Record, estimate func()
 			t.release(ctx)
 			m.notify(*l, k, c, "blocked")
 			return nil, &apierror.Error{Kind: apierror.BudgetExceeded, Code: "budget_exceeded",
-				Message: fmt.Sprintf("limit %q reached: %s of %s used this %s%s; this call was not sent to the provider", l.Name,
-					l.format(c.Used+c.Reserved), l.format(l.cap()), l.windowName(), l.scopeText(per))}
+				Message: fmt.Sprintf("limit %q reached: %s of %s used %s%s, and this call could take %s more; it was not sent to the provider", l.Name,
+					l.format(c.Used+c.Reserved), l.format(l.cap()), l.windowName(), l.scopeText(per), l.format(amount))}
 		}
 		t.holds = append(t.holds, hold{limit: *l, key: k, reserved: amount})
 	}
@@ -329,10 +329,13 @@ func (l *Limit) format(units int64) string {
 }
 
 func (l *Limit) windowName() string {
-	if l.Window == WindowLifetime {
-		return "lifetime"
+	switch l.Window {
+	case WindowDay:
+		return "today"
+	case WindowLifetime:
+		return "in all"
 	}
-	return l.Window
+	return "this " + l.Window
 }
 
 func (l *Limit) scopeText(per string) string {
