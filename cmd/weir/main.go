@@ -260,6 +260,7 @@ sending sample traffic for three use cases (support-triage, lead-qualification, 
   Spend by use case    %[1]s/api/v1/costs?group_by=use_case
   Value by use case    %[1]s/api/v1/portfolio?from=%[4]s&to=%[5]s
   Cost per resolved    %[1]s/api/v1/use-cases/support-triage/report?from=%[4]s&to=%[5]s&group_by=version
+  Limits and spend     %[1]s/api/v1/limits
   Prometheus metrics   %[1]s/metrics
 
   Try: curl %[1]s/v1/chat/completions -H 'content-type: application/json' \

@@ -102,6 +102,16 @@ func Run(ctx context.Context, baseURL string, rate float64, log *slog.Logger) {
 			log.Warn("demo: define use case", "use_case", uc.name, "err", err)
 		}
 	}
+	// A daily spend limit per team, warning only, so GET /api/v1/limits has
+	// states to show; and one that blocks a runaway contract review.
+	for name, def := range map[string]string{
+		"team-daily":      `{"per":"team","usd":0.50,"window":"day","mode":"warn","threshold":0.8}`,
+		"contract-review": `{"match":{"use_case":"contract-review"},"per":"instance","usd":0.05,"window":"lifetime","mode":"block"}`,
+	} {
+		if err := put(ctx, client, baseURL+"/api/v1/limits/"+name, def); err != nil {
+			log.Warn("demo: define limit", "limit", name, "err", err)
+		}
+	}
 	version := "1"
 	started := 0
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
