@@ -45,6 +45,8 @@ type Options struct {
 	UseCases UseCases
 	// Limits serves /api/v1/limits; nil disables it.
 	Limits Limits
+	// Alerts answers GET /api/v1/alerts; nil disables it.
+	Alerts http.Handler
 	// Ingest answers POST /api/v1/ingest (calls made without the gateway);
 	// nil disables it.
 	Ingest http.Handler
@@ -119,6 +121,9 @@ func (a *API) Register(mux *http.ServeMux) {
 		handle("PUT", "/api/v1/limits/{name}", a.putLimit)
 		handle("DELETE", "/api/v1/limits/{name}", a.deleteLimit)
 		handle("POST", "/api/v1/limits/{name}/reset", a.resetLimit)
+	}
+	if a.opt.Alerts != nil {
+		handle("GET", "/api/v1/alerts", a.opt.Alerts.ServeHTTP)
 	}
 	if a.opt.Ingest != nil {
 		handle("POST", "/api/v1/ingest", a.opt.Ingest.ServeHTTP)

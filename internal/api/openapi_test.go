@@ -354,7 +354,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	// real handler, not the /api/ catch-all.
 	mux := http.NewServeMux()
 	New(Options{Requests: &fakeReader{}, Config: func() any { return map[string]any{} }, Costs: &fakeCosts{},
-		Prices: fakePrices{}, Commitments: fakeCommitments{}, Reconciler: fakeReconciler{}, UseCases: fakeUseCases{}, Ingest: http.NotFoundHandler(), Limits: fakeLimits{}}).Register(mux)
+		Prices: fakePrices{}, Commitments: fakeCommitments{}, Reconciler: fakeReconciler{}, UseCases: fakeUseCases{}, Ingest: http.NotFoundHandler(), Limits: fakeLimits{}, Alerts: http.NotFoundHandler()}).Register(mux)
 	for path, item := range s.Paths {
 		if !strings.HasPrefix(path, "/api/") {
 			continue

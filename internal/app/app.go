@@ -14,10 +14,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/weirhq/weir/internal/alert"
 	"github.com/weirhq/weir/internal/api"
 	"github.com/weirhq/weir/internal/config"
 	"github.com/weirhq/weir/internal/costing"
@@ -195,6 +197,7 @@ type App struct {
 	log     *slog.Logger
 	store   *sqlite.Store
 	rec     *recorder.Recorder
+	alerts  *alert.Engine
 	metrics *metrics.Metrics
 	handler http.Handler
 	gw      *gateway.Gateway
@@ -228,13 +231,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		st.Close()
 		return nil, err
 	}
-	lim, err := limits.New(ctx, limits.Options{Store: st, Log: log.With("part", "limits")})
+	alerts, err := openAlerts(ctx, cfg, st, log.With("part", "alerts"))
 	if err != nil {
 		rec.Close(ctx)
 		st.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, store: st, rec: rec, metrics: metrics.New()}
+	lim, err := limits.New(ctx, limits.Options{Store: st, Alert: limitAlerter(alerts, log), Log: log.With("part", "limits")})
+	if err != nil {
+		alerts.Close(ctx)
+		rec.Close(ctx)
+		st.Close()
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, store: st, rec: rec, alerts: alerts, metrics: metrics.New()}
 	a.registerRecorderMetrics()
 
 	counter := tokencount.New()
@@ -263,7 +273,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Store: st, Pricer: eng, PriceAs: PriceAsOf(cfg), Providers: names,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(), Observe: a.metrics.Observe, Log: log.With("part", "ingest"),
 	})
-	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: &value.Service{St: st}, Ingest: ingester, Limits: lim, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: &value.Service{St: st}, Ingest: ingester, Limits: lim, Alerts: alerts.ListHandler(), Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
 
 	a.gw = gw
 	mux := http.NewServeMux()
@@ -387,6 +397,9 @@ func (a *App) servePprof() (stop func(), err error) {
 // Close drains the recorder into the store and closes it.
 func (a *App) Close(ctx context.Context) error {
 	err := a.rec.Close(ctx)
+	if aerr := a.alerts.Close(ctx); err == nil {
+		err = aerr
+	}
 	if cerr := a.store.Close(); err == nil {
 		err = cerr
 	}
@@ -408,4 +421,57 @@ func (l limiter) Admit(ctx context.Context, rec *record.Record, estimate func() 
 		return nil, err
 	}
 	return t, nil
+}
+
+// openAlerts starts the alert engine on the store's database with the
+// configured webhooks.
+func openAlerts(ctx context.Context, cfg config.Config, st *sqlite.Store, log *slog.Logger) (*alert.Engine, error) {
+	if err := alert.Migrate(ctx, st.Writer()); err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	var hooks []alert.Webhook
+	for _, w := range cfg.Alerts.Webhooks {
+		hooks = append(hooks, alert.Webhook{Name: w.Name, URL: w.URL.Value(), Format: w.Format, Headers: w.Headers,
+			Secret: w.Secret.Value(), Kinds: w.Kinds, MinSeverity: alert.Severity(w.MinSeverity)})
+	}
+	e, err := alert.New(alert.Options{Store: alert.NewSQLiteStore(st.Writer()), Webhooks: hooks, DedupWindow: cfg.Alerts.DedupWindow.D(), Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	return e, nil
+}
+
+// limitAlerter raises an alert when a limit passes its threshold or cap,
+// or blocks a call.
+func limitAlerter(e *alert.Engine, log *slog.Logger) limits.Alerter {
+	return func(l limits.Limit, key string, c limits.Counter, state string) {
+		kind, sev := alert.KindLimitThreshold, alert.SeverityWarning
+		switch state {
+		case "exceeded":
+			kind = alert.KindLimitExceeded
+		case "blocked":
+			kind, sev = alert.KindLimitExceeded, alert.SeverityCritical
+		}
+		scope := map[string]string{"limit": l.Name}
+		if parts := strings.SplitN(key, "\x00", 3); len(parts) == 3 && l.Per != "" {
+			scope[l.Per] = parts[1]
+		}
+		capv, used := limitUnits(l)
+		a := alert.Alert{Rule: l.Name, Kind: kind, Severity: sev, Scope: scope,
+			Title:   fmt.Sprintf("limit %s: %s", l.Name, state),
+			Message: fmt.Sprintf("%s of %s used (%s)", used(c.Used), used(capv), l.Window),
+			Value:   float64(c.Used), Threshold: float64(capv),
+			DedupKey: "limit:" + key + ":" + state}
+		if _, _, err := e.Raise(context.Background(), a); err != nil {
+			log.Warn("raise limit alert", "limit", l.Name, "err", err)
+		}
+	}
+}
+
+// limitUnits returns a limit's cap in its counter units and a formatter.
+func limitUnits(l limits.Limit) (int64, func(int64) string) {
+	if l.USD != nil {
+		return int64(*l.USD) / 1000, func(n int64) string { return "$" + (pricing.Money(n) * pricing.Micro).Format(6) }
+	}
+	return *l.Tokens, func(n int64) string { return fmt.Sprintf("%d tokens", n) }
 }

@@ -25,8 +25,17 @@ import (
 func TestBlockLimitUnderConcurrency(t *testing.T) {
 	sim := httptest.NewServer(mock.New(mock.Config{Seed: 5, Models: map[string]mock.Profile{"gpt-4o": {OutputTokens: 100}}}, nil))
 	defer sim.Close()
+	var hooks atomic.Int64
+	var hookBody atomic.Value
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hookBody.Store(string(b))
+		hooks.Add(1)
+	}))
+	defer hook.Close()
 	cfg := config.Default()
 	cfg.Providers = []config.Provider{{Name: "primary", Type: "openai", BaseURL: sim.URL + "/v1", PriceAs: "openai"}}
+	cfg.Alerts.Webhooks = []config.Webhook{{Name: "ops", URL: config.NewSecret(hook.URL)}}
 	srv := serveApp(t, cfg)
 	do := func(method, path, body string, hdr map[string]string) (int, []byte) {
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
@@ -126,6 +135,17 @@ func TestBlockLimitUnderConcurrency(t *testing.T) {
 	code, b := do("GET", "/api/v1/limits", "", nil)
 	if code != 200 || !strings.Contains(string(b), `"state":"blocked"`) && !strings.Contains(string(b), `"state":"warning"`) {
 		t.Errorf("limit states: %d %s", code, b)
+	}
+	// The refusals raised an alert, listed and delivered to the webhook.
+	code, b = do("GET", "/api/v1/alerts?kind=limit_exceeded", "", nil)
+	if code != 200 || !strings.Contains(string(b), `"rule":"chat-budget"`) || !strings.Contains(string(b), `"severity":"critical"`) {
+		t.Errorf("alerts: %d %s", code, b)
+	}
+	for i := 0; i < 200 && hooks.Load() == 0; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if hooks.Load() == 0 || !strings.Contains(hookBody.Load().(string), "chat-budget") {
+		t.Errorf("webhook got %d deliveries", hooks.Load())
 	}
 	// A reset lets calls through again, with the history kept.
 	if code, b := do("POST", "/api/v1/limits/chat-budget/reset", `{"note":"approved extra"}`, nil); code != 200 {

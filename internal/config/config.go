@@ -37,6 +37,7 @@ type Config struct {
 	Models   map[string]string `yaml:"models" json:"models,omitempty"`
 	Recorder Recorder          `yaml:"recorder" json:"recorder"`
 	Pricing  Pricing           `yaml:"pricing" json:"pricing"`
+	Alerts   Alerts            `yaml:"alerts" json:"alerts"`
 	// PprofListen, when set, serves Go's profiler (/debug/pprof/) on its
 	// own address, e.g. 127.0.0.1:6060. Default off.
 	PprofListen string `yaml:"pprof_listen" json:"pprof_listen,omitempty"`
@@ -121,6 +122,32 @@ type Pricing struct {
 	// Commitments are committed or provisioned capacity (PTUs, Bedrock
 	// model units, licences) covering the calls to a configured provider.
 	Commitments []pricing.Commitment `yaml:"commitments" json:"commitments,omitempty"`
+}
+
+// Alerts configures where alerts go.
+type Alerts struct {
+	// DedupWindow: raises of the same alert within it are counted, not
+	// delivered again. Default 1h.
+	DedupWindow Duration `yaml:"dedup_window" json:"dedup_window,omitempty"`
+	// Webhooks receive every fresh alert they select.
+	Webhooks []Webhook `yaml:"webhooks" json:"webhooks,omitempty"`
+}
+
+// Webhook is an alert receiver.
+type Webhook struct {
+	Name string `yaml:"name" json:"name"`
+	// URL is a secret (a Slack webhook URL is a credential): env:NAME,
+	// file:PATH or the URL itself.
+	URL Secret `yaml:"url" json:"url"`
+	// Format is json (default) or slack.
+	Format  string            `yaml:"format" json:"format,omitempty"`
+	Headers map[string]string `yaml:"headers" json:"headers,omitempty"`
+	// Secret signs each body: X-Weir-Signature: sha256=<hex HMAC>.
+	Secret Secret `yaml:"secret" json:"secret,omitempty"`
+	// Kinds selects alert kinds (empty: all); MinSeverity the least severe
+	// delivered (info, warning, critical; default info).
+	Kinds       []string `yaml:"kinds" json:"kinds,omitempty"`
+	MinSeverity string   `yaml:"min_severity" json:"min_severity,omitempty"`
 }
 
 // Recorder configures the path from the gateway to the store.
@@ -215,6 +242,15 @@ func (c *Config) resolve(env Getenv) error {
 			return fmt.Errorf("providers[%d] (%s).api_key: %w", i, c.Providers[i].Name, err)
 		}
 	}
+	for i := range c.Alerts.Webhooks {
+		w := &c.Alerts.Webhooks[i]
+		if err := w.URL.resolve(env); err != nil {
+			return fmt.Errorf("alerts.webhooks[%d].url: %w", i, err)
+		}
+		if err := w.Secret.resolve(env); err != nil {
+			return fmt.Errorf("alerts.webhooks[%d].secret: %w", i, err)
+		}
+	}
 	return nil
 }
 
@@ -288,6 +324,26 @@ func (c *Config) Validate() error {
 			bad(key, "timeouts must not be negative")
 		}
 	}
+	for i, w := range c.Alerts.Webhooks {
+		key := fmt.Sprintf("alerts.webhooks[%d]", i)
+		if w.Name == "" {
+			bad(key+".name", "is required")
+		}
+		if u := w.URL.Value(); !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			bad(key+".url", "must be an http:// or https:// URL")
+		}
+		if w.Format != "" && w.Format != "json" && w.Format != "slack" {
+			bad(key+".format", "%q: want json or slack", w.Format)
+		}
+		switch w.MinSeverity {
+		case "", "info", "warning", "critical":
+		default:
+			bad(key+".min_severity", "%q: want info, warning or critical", w.MinSeverity)
+		}
+	}
+	if c.Alerts.DedupWindow < 0 {
+		bad("alerts.dedup_window", "must not be negative")
+	}
 	commitments := map[string]bool{}
 	for i := range c.Pricing.Commitments {
 		cm := &c.Pricing.Commitments[i]
@@ -351,6 +407,21 @@ func (c Config) Redacted() Config {
 			p.Headers = h
 		}
 		out.Providers[i] = p
+	}
+	out.Alerts.Webhooks = make([]Webhook, len(c.Alerts.Webhooks))
+	for i, w := range c.Alerts.Webhooks {
+		w.URL, w.Secret = w.URL.redacted(), w.Secret.redacted()
+		h := make(map[string]string, len(w.Headers))
+		for k, v := range w.Headers {
+			if sensitiveHeader(k) {
+				v = redactedText
+			}
+			h[k] = v
+		}
+		if w.Headers != nil {
+			w.Headers = h
+		}
+		out.Alerts.Webhooks[i] = w
 	}
 	return out
 }

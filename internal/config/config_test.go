@@ -41,6 +41,12 @@ func TestGood(t *testing.T) {
 		len(pr.Commitments) != 1 || pr.Commitments[0].Fee != *pricing.Dec("1500") || pr.Commitments[0].Provider != "onprem" {
 		t.Errorf("pricing = %+v", pr)
 	}
+	if w := cfg.Alerts.Webhooks; len(w) != 1 || w[0].URL.Value() != "https://hooks.example.com/services/T000/B000/XXXX" || w[0].Secret.Value() != "weir-secret" {
+		t.Errorf("webhooks = %+v", w)
+	}
+	if b, _ := json.Marshal(cfg.Redacted()); strings.Contains(string(b), "hooks.example.com") || strings.Contains(string(b), "weir-secret") {
+		t.Errorf("redacted config shows a webhook secret: %s", b)
+	}
 	if cfg.Recorder.QueueSize != 8192 || cfg.Recorder.BatchSize != 64 || !cfg.Recorder.Fsync {
 		t.Errorf("recorder = %+v", cfg.Recorder)
 	}

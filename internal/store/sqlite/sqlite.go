@@ -281,3 +281,8 @@ func (s *Store) ListRequests(ctx context.Context, q store.RequestQuery) (store.R
 	}
 	return page, nil
 }
+
+// Writer returns the store's single writing connection, for components
+// that keep their own tables in the same database (alerts). Their writes
+// queue with the store's.
+func (s *Store) Writer() *sql.DB { return s.w }
