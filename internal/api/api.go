@@ -45,6 +45,8 @@ type Options struct {
 	UseCases UseCases
 	// Limits serves /api/v1/limits; nil disables it.
 	Limits Limits
+	// Forecaster answers GET /api/v1/forecast; nil disables it.
+	Forecaster Forecaster
 	// Alerts answers GET /api/v1/alerts; nil disables it.
 	Alerts http.Handler
 	// Ingest answers POST /api/v1/ingest (calls made without the gateway);
@@ -118,9 +120,13 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 	if a.opt.Limits != nil {
 		handle("GET", "/api/v1/limits", a.listLimits)
+		handle("GET", "/api/v1/limits/{name}", a.getLimit)
 		handle("PUT", "/api/v1/limits/{name}", a.putLimit)
 		handle("DELETE", "/api/v1/limits/{name}", a.deleteLimit)
 		handle("POST", "/api/v1/limits/{name}/reset", a.resetLimit)
+	}
+	if a.opt.Forecaster != nil {
+		handle("GET", "/api/v1/forecast", a.forecast)
 	}
 	if a.opt.Alerts != nil {
 		handle("GET", "/api/v1/alerts", a.opt.Alerts.ServeHTTP)

@@ -7,11 +7,13 @@ import (
 	"net/http"
 
 	"github.com/weirhq/weir/internal/limits"
+	"github.com/weirhq/weir/internal/store"
 )
 
 // Limits manages spend and token limits; *limits.Manager is one.
 type Limits interface {
 	List() []limits.Limit
+	Get(ctx context.Context, name string) (limits.Limit, []store.LimitReset, error)
 	States(ctx context.Context) ([]limits.State, error)
 	Put(ctx context.Context, l limits.Limit, by string) (limits.Limit, error)
 	Delete(ctx context.Context, name, by string) error
@@ -36,6 +38,18 @@ func (a *API) listLimits(w http.ResponseWriter, r *http.Request) {
 		Limits []limits.Limit `json:"limits"`
 		States []limits.State `json:"states"`
 	}{a.opt.Limits.List(), states})
+}
+
+func (a *API) getLimit(w http.ResponseWriter, r *http.Request) {
+	l, resets, err := a.opt.Limits.Get(r.Context(), r.PathValue("name"))
+	if err != nil {
+		a.limitError(w, "read limit", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		limits.Limit
+		Resets []store.LimitReset `json:"resets"`
+	}{l, resets})
 }
 
 func (a *API) putLimit(w http.ResponseWriter, r *http.Request) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/weirhq/weir/internal/apierror"
 	"github.com/weirhq/weir/internal/costing"
+	"github.com/weirhq/weir/internal/forecast"
 	"github.com/weirhq/weir/internal/limits"
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/reconcile"
@@ -354,7 +355,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	// real handler, not the /api/ catch-all.
 	mux := http.NewServeMux()
 	New(Options{Requests: &fakeReader{}, Config: func() any { return map[string]any{} }, Costs: &fakeCosts{},
-		Prices: fakePrices{}, Commitments: fakeCommitments{}, Reconciler: fakeReconciler{}, UseCases: fakeUseCases{}, Ingest: http.NotFoundHandler(), Limits: fakeLimits{}, Alerts: http.NotFoundHandler()}).Register(mux)
+		Prices: fakePrices{}, Commitments: fakeCommitments{}, Reconciler: fakeReconciler{}, UseCases: fakeUseCases{}, Ingest: http.NotFoundHandler(), Limits: fakeLimits{}, Alerts: http.NotFoundHandler(), Forecaster: fakeForecaster{}}).Register(mux)
 	for path, item := range s.Paths {
 		if !strings.HasPrefix(path, "/api/") {
 			continue
@@ -525,6 +526,9 @@ func (fakeUseCases) Portfolio(context.Context, time.Time, time.Time) (value.Port
 
 type fakeLimits struct{}
 
+func (fakeLimits) Get(context.Context, string) (limits.Limit, []store.LimitReset, error) {
+	return limits.Limit{}, nil, store.ErrNotFound
+}
 func (fakeLimits) List() []limits.Limit                           { return nil }
 func (fakeLimits) States(context.Context) ([]limits.State, error) { return nil, nil }
 func (fakeLimits) Put(_ context.Context, l limits.Limit, _ string) (limits.Limit, error) {
@@ -532,3 +536,9 @@ func (fakeLimits) Put(_ context.Context, l limits.Limit, _ string) (limits.Limit
 }
 func (fakeLimits) Delete(context.Context, string, string) error        { return store.ErrNotFound }
 func (fakeLimits) Reset(context.Context, string, string, string) error { return store.ErrNotFound }
+
+type fakeForecaster struct{}
+
+func (fakeForecaster) Forecast(context.Context, store.CostQuery, string) (forecast.Forecast, error) {
+	return forecast.Forecast{}, nil
+}

@@ -36,6 +36,7 @@ import (
 	"github.com/weirhq/weir/internal/store/sqlite"
 	"github.com/weirhq/weir/internal/tokencount"
 	"github.com/weirhq/weir/internal/value"
+	"github.com/weirhq/weir/internal/watch"
 )
 
 // Providers is the registry of provider types Weir can build.
@@ -198,6 +199,7 @@ type App struct {
 	store   *sqlite.Store
 	rec     *recorder.Recorder
 	alerts  *alert.Engine
+	watch   *watch.Watcher
 	metrics *metrics.Metrics
 	handler http.Handler
 	gw      *gateway.Gateway
@@ -245,6 +247,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, store: st, rec: rec, alerts: alerts, metrics: metrics.New()}
+	useCases := &value.Service{St: st}
+	a.watch = &watch.Watcher{Cost: st, UseCases: useCases, Limits: lim.List, Alerts: alerts, Log: log.With("part", "watch")}
 	a.registerRecorderMetrics()
 
 	counter := tokencount.New()
@@ -273,7 +277,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Store: st, Pricer: eng, PriceAs: PriceAsOf(cfg), Providers: names,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(), Observe: a.metrics.Observe, Log: log.With("part", "ingest"),
 	})
-	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: &value.Service{St: st}, Ingest: ingester, Limits: lim, Alerts: alerts.ListHandler(), Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
 
 	a.gw = gw
 	mux := http.NewServeMux()
@@ -331,6 +335,13 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	interval := a.cfg.Alerts.CheckInterval.D()
+	if interval <= 0 {
+		interval = 5 * time.Minute
+	}
+	go a.watch.Run(wctx, interval)
 	if a.cfg.PprofListen != "" {
 		stop, err := a.servePprof()
 		if err != nil {

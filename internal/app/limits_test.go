@@ -151,6 +151,9 @@ func TestBlockLimitUnderConcurrency(t *testing.T) {
 	if code, b := do("POST", "/api/v1/limits/chat-budget/reset", `{"note":"approved extra"}`, nil); code != 200 {
 		t.Fatalf("reset: %d %s", code, b)
 	}
+	if code, b := do("GET", "/api/v1/limits/chat-budget", "", nil); code != 200 || !strings.Contains(string(b), `"note":"approved extra"`) {
+		t.Errorf("limit history: %d %s", code, b)
+	}
 	if code, b := do("POST", "/v1/chat/completions", `{"model":"primary/gpt-4o","max_tokens":100,"messages":[{"role":"user","content":"after reset"}]}`,
 		map[string]string{"Content-Type": "application/json", "X-Weir-Use-Case": "chat"}); code != 200 {
 		t.Errorf("after reset: %d %s", code, b)
@@ -199,5 +202,28 @@ func TestPerInstanceLimit(t *testing.T) {
 	// About $0.00101 a call: the first of each chat passes, the second not.
 	if call("chat-1") != 200 || call("chat-1") != 403 || call("chat-2") != 200 || call("chat-2") != 403 {
 		t.Error("per-instance limit not applied per instance")
+	}
+}
+
+func TestForecastAPI(t *testing.T) {
+	srv := serveApp(t, config.Default())
+	resp, err := http.Get(srv.URL + "/api/v1/forecast?use_case=x&time_zone=Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"forecast_total_usd":0`) || !strings.Contains(string(b), `"method"`) {
+		t.Errorf("forecast: %d %s", resp.StatusCode, b)
+	}
+	for _, q := range []string{"?time_zone=Mars/Olympus", "?colour=red"} {
+		resp, err := http.Get(srv.URL + "/api/v1/forecast" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("%s: %d", q, resp.StatusCode)
+		}
 	}
 }

@@ -131,6 +131,9 @@ type Alerts struct {
 	DedupWindow Duration `yaml:"dedup_window" json:"dedup_window,omitempty"`
 	// Webhooks receive every fresh alert they select.
 	Webhooks []Webhook `yaml:"webhooks" json:"webhooks,omitempty"`
+	// CheckInterval is how often spend spikes, cost per outcome, error
+	// rates and month-end forecasts are checked. Default 5m.
+	CheckInterval Duration `yaml:"check_interval" json:"check_interval,omitempty"`
 }
 
 // Webhook is an alert receiver.
@@ -343,6 +346,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Alerts.DedupWindow < 0 {
 		bad("alerts.dedup_window", "must not be negative")
+	}
+	if c.Alerts.CheckInterval < 0 {
+		bad("alerts.check_interval", "must not be negative")
 	}
 	commitments := map[string]bool{}
 	for i := range c.Pricing.Commitments {

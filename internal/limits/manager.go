@@ -148,6 +148,16 @@ func (m *Manager) Delete(ctx context.Context, name, by string) error {
 	return m.counters.Drop(ctx, name+"\x00")
 }
 
+// Get returns a limit and its resets, oldest first.
+func (m *Manager) Get(ctx context.Context, name string) (Limit, []store.LimitReset, error) {
+	l, ok := m.get(name)
+	if !ok {
+		return l, nil, fmt.Errorf("limit %s: %w", name, store.ErrNotFound)
+	}
+	rs, err := m.st.LimitResets(ctx, name)
+	return l, rs, err
+}
+
 // Reset makes a limit's spend count from now on, keeping the history.
 func (m *Manager) Reset(ctx context.Context, name, by, note string) error {
 	if _, ok := m.get(name); !ok {
