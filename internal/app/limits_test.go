@@ -121,6 +121,7 @@ func TestBlockLimitUnderConcurrency(t *testing.T) {
 			maxCall.Set(c)
 		}
 	}
+	t.Logf("%d admitted, %d blocked; admitted calls spent $%s (largest $%s) against a $0.01 limit", ok.Load(), blocked.Load(), spent.FloatString(6), maxCall.FloatString(6))
 	limit := big.NewRat(1, 100)
 	// At most the limit, plus what the estimates of calls in flight could
 	// understate (the prompt's tokens are counted locally): one call's cost.
