@@ -506,8 +506,11 @@ func lower(s string, buf *[128]byte) ([]byte, bool) {
 			break
 		}
 	}
-	if !up || len(s) > len(buf) {
+	if !up {
 		return nil, false
+	}
+	if len(s) > len(buf) { // rare: ids this long allocate
+		return []byte(strings.ToLower(s)), true
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -266,3 +266,17 @@ func TestMultiplierBoundsAndRounding(t *testing.T) {
 		t.Errorf("10^4 = %d ppm", m)
 	}
 }
+
+// TestLongModelID: an id over 128 bytes with capitals still matches
+// exactly (the lower-casing buffer is 128 bytes).
+func TestLongModelID(t *testing.T) {
+	id := strings.Repeat("x", 140) + "-model"
+	c, err := New("t", Sheet{Provider: "openai", Entries: []Entry{{ID: "t/long", Match: Match{Exact: []string{id}}, Prices: Prices{Input: Dec("1")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := c.Price(Query{Provider: "openai", Model: strings.ToUpper(id), Usage: usage.Usage{InputTokens: 1}})
+	if got.EntryID != "t/long" {
+		t.Errorf("long id with capitals: %+v", got)
+	}
+}
