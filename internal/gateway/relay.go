@@ -406,14 +406,16 @@ func (c *call) finish() {
 	if c.upstreamOK && c.g.opt.Pricer != nil && c.target != nil {
 		cost, err := c.g.opt.Pricer.Cost(rec, c.target.Upstream.PriceAs)
 		if err != nil {
+			// Impossible usage or a cost beyond Money: the call reached
+			// the provider, so it is recorded unpriced, not as if it had not.
 			c.g.log.Warn("price call", "id", rec.ID, "provider", c.target.Upstream.PriceAs, "model", rec.Model, "err", err)
-		} else {
-			c.cost = cost
-			rec.Cost = &c.cost
-			if m, ok := cost.Amount(); ok {
-				c.costUSD = m
-				rec.CostUSD = &c.costUSD
-			}
+			cost.Unpriced |= pricing.UnitInput | pricing.UnitOutput
+		}
+		c.cost = cost
+		rec.Cost = &c.cost
+		if m, ok := cost.Amount(); ok {
+			c.costUSD = m
+			rec.CostUSD = &c.costUSD
 		}
 	}
 	if c.ticket != nil {
