@@ -520,7 +520,7 @@ func (fakeUseCases) Report(context.Context, string, value.ReportQuery) (value.Us
 func (fakeUseCases) Compare(context.Context, string, string, string, time.Time, time.Time, float64) (value.Comparison, error) {
 	return value.Comparison{}, nil
 }
-func (fakeUseCases) Portfolio(context.Context, time.Time, time.Time) (value.Portfolio, error) {
+func (fakeUseCases) Portfolio(context.Context, time.Time, time.Time, string) (value.Portfolio, error) {
 	return value.Portfolio{}, nil
 }
 

@@ -24,7 +24,7 @@ type UseCases interface {
 	PutKPI(ctx context.Context, useCase, instance, kpi string, raw json.RawMessage, at time.Time, by string) (store.KPIResult, bool, error)
 	Report(ctx context.Context, name string, q value.ReportQuery) (value.UseCaseReport, error)
 	Compare(ctx context.Context, name, a, b string, from, to time.Time, threshold float64) (value.Comparison, error)
-	Portfolio(ctx context.Context, from, to time.Time) (value.Portfolio, error)
+	Portfolio(ctx context.Context, from, to time.Time, groupBy string) (value.Portfolio, error)
 }
 
 func (a *API) useCaseError(w http.ResponseWriter, what string, err error) {
@@ -221,12 +221,12 @@ func (a *API) compareVersions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) portfolio(w http.ResponseWriter, r *http.Request) {
-	from, to, err := rangeParams(r)
+	from, to, err := rangeParams(r, "group_by")
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, "invalid_query", err.Error())
 		return
 	}
-	p, err := a.opt.UseCases.Portfolio(r.Context(), from, to)
+	p, err := a.opt.UseCases.Portfolio(r.Context(), from, to, r.URL.Query().Get("group_by"))
 	if err != nil {
 		a.useCaseError(w, "build portfolio", err)
 		return

@@ -185,3 +185,51 @@ func TestReportGroups(t *testing.T) {
 		}
 	}
 }
+
+func TestPortfolioByTeam(t *testing.T) {
+	st := seed(t)
+	ctx := context.Background()
+	m := pricing.USD
+	other := record.Record{ID: "other", ReceivedAt: day("2026-11-04"), Endpoint: record.EndpointChatCompletions, Status: 200,
+		CostUSD: &m, Cost: &pricing.Cost{Total: m, EntryID: "e", Version: "v", Multiplier: 1_000_000},
+		Attribution: record.Attribution{UseCase: "never-defined", Team: "ml"}}
+	if err := st.WriteRecords(ctx, []record.Record{other}); err != nil {
+		t.Fatal(err)
+	}
+	s := &Service{St: st}
+	if _, err := s.Put(ctx, supportCase(), 0, "t"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Portfolio(ctx, day("2026-11-01"), day("2026-11-16"), GroupTeam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ml: t3 and t4 ($0.13) and $1 of a use case never defined; value: t3
+	// resolved after the Nov 10 rule, $4.50. cx: t1, t2 and the call
+	// without an instance ($0.09); t1 resolved on Nov 3, $4.20.
+	if len(p.Groups) != 2 || p.Groups[0].Key != "ml" || p.Groups[0].CostUSD.String() != "1.130000" || p.Groups[0].ValueUSD.String() != "4.500000" ||
+		p.Groups[1].Key != "cx" || p.Groups[1].CostUSD.String() != "0.090000" || p.Groups[1].ValueUSD.String() != "4.200000" {
+		t.Errorf("groups: %+v", p.Groups)
+	}
+	if p.CostUSD.String() != "1.220000" || len(p.UseCases) != 2 || p.UseCases[0].UseCase != "never-defined" {
+		t.Errorf("portfolio: %+v", p)
+	}
+	if _, err := s.Portfolio(ctx, day("2026-11-01"), day("2026-11-16"), "model"); err == nil {
+		t.Error("group by model accepted")
+	}
+}
+
+func TestValidateValueRules(t *testing.T) {
+	uc := supportCase()
+	if err := uc.Validate(); err != nil {
+		t.Errorf("an undated first rule and a dated second: %v", err)
+	}
+	uc.KPIs[0].Value = []ValueRule{{From: pricing.DateOf(day("2026-11-10"))}, {From: pricing.DateOf(day("2026-11-01"))}}
+	if err := uc.Validate(); err == nil {
+		t.Error("rules out of order accepted")
+	}
+	uc.KPIs[0].Value = []ValueRule{{}, {}}
+	if err := uc.Validate(); err == nil {
+		t.Error("two undated rules accepted")
+	}
+}

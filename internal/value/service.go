@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/weirhq/weir/internal/store"
@@ -268,12 +269,27 @@ func dollars(a store.Amount) float64 {
 
 // Portfolio is every use case's figures over a range.
 type Portfolio struct {
-	From           time.Time       `json:"from"`
-	To             time.Time       `json:"to"`
-	UseCases       []PortfolioLine `json:"use_cases"`
-	CostUSD        store.Amount    `json:"cost_usd"`
-	ValueUSD       store.Amount    `json:"value_usd"`
-	ValuePerDollar *float64        `json:"value_per_dollar"`
+	From     time.Time       `json:"from"`
+	To       time.Time       `json:"to"`
+	UseCases []PortfolioLine `json:"use_cases"`
+	// GroupBy and Groups: with team, user or account, the cost, value and
+	// value per dollar of each group across every use case (an instance
+	// counts in the group of its first call).
+	GroupBy        string           `json:"group_by,omitempty"`
+	Groups         []PortfolioGroup `json:"groups,omitempty"`
+	CostUSD        store.Amount     `json:"cost_usd"`
+	ValueUSD       store.Amount     `json:"value_usd"`
+	ValuePerDollar *float64         `json:"value_per_dollar"`
+}
+
+// PortfolioGroup is one team, user or account across use cases.
+type PortfolioGroup struct {
+	Key            string       `json:"key"`
+	Calls          int64        `json:"calls"`
+	CostUSD        store.Amount `json:"cost_usd"`
+	ValueUSD       store.Amount `json:"value_usd"`
+	MinutesSaved   float64      `json:"minutes_saved"`
+	ValuePerDollar *float64     `json:"value_per_dollar"`
 }
 
 // PortfolioLine is one use case in a portfolio; Defined is false for use
@@ -286,10 +302,23 @@ type PortfolioLine struct {
 
 // Portfolio reports every use case over [from, to), most expensive first.
 // Calls without a use case appear under the empty name.
-func (s *Service) Portfolio(ctx context.Context, from, to time.Time) (Portfolio, error) {
-	p := Portfolio{From: from.UTC(), To: to.UTC(), UseCases: []PortfolioLine{}}
+func (s *Service) Portfolio(ctx context.Context, from, to time.Time, groupBy string) (Portfolio, error) {
+	p := Portfolio{From: from.UTC(), To: to.UTC(), GroupBy: groupBy, UseCases: []PortfolioLine{}}
 	if from.IsZero() || to.IsZero() || !to.After(from) {
 		return p, fmt.Errorf("%w: from and to are required, to after from", store.ErrInvalidQuery)
+	}
+	if groupBy != "" && groupBy != GroupTeam && groupBy != GroupUser && groupBy != GroupAccount {
+		return p, fmt.Errorf("%w: the portfolio groups by team, user or account, not %q", store.ErrInvalidQuery, groupBy)
+	}
+	key, _ := groupKey(groupBy)
+	groups := map[string]*PortfolioGroup{}
+	group := func(k string) *PortfolioGroup {
+		g := groups[k]
+		if g == nil {
+			g = &PortfolioGroup{Key: k}
+			groups[k] = g
+		}
+		return g
 	}
 	defs, err := s.List(ctx)
 	if err != nil {
@@ -307,6 +336,47 @@ func (s *Service) Portfolio(ctx context.Context, from, to time.Time) (Portfolio,
 			return p, err
 		}
 		p.UseCases = append(p.UseCases, PortfolioLine{UseCase: d.Name, Defined: true, Figures: figures(&d.UseCase, insts, kpis)})
+		if key != nil {
+			by := map[string][]store.InstanceTotal{}
+			for _, it := range insts {
+				by[key(it)] = append(by[key(it)], it)
+			}
+			for k, its := range by {
+				f := figures(&d.UseCase, its, kpis)
+				g := group(k)
+				g.Calls += f.Calls
+				g.CostUSD.AddAmount(f.CostUSD)
+				g.ValueUSD.AddAmount(f.ValueUSD)
+				g.MinutesSaved += f.MinutesSaved
+			}
+		}
+	}
+	if key != nil {
+		// Use cases never defined: their cost by group, straight from the calls.
+		rows, err := s.St.CostTotals(ctx, store.CostQuery{From: from, To: to, GroupBy: store.GroupUseCase, ThenBy: groupBy, Limit: store.MaxLimit})
+		if err != nil {
+			return p, err
+		}
+		for _, r := range rows {
+			if !defined[r.Key] {
+				g := group(r.Key2)
+				g.Calls += r.Calls
+				g.CostUSD.AddAmount(r.CostUSD)
+			}
+		}
+		for _, g := range groups {
+			if c := dollars(g.CostUSD); c > 0 {
+				v := dollars(g.ValueUSD) / c
+				g.ValuePerDollar = &v
+			}
+			p.Groups = append(p.Groups, *g)
+		}
+		slices.SortFunc(p.Groups, func(a, b PortfolioGroup) int {
+			if c := b.CostUSD.Cmp(a.CostUSD); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Key, b.Key)
+		})
 	}
 	for _, r := range rows {
 		if defined[r.Key] {

@@ -119,7 +119,9 @@ func (u *UseCase) Validate() error {
 		}
 		var prev *pricing.Date
 		for j, r := range k.Value {
-			if j > 0 && (r.From == nil || prev == nil || !r.From.After(prev.Time)) {
+			// The first rule may have no date (since always); each later one
+			// needs one, later than the rule before.
+			if j > 0 && (r.From == nil || prev != nil && !r.From.After(prev.Time)) {
 				bad("%s.value[%d]: rules after the first need a from date later than the previous one", key, j)
 			}
 			prev = r.From
