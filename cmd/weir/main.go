@@ -19,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	_ "time/tzdata" // limits and forecasts name time zones; not every host has zoneinfo
 
 	"github.com/weirhq/weir/internal/api"
 	"github.com/weirhq/weir/internal/app"

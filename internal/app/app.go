@@ -482,7 +482,7 @@ func limitAlerter(e *alert.Engine, log *slog.Logger) limits.Alerter {
 // limitUnits returns a limit's cap in its counter units and a formatter.
 func limitUnits(l limits.Limit) (int64, func(int64) string) {
 	if l.USD != nil {
-		return int64(*l.USD) / 1000, func(n int64) string { return "$" + (pricing.Money(n) * pricing.Micro).Format(6) }
+		return int64(*l.USD), func(n int64) string { return "$" + (pricing.Money(n) * pricing.Nano).Format(6) }
 	}
 	return *l.Tokens, func(n int64) string { return fmt.Sprintf("%d tokens", n) }
 }

@@ -14,7 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
+	"regexp"
 	"time"
 
 	"github.com/weirhq/weir/internal/pricing"
@@ -69,6 +69,23 @@ type Limit struct {
 	// Threshold is the share of the cap that raises an early warning
 	// (default 0.8).
 	Threshold float64 `json:"threshold,omitempty"`
+
+	loc *time.Location // TimeZone, loaded once by compile
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// compile loads what Validate checked, for the hot path.
+func (l *Limit) compile() error {
+	if l.TimeZone == "Local" {
+		return fmt.Errorf("time_zone: name a zone (Europe/Berlin), not Local")
+	}
+	loc, err := time.LoadLocation(l.TimeZone)
+	if err != nil {
+		return fmt.Errorf("time_zone %q: %v", l.TimeZone, err)
+	}
+	l.loc = loc
+	return nil
 }
 
 // Match selects calls by their attribution, provider and model.
@@ -108,13 +125,13 @@ func (l *Limit) perValue(rec *record.Record) string {
 func (l *Limit) Validate() error {
 	var errs []error
 	bad := func(f string, a ...any) { errs = append(errs, fmt.Errorf(f, a...)) }
-	if l.Name == "" || len(l.Name) > 128 {
-		bad("name: 1 to 128 characters")
+	if !nameRE.MatchString(l.Name) {
+		bad("name %q: 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit", l.Name)
 	}
 	if (l.USD == nil) == (l.Tokens == nil) {
 		bad("exactly one of usd and tokens is required")
 	}
-	if l.USD != nil && (*l.USD <= 0 || int64(*l.USD) > math.MaxInt64/1000) {
+	if l.USD != nil && *l.USD <= 0 {
 		bad("usd must be above 0")
 	}
 	if l.Tokens != nil && *l.Tokens <= 0 {
@@ -135,35 +152,36 @@ func (l *Limit) Validate() error {
 	default:
 		bad("per %q: want instance, use_case, team, user or account", l.Per)
 	}
-	if l.Threshold < 0 || l.Threshold >= 1 || math.IsNaN(l.Threshold) {
+	if !(l.Threshold >= 0 && l.Threshold < 1) {
 		bad("threshold %v: want a share between 0 and 1 (0.8 warns at 80%%)", l.Threshold)
 	}
-	if _, err := time.LoadLocation(l.TimeZone); err != nil {
-		bad("time_zone %q: %v", l.TimeZone, err)
+	if err := l.compile(); err != nil {
+		bad("%v", err)
 	}
 	return errors.Join(errs...)
 }
 
-// cap is the limit in counter units: micro-dollars or tokens.
+// cap is the limit in counter units: nano-dollars (a Decimal's own unit;
+// an int64 holds $9.2e9) or tokens.
 func (l *Limit) cap() int64 {
 	if l.USD != nil {
-		return int64(*l.USD) / 1000 // nano-dollars to micro-dollars
+		return int64(*l.USD)
 	}
 	return *l.Tokens
 }
 
 // units converts a cost and a token count to counter units; costs round
-// up to the micro-dollar, so spend is never under-counted.
+// up to the nano-dollar, so spend is never under-counted.
 func (l *Limit) units(cost pricing.Money, tokens int64) int64 {
 	if l.USD != nil {
-		return ceilMicro(cost)
+		return ceilNano(cost)
 	}
 	return tokens
 }
 
-func ceilMicro(m pricing.Money) int64 {
-	u := int64(m / pricing.Micro)
-	if m%pricing.Micro > 0 {
+func ceilNano(m pricing.Money) int64 {
+	u := int64(m / pricing.Nano)
+	if m%pricing.Nano > 0 {
 		u++
 	}
 	return u
@@ -179,21 +197,37 @@ func (l *Limit) threshold() float64 {
 // windowStart returns the start of the window holding t (zero for
 // lifetime).
 func (l *Limit) windowStart(t time.Time) time.Time {
-	loc, err := time.LoadLocation(l.TimeZone)
-	if err != nil {
+	loc := l.loc
+	if loc == nil {
 		loc = time.UTC
 	}
 	t = t.In(loc)
-	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+	y, m, d := t.Date()
 	switch l.Window {
 	case WindowDay:
-		return d
+		return startOfDay(y, m, d, loc)
 	case WindowWeek:
-		return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
+		// The weekday of the calendar date, not of a midnight that a
+		// daylight-saving change may skip.
+		wd := time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Weekday()
+		return startOfDay(y, m, d-(int(wd)+6)%7, loc)
 	case WindowMonth:
-		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
+		return startOfDay(y, m, 1, loc)
 	}
 	return time.Time{}
+}
+
+// startOfDay is the first instant of a calendar day in loc: midnight, or
+// the end of a daylight-saving jump over it (America/Santiago).
+func startOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
+	y, m, d = time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Date() // normalise (day 0 is the last of the month before)
+	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	if ty, tm, td := t.Date(); ty != y || tm != m || td != d {
+		// Midnight does not exist: the day starts when the jump ends.
+		_, end := t.ZoneBounds()
+		return end
+	}
+	return t
 }
 
 // Parse decodes a limit definition strictly.

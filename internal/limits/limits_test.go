@@ -28,6 +28,9 @@ func TestWindowStart(t *testing.T) {
 		{WindowLifetime, "", "0001-01-01T00:00:00Z"},
 	} {
 		l := Limit{Window: tc.window, TimeZone: tc.tz}
+		if err := l.compile(); err != nil {
+			t.Fatal(err)
+		}
 		if got := l.windowStart(at).Format(time.RFC3339); got != tc.want {
 			t.Errorf("%s %s: %s, want %s", tc.window, tc.tz, got, tc.want)
 		}
@@ -35,6 +38,7 @@ func TestWindowStart(t *testing.T) {
 	// Berlin's day starts an hour before UTC's: 23:30 UTC on the 26th is
 	// already the 27th there.
 	l := Limit{Window: WindowDay, TimeZone: berlin}
+	l.compile()
 	if got := l.windowStart(time.Date(2026, 11, 26, 23, 30, 0, 0, time.UTC)).Format(time.DateOnly); got != "2026-11-27" {
 		t.Errorf("Berlin day: %s", got)
 	}
@@ -127,7 +131,7 @@ func TestAdmitAndAlerts(t *testing.T) {
 		}
 	}
 	states, err := m.States(ctx)
-	if err != nil || len(states) != 2 || states[0].Limit != "tok" || states[0].State != "exceeded" || states[1].State != "warning" || states[1].Used != "$0.009900" {
+	if err != nil || len(states) != 2 || states[0].Limit != "tok" || states[0].State != "exceeded" || states[1].State != "blocked" || states[1].Refused != 1 || states[1].Used != "$0.009900" {
 		t.Errorf("states: %+v %v", states, err)
 	}
 	// Calls of another team are not limited; a reset starts the count again.
@@ -146,5 +150,69 @@ func TestAdmitAndAlerts(t *testing.T) {
 	m2, err := New(ctx, Options{Store: st, Now: func() time.Time { return now }})
 	if err != nil || len(m2.List()) != 2 {
 		t.Fatalf("reload: %v", err)
+	}
+}
+
+// TestWindowStartDST: in America/Santiago midnight of 2026-09-06 does not
+// exist (clocks jump from 00:00 to 01:00): that day and its week start at
+// 01:00, and the Sunday belongs to the week of Monday 2026-08-31.
+func TestWindowStartDST(t *testing.T) {
+	for _, tc := range []struct {
+		window, at, want string
+	}{
+		{WindowDay, "2026-09-06T12:00:00-03:00", "2026-09-06T01:00:00-03:00"},
+		{WindowWeek, "2026-09-06T12:00:00-03:00", "2026-08-31T00:00:00-04:00"},
+		{WindowWeek, "2026-09-01T12:00:00-04:00", "2026-08-31T00:00:00-04:00"},
+	} {
+		l := Limit{Window: tc.window, TimeZone: "America/Santiago"}
+		if err := l.compile(); err != nil {
+			t.Fatal(err)
+		}
+		at, _ := time.Parse(time.RFC3339, tc.at)
+		if got := l.windowStart(at).Format(time.RFC3339); got != tc.want {
+			t.Errorf("%s at %s: %s, want %s", tc.window, tc.at, got, tc.want)
+		}
+	}
+}
+
+// TestChangeWithCallsInFlight: saving a limit again or resetting it while
+// calls are in flight keeps them counted where they reserved, so the cap
+// still holds.
+func TestChangeWithCallsInFlight(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "weir.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m, err := New(ctx, Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Limit{Name: "cap", USD: pricing.Dec("0.01"), Window: WindowDay, Mode: ModeBlock}
+	if _, err := m.Put(ctx, l, "t"); err != nil {
+		t.Fatal(err)
+	}
+	rec := &record.Record{ReceivedAt: time.Now()}
+	est := func() (pricing.Money, int64) { return pricing.Milli, 10 } // $0.001
+	var tickets []*Ticket
+	admitted := 0
+	for range 30 {
+		tk, err := m.Admit(ctx, rec, est)
+		if err == nil {
+			admitted++
+			tickets = append(tickets, tk)
+		}
+	}
+	if admitted != 10 {
+		t.Fatalf("%d admitted before the change, want 10", admitted)
+	}
+	// The settled calls of the old generation cannot go negative or vanish.
+	for _, tk := range tickets {
+		tk.Settle(pricing.Milli, 10)
+		tk.Settle(pricing.Milli, 10) // settled twice: counted once
+	}
+	if states, _ := m.States(ctx); len(states) != 1 || states[0].Used != "$0.010000" || states[0].InUse != "$0.000000" {
+		t.Errorf("after settling: %+v", states)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -40,9 +41,9 @@ type Counters interface {
 	Drop(ctx context.Context, prefix string) error
 }
 
-// Counter is one key's spend.
+// Counter is one key's spend, and the calls it refused.
 type Counter struct {
-	Used, Reserved int64
+	Used, Reserved, Refused int64
 }
 
 // Alerter is told when a limit crosses its threshold or its cap.
@@ -59,6 +60,13 @@ type Manager struct {
 	mu     sync.RWMutex
 	limits []Limit
 	resets map[string]time.Time // latest reset per limit
+	// gen counts each limit's changes and resets: part of its counter
+	// keys, so that calls in flight settle into the counters they
+	// reserved in, and a store load begun before a change cannot revive
+	// old spend.
+	gen map[string]int
+	// writes serialises changes, so that the store and memory agree.
+	writes sync.Mutex
 }
 
 // Options configure a Manager.
@@ -72,7 +80,7 @@ type Options struct {
 
 // New loads the limits in force.
 func New(ctx context.Context, opt Options) (*Manager, error) {
-	m := &Manager{st: opt.Store, counters: opt.Counters, alert: opt.Alert, now: opt.Now, log: opt.Log, resets: map[string]time.Time{}}
+	m := &Manager{st: opt.Store, counters: opt.Counters, alert: opt.Alert, now: opt.Now, log: opt.Log, resets: map[string]time.Time{}, gen: map[string]int{}}
 	if m.counters == nil {
 		m.counters = NewMemory()
 	}
@@ -88,6 +96,9 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 	}
 	for _, d := range docs {
 		l, err := Parse(d.Doc)
+		if err == nil {
+			err = l.compile()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("limit %s: %w", d.Name, err)
 		}
@@ -126,6 +137,8 @@ func (m *Manager) Put(ctx context.Context, l Limit, by string) (Limit, error) {
 	if err != nil {
 		return l, err
 	}
+	m.writes.Lock()
+	defer m.writes.Unlock()
 	if _, err := m.st.PutLimit(ctx, store.LimitDoc{Name: l.Name, Doc: doc, ChangedBy: by}); err != nil {
 		return l, err
 	}
@@ -134,18 +147,22 @@ func (m *Manager) Put(ctx context.Context, l Limit, by string) (Limit, error) {
 	m.limits = slices.DeleteFunc(m.limits, func(x Limit) bool { return x.Name == l.Name })
 	m.limits = append(m.limits, l)
 	slices.SortFunc(m.limits, func(a, b Limit) int { return cmp.Compare(a.Name, b.Name) })
-	return l, m.counters.Drop(ctx, l.Name+"\x00")
+	m.gen[l.Name]++
+	return l, nil
 }
 
 // Delete removes a limit.
 func (m *Manager) Delete(ctx context.Context, name, by string) error {
+	m.writes.Lock()
+	defer m.writes.Unlock()
 	if _, err := m.st.PutLimit(ctx, store.LimitDoc{Name: name, ChangedBy: by}); err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.limits = slices.DeleteFunc(m.limits, func(x Limit) bool { return x.Name == name })
-	return m.counters.Drop(ctx, name+"\x00")
+	m.gen[name]++
+	return nil
 }
 
 // Get returns a limit and its resets, oldest first.
@@ -163,6 +180,8 @@ func (m *Manager) Reset(ctx context.Context, name, by, note string) error {
 	if _, ok := m.get(name); !ok {
 		return fmt.Errorf("limit %s: %w", name, store.ErrNotFound)
 	}
+	m.writes.Lock()
+	defer m.writes.Unlock()
 	at := m.now().UTC()
 	if err := m.st.ResetLimit(ctx, store.LimitReset{Name: name, At: at, By: by, Note: note}); err != nil {
 		return err
@@ -170,7 +189,8 @@ func (m *Manager) Reset(ctx context.Context, name, by, note string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.resets[name] = at
-	return m.counters.Drop(ctx, name+"\x00")
+	m.gen[name]++
+	return nil
 }
 
 func (m *Manager) get(name string) (Limit, bool) {
@@ -183,9 +203,17 @@ func (m *Manager) get(name string) (Limit, bool) {
 	return m.limits[i], true
 }
 
-// key names a limit's counter for one Per value in one window.
-func key(l *Limit, per string, window time.Time) string {
-	return l.Name + "\x00" + per + "\x00" + window.UTC().Format(time.RFC3339)
+// key names a limit's counter for one generation, Per value and window.
+// Counters of earlier generations are left to settle their calls in
+// flight and are forgotten when idle.
+func key(l *Limit, gen int, per string, window time.Time) string {
+	return l.Name + "\x00" + strconv.Itoa(gen) + "\x00" + per + "\x00" + window.UTC().Format(time.RFC3339)
+}
+
+func (m *Manager) generation(name string) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.gen[name]
 }
 
 // loader returns the spend of l's calls for per since its window start
@@ -220,7 +248,7 @@ func (m *Manager) loader(ctx context.Context, l *Limit, per string, window time.
 			return rows[0].InputTokens + rows[0].OutputTokens, nil
 		}
 		d, f := rows[0].CostUSD.Parts()
-		return d*1_000_000 + ceilMicro(f), nil
+		return d*1_000_000_000 + ceilNano(f), nil
 	}
 }
 
@@ -272,12 +300,16 @@ func (m *Manager) Admit(ctx context.Context, rec *record.Record, estimate func()
 		l := &apply[i]
 		per := l.perValue(rec)
 		window := l.windowStart(at)
-		k := key(l, per, window)
+		k := key(l, m.generation(l.Name), per, window)
 		amount := l.units(cost, tokens)
 		ok, c, err := m.counters.Reserve(ctx, k, amount, l.cap(), l.Mode == ModeWarn, m.loader(ctx, l, per, window))
 		if err != nil {
+			if l.Mode == ModeWarn { // a warning never stops a call
+				m.log.Warn("limit not checked", "limit", l.Name, "err", err)
+				continue
+			}
 			t.release(ctx)
-			return nil, fmt.Errorf("limit %s: %w", l.Name, err)
+			return nil, apierror.Wrap(apierror.Internal, err, "limit %q could not be checked, so the call was not sent", l.Name)
 		}
 		if !ok {
 			t.release(ctx)
@@ -306,7 +338,9 @@ func (t *Ticket) Settle(cost pricing.Money, tokens int64) {
 		return
 	}
 	ctx := context.Background()
-	for _, h := range t.holds {
+	holds := t.holds
+	t.holds = nil // settled once
+	for _, h := range holds {
 		used := h.limit.units(cost, tokens)
 		c, err := t.m.counters.Settle(ctx, h.key, h.reserved, used)
 		if err != nil {
@@ -333,7 +367,7 @@ func (m *Manager) notify(l Limit, k string, c Counter, state string) {
 
 func (l *Limit) format(units int64) string {
 	if l.USD != nil {
-		return "$" + (pricing.Money(units) * pricing.Micro).Format(6)
+		return "$" + (pricing.Money(units) * pricing.Nano).Format(6)
 	}
 	return fmt.Sprintf("%d tokens", units)
 }
@@ -366,6 +400,8 @@ type State struct {
 	InUse  string  `json:"reserved"`
 	Cap    string  `json:"cap"`
 	Share  float64 `json:"share"`
+	// Refused counts the calls the limit refused in this window.
+	Refused int64 `json:"refused,omitempty"`
 	// State is ok, warning (past the threshold), exceeded (past the cap,
 	// warn mode) or blocked (past the cap, block mode).
 	State string `json:"state"`
@@ -383,7 +419,7 @@ func (m *Manager) States(ctx context.Context) ([]State, error) {
 		if l.Per == PerNone {
 			values = []string{""}
 		} else {
-			prefix := l.Name + "\x00"
+			prefix := l.Name + "\x00" + strconv.Itoa(m.generation(l.Name)) + "\x00"
 			suffix := "\x00" + window.UTC().Format(time.RFC3339)
 			for _, k := range m.keys() {
 				if len(k) > len(prefix)+len(suffix) && k[:len(prefix)] == prefix && k[len(k)-len(suffix):] == suffix {
@@ -393,7 +429,7 @@ func (m *Manager) States(ctx context.Context) ([]State, error) {
 		}
 		var states []State
 		for _, v := range values {
-			c, err := m.counters.Get(ctx, key(&l, v, window), m.loader(ctx, &l, v, window))
+			c, err := m.counters.Get(ctx, key(&l, m.generation(l.Name), v, window), m.loader(ctx, &l, v, window))
 			if err != nil {
 				return nil, err
 			}
@@ -418,8 +454,9 @@ func (l *Limit) state(per string, window time.Time, c Counter) State {
 		s.Window = window.Format(time.RFC3339)
 	}
 	s.Share = float64(c.Used) / float64(l.cap())
+	s.Refused = c.Refused
 	switch {
-	case s.Share >= 1 && l.Mode == ModeBlock:
+	case l.Mode == ModeBlock && (s.Share >= 1 || c.Refused > 0):
 		s.State = "blocked"
 	case s.Share >= 1:
 		s.State = "exceeded"

@@ -12,10 +12,11 @@ import (
 // Beyond MaxKeys, keys with nothing in flight and untouched for a minute
 // are forgotten: the store has their spend, and they load again when used.
 type Memory struct {
-	mu  sync.Mutex
-	c   map[string]*Counter
-	at  map[string]time.Time // last touched
-	now func() time.Time
+	mu    sync.Mutex
+	c     map[string]*Counter
+	at    map[string]time.Time // last touched
+	now   func() time.Time
+	swept time.Time
 }
 
 // MaxKeys is the number of keys Memory holds before it forgets idle ones.
@@ -26,13 +27,15 @@ func NewMemory() *Memory {
 	return &Memory{c: map[string]*Counter{}, at: map[string]time.Time{}, now: time.Now}
 }
 
-// touch marks key used; m.mu is held.
+// touch marks key used; m.mu is held. Past MaxKeys, idle keys are swept
+// at most every ten seconds, so the sweep's cost is not paid per call.
 func (m *Memory) touch(key string) {
 	now := m.now()
 	m.at[key] = now
-	if len(m.c) <= MaxKeys {
+	if len(m.c) <= MaxKeys || now.Sub(m.swept) < 10*time.Second {
 		return
 	}
+	m.swept = now
 	for k, c := range m.c {
 		if c.Reserved == 0 && now.Sub(m.at[k]) > time.Minute {
 			delete(m.c, k)
@@ -72,6 +75,7 @@ func (m *Memory) Reserve(_ context.Context, key string, amount, limit int64, for
 	defer m.mu.Unlock()
 	m.touch(key)
 	if !force && c.Used+c.Reserved+amount > limit {
+		c.Refused++
 		return false, *c, nil
 	}
 	c.Reserved += amount
