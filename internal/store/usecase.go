@@ -61,8 +61,9 @@ type KPIResult struct {
 type InstanceReader interface {
 	// InstanceTotals returns one row per instance with calls of q.UseCase
 	// received in [From, To) (and of q.Version when set), oldest first
-	// call first. Calls without an instance id are one row with the empty
-	// Instance.
+	// call first. Calls without an instance id are rows with the empty
+	// Instance, one per UTC day, version, team, user and account. E2EMsSum
+	// leaves out Refused calls.
 	InstanceTotals(ctx context.Context, q InstanceQuery) ([]InstanceTotal, error)
 }
 
@@ -83,7 +84,8 @@ type InstanceTotal struct {
 	First                        time.Time
 	Version, Team, User, Account string
 	Calls, PricedCalls, Unpriced int64
-	Errors                       int64 // calls with status >= 400 or an error kind
+	Errors                       int64 // calls with status >= 400 or an error kind, but for Refused
+	Refused                      int64 // calls a budget limit refused
 	CostUSD                      Amount
 	InputTokens, OutputTokens    int64
 	E2EMsSum                     float64

@@ -259,7 +259,7 @@ func figures(uc *UseCase, insts []store.InstanceTotal, kpis map[string]map[strin
 		f.UnpricedCalls += it.Unpriced
 		errs += it.Errors
 		e2e += it.E2EMsSum
-		e2eCalls += it.Calls
+		e2eCalls += it.Calls - it.Refused
 		ttft += it.TTFTMsSum
 		ttftCalls += it.TTFTCalls
 		if it.Instance == "" {
@@ -271,6 +271,8 @@ func figures(uc *UseCase, insts []store.InstanceTotal, kpis map[string]map[strin
 	}
 	if f.Calls > 0 {
 		f.ErrorRate = float64(errs) / float64(f.Calls)
+	}
+	if e2eCalls > 0 {
 		m := e2e / float64(e2eCalls)
 		f.MeanE2EMs = &m
 	}

@@ -189,7 +189,10 @@ func (s *Store) InstanceKPIs(ctx context.Context, q store.InstanceQuery) ([]stor
 
 // InstanceTotals sums a use case's calls per instance. SQLite gives the
 // bare columns of a MIN() aggregate the values of the row holding the
-// minimum: the first call's version, team, user and account.
+// minimum: the first call's version, team, user and account. Calls without
+// an instance are grouped by their own UTC day, version, team, user and
+// account, so that each lands in its own report group. Calls refused by a
+// budget limit count as calls, not as errors, and not in latency.
 func (s *Store) InstanceTotals(ctx context.Context, q store.InstanceQuery) ([]store.InstanceTotal, error) {
 	where, args, err := instanceWhere(q)
 	if err != nil {
@@ -197,13 +200,20 @@ func (s *Store) InstanceTotals(ctx context.Context, q store.InstanceQuery) ([]st
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT use_case_instance, MIN(received_at), use_case_version, team, user, account,
 			COUNT(*), COUNT(cost_femto), COUNT(unpriced_units),
-			SUM(status >= 400 OR error_kind != ''),
+			SUM((status >= 400 OR error_kind != '') AND error_kind != 'budget_exceeded'),
 			COALESCE(SUM(cost_femto / 1000000000), 0), COALESCE(SUM(cost_femto % 1000000000), 0),
 			COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
-			COALESCE(SUM(e2e_ms), 0), COUNT(ttft_ms), COALESCE(SUM(ttft_ms), 0)
+			COALESCE(SUM(CASE WHEN error_kind = 'budget_exceeded' THEN 0 ELSE e2e_ms END), 0),
+			SUM(error_kind = 'budget_exceeded'),
+			COUNT(ttft_ms), COALESCE(SUM(ttft_ms), 0)
 		FROM requests INDEXED BY requests_use_case_report
 		WHERE `+where+`
-		GROUP BY use_case_instance
+		GROUP BY use_case_instance,
+			CASE WHEN use_case_instance = '' THEN received_at / 86400000000000 END,
+			CASE WHEN use_case_instance = '' THEN use_case_version END,
+			CASE WHEN use_case_instance = '' THEN team END,
+			CASE WHEN use_case_instance = '' THEN user END,
+			CASE WHEN use_case_instance = '' THEN account END
 		ORDER BY 2, 1`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("instance totals: %w", err)
@@ -217,7 +227,7 @@ func (s *Store) InstanceTotals(ctx context.Context, q store.InstanceQuery) ([]st
 			micro, rem int64
 		)
 		if err := rows.Scan(&t.Instance, &first, &t.Version, &t.Team, &t.User, &t.Account, &t.Calls, &t.PricedCalls, &t.Unpriced,
-			&t.Errors, &micro, &rem, &t.InputTokens, &t.OutputTokens, &t.E2EMsSum, &t.TTFTCalls, &t.TTFTMsSum); err != nil {
+			&t.Errors, &micro, &rem, &t.InputTokens, &t.OutputTokens, &t.E2EMsSum, &t.Refused, &t.TTFTCalls, &t.TTFTMsSum); err != nil {
 			return nil, fmt.Errorf("instance totals: %w", err)
 		}
 		t.First = time.Unix(0, first).UTC()

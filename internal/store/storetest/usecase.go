@@ -139,12 +139,19 @@ func testInstanceTotals(t *testing.T, s Store) {
 		return r
 	}
 	ttft := 40.0
+	refused := func(id string, at time.Duration, inst string) record.Record {
+		r := call(id, at, inst, "v2", "ml", 0, 403, nil)
+		r.ErrorKind, r.E2EMs = "budget_exceeded", 1
+		return r
+	}
 	write(t, s,
 		call("a1", 0, "t1", "v1", "cx", 3*pricing.Micro, 200, &ttft),
 		call("a2", time.Minute, "t1", "v2", "ml", 4*pricing.Micro, 200, nil),
 		call("b1", 2*time.Minute, "t2", "v2", "ml", 5*pricing.Micro, 200, &ttft),
 		call("b2", 3*time.Minute, "t2", "v2", "ml", 0, 429, nil),
 		call("c1", 4*time.Minute, "", "v1", "cx", 7*pricing.Micro, 200, nil),
+		call("c2", 5*time.Minute, "", "v2", "ml", pricing.Micro, 200, nil),
+		refused("b3", 6*time.Minute, "t2"),
 		call("old", -time.Hour, "t0", "v1", "cx", 9*pricing.Micro, 200, nil),
 	)
 	other := minimal("x1", base)
@@ -155,22 +162,25 @@ func testInstanceTotals(t *testing.T, s Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 3 {
+	if len(got) != 4 {
 		t.Fatalf("instances = %+v", got)
 	}
-	t1, t2, none := got[0], got[1], got[2]
+	t1, t2, none, none2 := got[0], got[1], got[2], got[3]
 	if t1.Instance != "t1" || t1.Calls != 2 || t1.Version != "v1" || t1.Team != "cx" || !t1.First.Equal(base) || t1.CostUSD.Format(6) != "0.000007" ||
 		t1.InputTokens != 2000 || t1.E2EMsSum != 200 || t1.TTFTCalls != 1 || t1.TTFTMsSum != 40 || t1.Errors != 0 {
 		t.Errorf("t1 = %+v", t1)
 	}
-	if t2.Instance != "t2" || t2.Calls != 2 || t2.PricedCalls != 1 || t2.Errors != 1 || t2.CostUSD.Format(6) != "0.000005" {
+	// A refusal by a budget limit is a call, not an error, and not in the
+	// latency sum.
+	if t2.Instance != "t2" || t2.Calls != 3 || t2.PricedCalls != 1 || t2.Errors != 1 || t2.Refused != 1 || t2.E2EMsSum != 200 || t2.CostUSD.Format(6) != "0.000005" {
 		t.Errorf("t2 = %+v", t2)
 	}
-	if none.Instance != "" || none.Calls != 1 {
-		t.Errorf("calls without an instance = %+v", none)
+	// Calls without an instance: one row per team (and version, day...).
+	if none.Instance != "" || none.Calls != 1 || none.Team != "cx" || none.Version != "v1" || none2.Instance != "" || none2.Team != "ml" || none2.Version != "v2" {
+		t.Errorf("calls without an instance = %+v, %+v", none, none2)
 	}
 	v2, err := s.InstanceTotals(ctx, store.InstanceQuery{UseCase: "support", From: base, To: base.Add(time.Hour), Version: "v2"})
-	if err != nil || len(v2) != 2 || v2[0].Instance != "t1" || v2[0].Calls != 1 || v2[0].Version != "v2" {
+	if err != nil || len(v2) != 3 || v2[0].Instance != "t1" || v2[0].Calls != 1 || v2[0].Version != "v2" {
 		t.Errorf("version v2: %+v %v", v2, err)
 	}
 	// KPI values in force for the instances with calls in the range.
