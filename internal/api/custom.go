@@ -71,7 +71,7 @@ func (a *API) reconcileCosts(w http.ResponseWriter, r *http.Request) {
 	}
 	tol := -1.0 // the default
 	if s := v.Get("tolerance"); s != "" {
-		if tol, err = strconv.ParseFloat(s, 64); err != nil || tol < 0 || tol > 100 {
+		if tol, err = strconv.ParseFloat(s, 64); err != nil || !(tol >= 0 && tol <= 100) {
 			writeErr(w, http.StatusBadRequest, "invalid_query", fmt.Sprintf("tolerance: %q is not a percentage between 0 and 100", s))
 			return
 		}

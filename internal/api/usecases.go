@@ -207,7 +207,7 @@ func (a *API) compareVersions(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	threshold := 0.1
 	if s := v.Get("threshold"); s != "" {
-		if threshold, err = strconv.ParseFloat(s, 64); err != nil || threshold < 0 || threshold > 10 {
+		if threshold, err = strconv.ParseFloat(s, 64); err != nil || !(threshold >= 0 && threshold <= 10) {
 			writeErr(w, http.StatusBadRequest, "invalid_query", fmt.Sprintf("threshold %q: want a relative change between 0 and 10 (0.1 is 10%%)", s))
 			return
 		}

@@ -4,6 +4,7 @@
 package httpjson
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 )
@@ -17,12 +18,21 @@ type ErrorBody struct {
 }
 
 // Write answers status with v as JSON, HTML characters left as they are.
+// v is encoded before anything is sent: a value that cannot be encoded
+// (a NaN) answers 500 in the error shape, not a 200 with an empty body.
 func Write(w http.ResponseWriter, status int, v any) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		if _, isErr := v.(ErrorBody); !isErr {
+			Error(w, http.StatusInternalServerError, "internal", "the answer could not be encoded: "+err.Error())
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
+	w.Write(b.Bytes())
 }
 
 // Error answers status with the error shape.

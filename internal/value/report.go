@@ -287,7 +287,7 @@ func figures(uc *UseCase, insts []store.InstanceTotal, kpis map[string]map[strin
 	for i := range uc.KPIs {
 		k := &uc.KPIs[i]
 		kf := KPIFigures{Name: k.Name, Type: k.Type, Unit: k.Unit, Direction: k.Direction, Goal: k.Goal}
-		sum := int64(0)
+		sum := new(big.Int) // in 1e-9 units; may pass an int64
 		kval := new(big.Int)
 		var minutes float64
 		var trues int64
@@ -297,7 +297,7 @@ func figures(uc *UseCase, insts []store.InstanceTotal, kpis map[string]map[strin
 				continue
 			}
 			kf.Results++
-			sum += r.Nanos
+			sum.Add(sum, big.NewInt(r.Nanos))
 			if r.Nanos != 0 {
 				trues++
 			}
@@ -307,12 +307,13 @@ func figures(uc *UseCase, insts []store.InstanceTotal, kpis map[string]map[strin
 				minutes += float64(r.Nanos) / 1e9 * float64(rule.MinutesPerUnit) / 1e9
 			}
 		}
-		kf.Sum = FormatNanos(sum)
+		kf.Sum = formatBigNanos(sum)
 		if f.Instances > 0 {
 			kf.Coverage = float64(kf.Results) / float64(f.Instances)
 		}
 		if kf.Results > 0 {
-			mean := float64(sum) / 1e9 / float64(kf.Results)
+			sf, _ := new(big.Rat).SetFrac(sum, big.NewInt(1e9)).Float64()
+			mean := sf / float64(kf.Results)
 			kf.Mean = &mean
 			measure := mean
 			if k.Type == TypeBoolean {
@@ -327,8 +328,8 @@ func figures(uc *UseCase, insts []store.InstanceTotal, kpis map[string]map[strin
 				kf.MeetsGoal = &meets
 			}
 		}
-		if sum > 0 && (k.Type == TypeBoolean || k.Type == TypeNumber || k.Type == TypeCurrency) {
-			c := divide(f.CostUSD, big.NewRat(sum, 1e9))
+		if sum.Sign() > 0 && (k.Type == TypeBoolean || k.Type == TypeNumber || k.Type == TypeCurrency) {
+			c := divide(f.CostUSD, new(big.Rat).SetFrac(sum, big.NewInt(1e9)))
 			kf.CostPerOutcome = &c
 		}
 		kf.ValueUSD = amountOf(new(big.Int).Quo(kval, big.NewInt(1000)))
@@ -421,4 +422,17 @@ func trend(cur, prev *Figures) *Trend {
 		}
 	}
 	return t
+}
+
+// formatBigNanos writes units of 1e-9 as a decimal without trailing zeros.
+func formatBigNanos(n *big.Int) string {
+	if n.IsInt64() {
+		return FormatNanos(n.Int64())
+	}
+	r := new(big.Rat).SetFrac(n, big.NewInt(1e9))
+	s := r.FloatString(9)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"path/filepath"
 	"testing"
 	"time"
@@ -231,5 +232,22 @@ func TestValidateValueRules(t *testing.T) {
 	uc.KPIs[0].Value = []ValueRule{{}, {}}
 	if err := uc.Validate(); err == nil {
 		t.Error("two undated rules accepted")
+	}
+}
+
+func TestFormatBigNanos(t *testing.T) {
+	big1 := new(big.Int).Mul(big.NewInt(5_000_000_000), big.NewInt(4_000_000_000)) // 2e19 nanos: beyond an int64
+	for _, tc := range []struct {
+		n    *big.Int
+		want string
+	}{
+		{big.NewInt(2_500_000_000), "2.5"},
+		{big.NewInt(-1), "-0.000000001"},
+		{big1, "20000000000"},
+		{new(big.Int).Add(big1, big.NewInt(5e8)), "20000000000.5"},
+	} {
+		if got := formatBigNanos(tc.n); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.n, got, tc.want)
+		}
 	}
 }

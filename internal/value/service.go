@@ -115,6 +115,11 @@ func (s *Service) Put(ctx context.Context, uc UseCase, ifRevision int, by string
 			return Stored{}, fmt.Errorf("%w: version is %s; change it with POST /api/v1/use-cases/%s/versions", ErrInvalid, cur.Version, uc.Name)
 		}
 		uc.Version, uc.Versions = cur.Version, cur.Versions
+		if ifRevision == 0 {
+			// The version log was read from cur: refuse to write over a
+			// change made since (409), rather than lose it.
+			ifRevision = cur.Revision
+		}
 	}
 	return s.store(ctx, uc, ifRevision, by)
 }
@@ -174,6 +179,9 @@ func (s *Service) PutKPI(ctx context.Context, useCase, instance, kpi string, raw
 	now := s.now()
 	if at.IsZero() {
 		at = now
+	}
+	if at.Year() < 1970 || at.Year() > 2200 {
+		return store.KPIResult{}, false, fmt.Errorf("%w: at %s is not a plausible time", ErrInvalid, at.Format(time.RFC3339))
 	}
 	if at.After(now.Add(maxFuture)) {
 		return store.KPIResult{}, false, fmt.Errorf("%w: at %s is more than 5 minutes in the future", ErrInvalid, at.Format(time.RFC3339))
@@ -247,6 +255,9 @@ func (s *Service) Compare(ctx context.Context, name, a, b string, from, to time.
 		c.Regressions = append(c.Regressions, fmt.Sprintf("error rate: %.4f in %s, %.4f in %s", fa.ErrorRate, a, fb.ErrorRate, b))
 	}
 	for i, ka := range fa.KPIs {
+		if i >= len(fb.KPIs) || fb.KPIs[i].Name != ka.Name {
+			break // the definition changed between the two reports
+		}
 		kb := fb.KPIs[i]
 		higher := ka.Direction == HigherIsBetter
 		switch {
