@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -336,12 +337,17 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	wctx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
 	interval := a.cfg.Alerts.CheckInterval.D()
 	if interval <= 0 {
 		interval = 5 * time.Minute
 	}
-	go a.watch.Run(wctx, interval)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		a.watch.Run(wctx, interval)
+	}()
+	// The watcher stops before the store and the alert engine close.
+	defer func() { stopWatch(); <-watched }()
 	if a.cfg.PprofListen != "" {
 		stop, err := a.servePprof()
 		if err != nil {
@@ -453,9 +459,24 @@ func openAlerts(ctx context.Context, cfg config.Config, st *sqlite.Store, log *s
 }
 
 // limitAlerter raises an alert when a limit passes its threshold or cap,
-// or blocks a call.
+// or blocks a call. Each alert key is raised at most once a minute from
+// here, so a client hammering a blocked limit does not turn every refusal
+// into a store write (the engine deduplicates further, per hour).
 func limitAlerter(e *alert.Engine, log *slog.Logger) limits.Alerter {
+	var mu sync.Mutex
+	last := map[string]time.Time{}
 	return func(l limits.Limit, key string, c limits.Counter, state string) {
+		dedup := "limit:" + key + ":" + state
+		mu.Lock()
+		if t, ok := last[dedup]; ok && time.Since(t) < time.Minute {
+			mu.Unlock()
+			return
+		}
+		if len(last) > 10_000 {
+			clear(last)
+		}
+		last[dedup] = time.Now()
+		mu.Unlock()
 		kind, sev := alert.KindLimitThreshold, alert.SeverityWarning
 		switch state {
 		case "exceeded":
@@ -472,7 +493,7 @@ func limitAlerter(e *alert.Engine, log *slog.Logger) limits.Alerter {
 			Title:   fmt.Sprintf("limit %s: %s", l.Name, state),
 			Message: fmt.Sprintf("%s of %s used (%s)", used(c.Used), used(capv), l.Window),
 			Value:   float64(c.Used), Threshold: float64(capv),
-			DedupKey: "limit:" + key + ":" + state}
+			DedupKey: dedup}
 		if _, _, err := e.Raise(context.Background(), a); err != nil {
 			log.Warn("raise limit alert", "limit", l.Name, "err", err)
 		}

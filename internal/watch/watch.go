@@ -131,12 +131,15 @@ func dailySpend(ctx context.Context, cost store.CostReader, q store.CostQuery, n
 		q.ThenBy = store.GroupDay
 	}
 	hist, todays := map[string][]float64{}, map[string]float64{}
-	for start := q.From; start.Before(q.To); start = start.AddDate(0, 0, 7) {
+	for start := q.From; start.Before(q.To); start = start.AddDate(0, 0, 1) {
 		cq := q
-		cq.From, cq.To = start, minTime(start.AddDate(0, 0, 7), q.To)
+		cq.From, cq.To = start, minTime(start.AddDate(0, 0, 1), q.To)
 		rows, err := cost.CostTotals(ctx, cq)
 		if err != nil {
 			return nil, nil, err
+		}
+		if len(rows) == store.MaxLimit {
+			return nil, nil, fmt.Errorf("more than %d groups on %s: spikes are not checked", store.MaxLimit-1, start.Format(time.DateOnly))
 		}
 		for _, r := range rows {
 			key, dayKey := r.Key, r.Key2
@@ -217,7 +220,9 @@ func (w *Watcher) outcomes(ctx context.Context, now time.Time, r Rules) error {
 		return fmt.Errorf("cost per outcome: %w", err)
 	}
 	for _, uc := range ucs {
-		rep, err := w.UseCases.Report(ctx, uc.Name, value.ReportQuery{From: now.AddDate(0, 0, -7), To: now})
+		// A week's lag: outcomes arrive days after the calls, so the last
+		// 7 days would look worse than the complete week before them.
+		rep, err := w.UseCases.Report(ctx, uc.Name, value.ReportQuery{From: now.AddDate(0, 0, -14), To: now.AddDate(0, 0, -7)})
 		if err != nil {
 			return fmt.Errorf("cost per outcome of %s: %w", uc.Name, err)
 		}
@@ -233,7 +238,7 @@ func (w *Watcher) outcomes(ctx context.Context, now time.Time, r Rules) error {
 				w.raise(ctx, alert.Alert{Kind: alert.KindCostPerOutcomeRise, Severity: alert.SeverityWarning,
 					Scope: map[string]string{"use_case": uc.Name, "kpi": k.Name},
 					Title: fmt.Sprintf("cost per %s of %s up %.0f%%", k.Name, uc.Name, rise*100),
-					Message: fmt.Sprintf("cost per %s over the last 7 days is $%s, against $%s the 7 days before", k.Name,
+					Message: fmt.Sprintf("cost per %s in the week ending 7 days ago is $%s, against $%s the week before", k.Name,
 						k.CostPerOutcome.String(), rep.Previous.KPIs[i].CostPerOutcome.String()),
 					Value: rise, Threshold: r.CostPerOutcomeRise, DedupKey: "cpo:" + uc.Name + ":" + k.Name + ":" + now.Format(time.DateOnly)})
 			}

@@ -118,3 +118,47 @@ func TestWatch(t *testing.T) {
 		t.Error("bad time zone accepted")
 	}
 }
+
+// TestCostPerOutcomeRise: ten resolved tickets cost $1 each three weeks
+// ago and $2 each two weeks ago: cost per resolved ticket doubled, a rise
+// past 25% on complete weeks (last week's results may still be arriving).
+func TestCostPerOutcomeRise(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "weir.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)
+	var recs []record.Record
+	for i := range 20 {
+		at, usd := now.AddDate(0, 0, -18), pricing.USD
+		if i >= 10 {
+			at, usd = now.AddDate(0, 0, -11), 2*pricing.USD
+		}
+		m := usd
+		recs = append(recs, record.Record{ID: fmt.Sprintf("c%02d", i), ReceivedAt: at.Add(time.Duration(i) * time.Minute), Endpoint: record.EndpointChatCompletions,
+			Status: 200, Provider: "openai", Model: "m", CostUSD: &m, Cost: &pricing.Cost{Total: m, EntryID: "e", Version: "v", Multiplier: 1_000_000},
+			Attribution: record.Attribution{UseCase: "support", UseCaseInstance: fmt.Sprint("t", i)}})
+	}
+	if err := st.WriteRecords(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	ucs := &value.Service{St: st, Now: func() time.Time { return now }}
+	if _, err := ucs.Put(ctx, value.UseCase{Name: "support", KPIs: []value.KPI{{Name: "resolved", Type: value.TypeBoolean, Direction: value.HigherIsBetter}}}, 0, "t"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if _, _, err := ucs.PutKPI(ctx, "support", fmt.Sprint("t", i), "resolved", []byte("true"), now.AddDate(0, 0, -5), "crm"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := &raised{}
+	w := &Watcher{Cost: st, UseCases: ucs, Alerts: r, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)}
+	if err := w.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.as) != 1 || r.as[0].Kind != alert.KindCostPerOutcomeRise || r.as[0].Value != 1 || r.as[0].Scope["kpi"] != "resolved" {
+		t.Errorf("alerts: %+v", r.as)
+	}
+}
