@@ -216,3 +216,57 @@ func TestChangeWithCallsInFlight(t *testing.T) {
 		t.Errorf("after settling: %+v", states)
 	}
 }
+
+// TestSpendLoadedFromStore: a new process counts what was recorded in the
+// window, and a reset's time, from the store.
+func TestSpendLoadedFromStore(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "weir.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	cost := 5 * pricing.Milli
+	write := func(id string, at time.Time) {
+		c := cost
+		if err := st.WriteRecords(ctx, []record.Record{{ID: id, ReceivedAt: at, Endpoint: record.EndpointChatCompletions, Status: 200,
+			CostUSD: &c, Cost: &pricing.Cost{Total: c, EntryID: "e", Version: "v", Multiplier: 1_000_000}, Attribution: record.Attribution{Team: "ml"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("yesterday", now.Add(-24*time.Hour)) // another window
+	write("today", now.Add(-time.Hour))
+	m, err := New(ctx, Options{Store: st, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Put(ctx, Limit{Name: "ml-daily", Match: Match{Team: "ml"}, USD: pricing.Dec("0.01"), Window: WindowDay, Mode: ModeBlock}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	rec := &record.Record{ReceivedAt: now, Attribution: record.Attribution{Team: "ml"}}
+	// $0.005 recorded today + $0.006 estimated > $0.01.
+	if _, err := m.Admit(ctx, rec, func() (pricing.Money, int64) { return 6 * pricing.Milli, 1 }); err == nil {
+		t.Error("today's recorded spend was not counted")
+	}
+	if tk, err := m.Admit(ctx, rec, func() (pricing.Money, int64) { return 4 * pricing.Milli, 1 }); err != nil || tk == nil {
+		t.Errorf("$0.004 more fits: %v", err)
+	} else {
+		tk.Settle(0, 0)
+	}
+	// After a reset, a new process counts from the reset's time only.
+	now = now.Add(time.Minute)
+	if err := m.Reset(ctx, "ml-daily", "t", ""); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute)
+	write("after-reset", now.Add(-30*time.Second))
+	m2, err := New(ctx, Options{Store: st, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states, err := m2.States(ctx)
+	if err != nil || len(states) != 1 || states[0].Used != "$0.005000" {
+		t.Errorf("after reset and restart: %+v %v", states, err)
+	}
+}
