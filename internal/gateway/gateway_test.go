@@ -82,6 +82,18 @@ func fakeUpstream(t *testing.T, gap time.Duration) *httptest.Server {
 			if prompt == "break" && i == 2 {
 				return
 			}
+			if prompt == "error-then-more" && i == 1 {
+				// The provider reports an error mid-stream, then keeps
+				// sending: the caller has left by then.
+				fmt.Fprint(w, "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n")
+				fl.Flush()
+				time.Sleep(200 * time.Millisecond)
+				for range 50 {
+					fmt.Fprint(w, "data: {\"model\":\"m-2024\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"late\"}}]}\n\n")
+					fl.Flush()
+				}
+				return
+			}
 			fmt.Fprintf(w, "data: {\"model\":\"m-2024\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"t%d\"}}]}\n\n", i)
 			fl.Flush()
 		}
@@ -179,6 +191,42 @@ func TestStreamBreakEndsWithErrorEvent(t *testing.T) {
 	out, _ := tokencount.New().Count("t0t1")
 	if r.Status != 200 || r.ErrorKind != "upstream_bad_response" || !r.Usage.Estimated || r.Usage.OutputTokens != int64(out) || r.Usage.InputTokens == 0 {
 		t.Errorf("record status=%d kind=%q usage=%+v", r.Status, r.ErrorKind, r.Usage)
+	}
+}
+
+// TestCallerLeavesAfterStreamError: an SDK stops reading at a relayed
+// error event and closes; the call is recorded with the provider's error,
+// not as the caller's leaving.
+func TestCallerLeavesAfterStreamError(t *testing.T) {
+	up := fakeUpstream(t, 0)
+	gw, rec := newGateway(t, up.URL)
+	req, _ := http.NewRequest("POST", gw.URL+"/v1/chat/completions", strings.NewReader(`{"model":"up/m","stream":true,"messages":[{"role":"user","content":"error-then-more"}]}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 0, 4096)
+	for !strings.Contains(string(buf), `"error"`) {
+		chunk := make([]byte, 512)
+		n, err := resp.Body.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	resp.Body.Close() // as the SDK does
+	for i := 0; i < 300; i++ {
+		rec.mu.Lock()
+		n := len(rec.finished)
+		rec.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r := rec.last(t)
+	if r.ErrorKind == "client_closed" || r.ErrorKind == "" || r.Status != 200 {
+		t.Errorf("record status %d kind %q (%s)", r.Status, r.ErrorKind, r.ErrorMessage)
 	}
 }
 

@@ -308,6 +308,9 @@ func (c *call) relayStream(resp *provider.Response) error {
 			break
 		}
 		if err != nil {
+			if streamErr != nil {
+				break // after the provider's error: the caller has left, or the stream broke
+			}
 			return err
 		}
 		if ev.ResponseModel != "" && c.rec.ResponseModel == "" {
@@ -332,11 +335,20 @@ func (c *call) relayStream(resp *provider.Response) error {
 		if ev.Drop || len(ev.Data) == 0 {
 			continue
 		}
-		if _, err := c.w.Write(ev.Data); err != nil {
-			return apierror.Wrap(apierror.ClientClosed, err, "the caller went away mid-stream")
-		}
-		if err := rc.Flush(); err != nil {
-			return apierror.Wrap(apierror.ClientClosed, err, "the caller went away mid-stream")
+		werr := func() error {
+			if _, err := c.w.Write(ev.Data); err != nil {
+				return err
+			}
+			return rc.Flush()
+		}()
+		if werr != nil {
+			if streamErr != nil {
+				// The caller left after the provider's error reached it
+				// (an SDK stops at an error event): the call failed with
+				// the provider's error, not the caller's leaving.
+				break
+			}
+			return apierror.Wrap(apierror.ClientClosed, werr, "the caller went away mid-stream")
 		}
 		if ev.Token {
 			c.meter.Token(ev.Completion)
