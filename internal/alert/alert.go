@@ -9,8 +9,6 @@
 package alert
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	idgen "github.com/weirhq/weir/internal/ids"
 )
 
 // Kinds raised by Weir's own features. Kind is free-form: later features
@@ -273,21 +273,5 @@ func DefaultDedupKey(a Alert) string {
 	return b.String()
 }
 
-// newID returns an alert id that sorts by time: "alt_" and 26 base32
-// characters of a 48-bit millisecond timestamp and 80 random bits.
-func newID(t time.Time) string {
-	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
-	rand.Read(b[6:])
-	hi := binary.BigEndian.Uint64(b[:8])
-	lo := binary.BigEndian.Uint64(b[8:])
-	var out [4 + 26]byte
-	copy(out[:], "alt_")
-	for i := 25; i >= 0; i-- {
-		out[4+i] = alphabet[lo&31]
-		lo = lo>>5 | hi<<59
-		hi >>= 5
-	}
-	return string(out[:])
-}
+// newID returns a time-sortable id: "alt_" and 26 base32 characters.
+func newID(t time.Time) string { return idgen.New("alt_", t) }

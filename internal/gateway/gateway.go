@@ -8,9 +8,7 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/weirhq/weir/internal/apierror"
+	"github.com/weirhq/weir/internal/ids"
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/record"
 )
@@ -172,25 +171,8 @@ func (g *Gateway) authenticate(r *http.Request) bool {
 	return ok == 1
 }
 
-// newID returns a request id that sorts by time: "req_" and 26 base32
-// characters of a 48-bit millisecond timestamp and 80 random bits.
-func newID(t time.Time) string {
-	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
-	rand.Read(b[6:])
-	hi := binary.BigEndian.Uint64(b[:8])
-	lo := binary.BigEndian.Uint64(b[8:])
-	var out [4 + 26]byte
-	copy(out[:], "req_")
-	// 128 bits as 26 base32 digits (the top digit holds 3 bits).
-	for i := 25; i >= 0; i-- {
-		out[4+i] = alphabet[lo&31]
-		lo = lo>>5 | hi<<59
-		hi >>= 5
-	}
-	return string(out[:])
-}
+// newID returns a time-sortable id: "req_" and 26 base32 characters.
+func newID(t time.Time) string { return ids.New("req_", t) }
 
 // modelCache keeps provider model lists for a while.
 type modelCache struct {
