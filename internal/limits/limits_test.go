@@ -270,3 +270,36 @@ func TestSpendLoadedFromStore(t *testing.T) {
 		t.Errorf("after reset and restart: %+v %v", states, err)
 	}
 }
+
+// TestMemoryLoadsOnce: concurrent first uses of a key run one load.
+func TestMemoryLoadsOnce(t *testing.T) {
+	m := NewMemory()
+	var loads, inLoad sync.WaitGroup
+	var n int64
+	var mu sync.Mutex
+	inLoad.Add(1)
+	load := func() (int64, error) {
+		mu.Lock()
+		n++
+		mu.Unlock()
+		inLoad.Wait() // hold the load until every caller is waiting
+		return 7, nil
+	}
+	ctx := context.Background()
+	for range 20 {
+		loads.Add(1)
+		go func() {
+			defer loads.Done()
+			if _, c, err := m.Reserve(ctx, "k", 1, 100, false, load); err != nil || c.Used != 7 {
+				t.Errorf("reserve: %+v %v", c, err)
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	inLoad.Done()
+	loads.Wait()
+	c, _ := m.Get(ctx, "k", load)
+	if n != 1 || c.Reserved != 20 || c.Used != 7 {
+		t.Errorf("%d loads, counter %+v", n, c)
+	}
+}

@@ -8,15 +8,24 @@ import (
 )
 
 // Memory is the in-process Counters. Loading a key's spend happens outside
-// the lock; two callers loading the same key at once keep the first load.
+// the lock, once: callers that need the same key meanwhile wait for that
+// load (a burst of first calls of one instance runs one store query).
 // Beyond MaxKeys, keys with nothing in flight and untouched for a minute
 // are forgotten: the store has their spend, and they load again when used.
 type Memory struct {
-	mu    sync.Mutex
-	c     map[string]*Counter
-	at    map[string]time.Time // last touched
-	now   func() time.Time
-	swept time.Time
+	mu      sync.Mutex
+	c       map[string]*Counter
+	at      map[string]time.Time // last touched
+	now     func() time.Time
+	swept   time.Time
+	loading map[string]*load // loads in progress
+}
+
+// load is one store load of a key's spend, shared by its waiters.
+type load struct {
+	done chan struct{}
+	used int64
+	err  error
 }
 
 // MaxKeys is the number of keys Memory holds before it forgets idle ones.
@@ -24,7 +33,7 @@ const MaxKeys = 100_000
 
 // NewMemory returns empty counters.
 func NewMemory() *Memory {
-	return &Memory{c: map[string]*Counter{}, at: map[string]time.Time{}, now: time.Now}
+	return &Memory{c: map[string]*Counter{}, at: map[string]time.Time{}, now: time.Now, loading: map[string]*load{}}
 }
 
 // touch marks key used; m.mu is held. Past MaxKeys, idle keys are swept
@@ -44,21 +53,35 @@ func (m *Memory) touch(key string) {
 	}
 }
 
-func (m *Memory) ensure(key string, load func() (int64, error)) (*Counter, error) {
+func (m *Memory) ensure(key string, loadFn func() (int64, error)) (*Counter, error) {
 	m.mu.Lock()
-	c := m.c[key]
-	m.mu.Unlock()
-	if c != nil {
+	if c := m.c[key]; c != nil {
+		m.mu.Unlock()
 		return c, nil
 	}
-	used, err := load()
-	if err != nil {
-		return nil, err
+	l, waiting := m.loading[key]
+	if !waiting {
+		l = &load{done: make(chan struct{})}
+		m.loading[key] = l
+	}
+	m.mu.Unlock()
+	if waiting {
+		<-l.done
+	} else {
+		l.used, l.err = loadFn()
+		close(l.done)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if c = m.c[key]; c == nil {
-		c = &Counter{Used: used}
+	if !waiting {
+		delete(m.loading, key)
+	}
+	if l.err != nil {
+		return nil, l.err
+	}
+	c := m.c[key]
+	if c == nil {
+		c = &Counter{Used: l.used}
 		m.c[key] = c
 		m.touch(key)
 	}
