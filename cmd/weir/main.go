@@ -16,11 +16,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // limits and forecasts name time zones; not every host has zoneinfo
 
+	"github.com/weirhq/weir/internal/access"
 	"github.com/weirhq/weir/internal/api"
 	"github.com/weirhq/weir/internal/app"
 	"github.com/weirhq/weir/internal/config"
@@ -44,6 +46,7 @@ Usage:
   weir prices show [--provider P] [--at T] [--config FILE --data DIR] MODEL
   weir prices import --format genai-prices|litellm [--name N] FILE > overlay.yaml
   weir prices reprice --from T --to T --reason R [--dry-run] [--config FILE] [--data DIR]
+  weir keys create --app NAME [--team T] [--expires D] | weir keys list | weir keys revoke ID   [--config FILE] [--data DIR]
 
 Run 'weir COMMAND -h' for a command's flags.
 `
@@ -87,6 +90,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return pricesReprice(ctx, args[2:], stdout, stderr)
 		}
 		return errors.New("usage: weir prices show [--provider P] [--at T] MODEL | weir prices import --format genai-prices|litellm FILE | weir prices reprice --from T --to T --reason R")
+	case "keys":
+		if len(args) < 2 {
+			return errors.New("usage: weir keys create --app NAME [--team T] [--expires YYYY-MM-DD] | weir keys list | weir keys revoke ID")
+		}
+		return keysCommand(ctx, args[1], args[2:], stdout)
 	case "config":
 		if len(args) != 3 || args[1] != "check" {
 			return errors.New("usage: weir config check FILE")
@@ -653,4 +661,90 @@ func costReconcile(ctx context.Context, args []string, stdout io.Writer) error {
 		return errOutsideTolerance
 	}
 	return nil
+}
+
+// keysCommand manages application keys in the data directory; a running
+// Weir sees the changes within access.RefreshInterval.
+func keysCommand(ctx context.Context, verb string, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("keys "+verb, flag.ContinueOnError)
+	app := fs.String("app", "", "application (created when new; --team required then)")
+	team := fs.String("team", "", "the application's team")
+	expires := fs.String("expires", "", "expiry, YYYY-MM-DD or RFC 3339 (default: none)")
+	cfgPath := fs.String("config", "", "configuration file (default: from the environment)")
+	data := fs.String("data", "", "data directory (default: the config's data_dir)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *data != "" {
+		cfg.DataDir = *data
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "weir.db"), sqlite.Options{})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+	m, err := access.New(ctx, st, nil)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	switch verb {
+	case "create":
+		if *app == "" {
+			return errors.New("usage: weir keys create --app NAME [--team T] [--expires YYYY-MM-DD]")
+		}
+		apps, err := m.Applications(ctx)
+		if err != nil {
+			return err
+		}
+		known := slices.ContainsFunc(apps, func(a access.ApplicationView) bool { return a.Name == *app })
+		if !known || *team != "" {
+			a := access.Application{Name: *app, Team: *team}
+			for _, v := range apps {
+				if v.Name == *app {
+					a = v.Application
+					a.Team = *team
+				}
+			}
+			if _, err := m.PutApplication(ctx, a, "cli"); err != nil {
+				return err
+			}
+		}
+		var exp time.Time
+		if *expires != "" {
+			if exp, err = parseWhen(*expires); err != nil {
+				return fmt.Errorf("--expires: %w", err)
+			}
+		}
+		k, err := m.CreateKey(ctx, *app, exp, "cli")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "key %s for application %s (shown once, keep it now):\n%s\n", k.ID, *app, k.Secret)
+		return nil
+	case "list":
+		apps, err := m.Applications(ctx)
+		if err != nil {
+			return err
+		}
+		return enc.Encode(apps)
+	case "revoke":
+		if fs.NArg() != 1 {
+			return errors.New("usage: weir keys revoke ID")
+		}
+		if err := m.RevokeKey(ctx, fs.Arg(0)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "revoked %s\n", fs.Arg(0))
+		return nil
+	}
+	return fmt.Errorf("weir keys %s: want create, list or revoke", verb)
 }

@@ -265,3 +265,36 @@ func TestCostReconcile(t *testing.T) {
 		}
 	}
 }
+
+func TestKeysCommand(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"keys", "create", "--app", "bot", "--data", dir}, &out, &errOut); err == nil {
+		t.Error("a new application without a team accepted")
+	}
+	out.Reset()
+	if err := run(ctx, []string{"keys", "create", "--app", "bot", "--team", "support", "--data", dir}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	secret := lines[len(lines)-1]
+	id := strings.Fields(lines[0])[1]
+	if !strings.HasPrefix(secret, "weir_") || !strings.HasPrefix(id, "key_") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"keys", "list", "--data", dir}, &out, &errOut); err != nil || !strings.Contains(out.String(), id) || strings.Contains(out.String(), secret) {
+		t.Errorf("list: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"keys", "revoke", "--data", dir, id}, &out, &errOut); err != nil || !strings.Contains(out.String(), "revoked") {
+		t.Errorf("revoke: %v %s", err, out.String())
+	}
+	if err := run(ctx, []string{"keys", "revoke", "--data", dir, id}, &out, &errOut); err == nil {
+		t.Error("second revoke accepted")
+	}
+	if err := run(ctx, []string{"keys", "rotate", "--data", dir}, &out, &errOut); err == nil {
+		t.Error("unknown verb accepted")
+	}
+}

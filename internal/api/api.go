@@ -43,6 +43,9 @@ type Options struct {
 	// UseCases serves /api/v1/use-cases and /api/v1/portfolio; nil
 	// disables them.
 	UseCases UseCases
+	// Access serves /api/v1/applications and /api/v1/keys; nil disables
+	// them.
+	Access Access
 	// Limits serves /api/v1/limits; nil disables it.
 	Limits Limits
 	// Forecaster answers GET /api/v1/forecast; nil disables it.
@@ -117,6 +120,12 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 	if a.opt.Reconciler != nil {
 		handle("POST", "/api/v1/costs/reconcile", a.reconcileCosts)
+	}
+	if a.opt.Access != nil {
+		handle("GET", "/api/v1/applications", a.listApplications)
+		handle("PUT", "/api/v1/applications/{name}", a.putApplication)
+		handle("POST", "/api/v1/applications/{name}/keys", a.createKey)
+		handle("DELETE", "/api/v1/keys/{id}", a.revokeKey)
 	}
 	if a.opt.Limits != nil {
 		handle("GET", "/api/v1/limits", a.listLimits)

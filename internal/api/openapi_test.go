@@ -20,6 +20,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/weirhq/weir/internal/access"
 	"github.com/weirhq/weir/internal/apierror"
 	"github.com/weirhq/weir/internal/costing"
 	"github.com/weirhq/weir/internal/forecast"
@@ -355,7 +356,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	// real handler, not the /api/ catch-all.
 	mux := http.NewServeMux()
 	New(Options{Requests: &fakeReader{}, Config: func() any { return map[string]any{} }, Costs: &fakeCosts{},
-		Prices: fakePrices{}, Commitments: fakeCommitments{}, Reconciler: fakeReconciler{}, UseCases: fakeUseCases{}, Ingest: http.NotFoundHandler(), Limits: fakeLimits{}, Alerts: http.NotFoundHandler(), Forecaster: fakeForecaster{}}).Register(mux)
+		Prices: fakePrices{}, Commitments: fakeCommitments{}, Reconciler: fakeReconciler{}, UseCases: fakeUseCases{}, Ingest: http.NotFoundHandler(), Limits: fakeLimits{}, Alerts: http.NotFoundHandler(), Forecaster: fakeForecaster{}, Access: fakeAccess{}}).Register(mux)
 	for path, item := range s.Paths {
 		if !strings.HasPrefix(path, "/api/") {
 			continue
@@ -542,3 +543,14 @@ type fakeForecaster struct{}
 func (fakeForecaster) Forecast(context.Context, store.CostQuery, string) (forecast.Forecast, error) {
 	return forecast.Forecast{}, nil
 }
+
+type fakeAccess struct{}
+
+func (fakeAccess) Applications(context.Context) ([]access.ApplicationView, error) { return nil, nil }
+func (fakeAccess) PutApplication(_ context.Context, a access.Application, _ string) (access.Application, error) {
+	return a, nil
+}
+func (fakeAccess) CreateKey(context.Context, string, time.Time, string) (access.NewKey, error) {
+	return access.NewKey{}, store.ErrNotFound
+}
+func (fakeAccess) RevokeKey(context.Context, string) error { return store.ErrNotFound }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/weirhq/weir/internal/access"
 	"github.com/weirhq/weir/internal/alert"
 	"github.com/weirhq/weir/internal/api"
 	"github.com/weirhq/weir/internal/config"
@@ -200,6 +201,7 @@ type App struct {
 	store   *sqlite.Store
 	rec     *recorder.Recorder
 	alerts  *alert.Engine
+	access  *access.Manager
 	watch   *watch.Watcher
 	metrics *metrics.Metrics
 	handler http.Handler
@@ -240,6 +242,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		st.Close()
 		return nil, err
 	}
+	acc, err := access.New(ctx, st, nil)
+	if err != nil {
+		alerts.Close(ctx)
+		rec.Close(ctx)
+		st.Close()
+		return nil, err
+	}
 	lim, err := limits.New(ctx, limits.Options{Store: st, Alert: limitAlerter(alerts, log), Log: log.With("part", "limits")})
 	if err != nil {
 		alerts.Close(ctx)
@@ -247,7 +256,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		st.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, store: st, rec: rec, alerts: alerts, metrics: metrics.New()}
+	a := &App{cfg: cfg, log: log, store: st, rec: rec, alerts: alerts, access: acc, metrics: metrics.New()}
 	useCases := &value.Service{St: st}
 	a.watch = &watch.Watcher{Cost: st, UseCases: useCases, Limits: lim.List, Alerts: alerts, Log: log.With("part", "watch")}
 	a.registerRecorderMetrics()
@@ -264,6 +273,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Counter:            counter,
 		Pricer:             eng,
 		Limiter:            limiter{lim},
+		Keys:               keyResolver{acc},
 		Log:                log.With("part", "gateway"),
 		MaxBodyBytes:       cfg.Gateway.MaxBodyBytes,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(),
@@ -278,7 +288,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Store: st, Pricer: eng, PriceAs: PriceAsOf(cfg), Providers: names,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(), Observe: a.metrics.Observe, Log: log.With("part", "ingest"),
 	})
-	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
 
 	a.gw = gw
 	mux := http.NewServeMux()
@@ -341,13 +351,17 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	if interval <= 0 {
 		interval = 5 * time.Minute
 	}
-	watched := make(chan struct{})
+	watched := make(chan struct{}, 2)
 	go func() {
-		defer close(watched)
+		defer func() { watched <- struct{}{} }()
 		a.watch.Run(wctx, interval)
 	}()
+	go func() {
+		defer func() { watched <- struct{}{} }()
+		a.access.Run(wctx) // keys changed by the CLI or other replicas
+	}()
 	// The watcher stops before the store and the alert engine close.
-	defer func() { stopWatch(); <-watched }()
+	defer func() { stopWatch(); <-watched; <-watched }()
 	if a.cfg.PprofListen != "" {
 		stop, err := a.servePprof()
 		if err != nil {
@@ -506,4 +520,17 @@ func limitUnits(l limits.Limit) (int64, func(int64) string) {
 		return int64(*l.USD), func(n int64) string { return "$" + (pricing.Money(n) * pricing.Nano).Format(6) }
 	}
 	return *l.Tokens, func(n int64) string { return fmt.Sprintf("%d tokens", n) }
+}
+
+// keyResolver adapts access.Manager to the gateway's KeyResolver.
+type keyResolver struct{ m *access.Manager }
+
+func (k keyResolver) Active() bool { return k.m.Active() }
+
+func (k keyResolver) Resolve(secret string) (gateway.Identity, bool) {
+	id, ok := k.m.Resolve(secret)
+	if !ok {
+		return gateway.Identity{}, false
+	}
+	return gateway.Identity{KeyID: id.KeyID, Application: id.Application, Team: id.Team, Allows: id.Allows}, true
 }

@@ -63,6 +63,23 @@ type Settler interface {
 	Settle(cost pricing.Money, tokens int64)
 }
 
+// Identity is what an application's key says about its calls; the
+// caller's headers cannot change it.
+type Identity struct {
+	KeyID, Application, Team string
+	// Allows reports whether the key may call the model as requested or
+	// as routed (provider/model).
+	Allows func(requested, routed string) bool
+}
+
+// KeyResolver knows the applications' keys.
+type KeyResolver interface {
+	// Active reports whether any key is in force (the gateway then
+	// requires one).
+	Active() bool
+	Resolve(secret string) (Identity, bool)
+}
+
 // Options configure a Gateway.
 type Options struct {
 	Router   *Router
@@ -71,6 +88,7 @@ type Options struct {
 	Counter  TokenCounter
 	Pricer   Pricer
 	Limiter  Limiter
+	Keys     KeyResolver
 	Log      *slog.Logger
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64
@@ -151,9 +169,13 @@ func (g *Gateway) unknownRoute(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticate checks the caller's gateway key, when keys are configured.
-func (g *Gateway) authenticate(r *http.Request) bool {
-	if len(g.opt.APIKeys) == 0 {
-		return true
+// authenticate checks the caller's key: a configured gateway key, or an
+// application's key, whose identity it returns. With neither configured
+// the gateway is open.
+func (g *Gateway) authenticate(r *http.Request) (*Identity, bool) {
+	keys := g.opt.Keys != nil && g.opt.Keys.Active()
+	if len(g.opt.APIKeys) == 0 && !keys {
+		return nil, true
 	}
 	key := r.Header.Get("X-Api-Key")
 	if key == "" {
@@ -162,13 +184,18 @@ func (g *Gateway) authenticate(r *http.Request) bool {
 		}
 	}
 	if key == "" {
-		return false
+		return nil, false
+	}
+	if keys {
+		if id, ok := g.opt.Keys.Resolve(key); ok {
+			return &id, true
+		}
 	}
 	ok := 0
 	for _, k := range g.opt.APIKeys {
 		ok |= subtle.ConstantTimeCompare([]byte(k), []byte(key))
 	}
-	return ok == 1
+	return nil, ok == 1
 }
 
 // newID returns a time-sortable id: "req_" and 26 base32 characters.

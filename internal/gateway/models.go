@@ -74,7 +74,7 @@ func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) {
 	if isAnthropicCaller(r) {
 		proto = protoAnthropic
 	}
-	if !g.authenticate(r) {
+	if _, ok := g.authenticate(r); !ok {
 		writeError(w, proto, &apierror.Error{Kind: apierror.Authentication, Code: "invalid_api_key", Message: "missing or invalid Weir API key"}, "")
 		return
 	}
@@ -113,7 +113,7 @@ func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) getModel(w http.ResponseWriter, r *http.Request) {
-	if !g.authenticate(r) {
+	if _, ok := g.authenticate(r); !ok {
 		writeError(w, protoOpenAI, &apierror.Error{Kind: apierror.Authentication, Code: "invalid_api_key", Message: "missing or invalid Weir API key"}, "")
 		return
 	}

@@ -115,11 +115,16 @@ func parseEnvelope(body []byte) (envelope, error) {
 
 func (c *call) run() error {
 	g := c.g
-	if !g.authenticate(c.r) {
+	id, ok := g.authenticate(c.r)
+	if !ok {
 		return &apierror.Error{Kind: apierror.Authentication, Code: "invalid_api_key",
 			Message: "missing or invalid Weir API key: send it as Authorization: Bearer <key> or x-api-key"}
 	}
 	attr, err := parseAttribution(c.r.Header)
+	if id != nil {
+		// The key's application decides these, whatever the headers say.
+		attr.Team, attr.Application, attr.APIKeyID = id.Team, id.Application, id.KeyID
+	}
 	c.rec.Attribution = attr
 	if err != nil {
 		return err
@@ -149,6 +154,9 @@ func (c *call) run() error {
 	}
 	c.rec.Provider, c.rec.Model = target.Upstream.Name, target.Model
 	c.target = &target
+	if id != nil && id.Allows != nil && !id.Allows(env.Model, target.Upstream.Name+"/"+target.Model) {
+		return apierror.New(apierror.PermissionDenied, "application %q may not call model %q", id.Application, env.Model)
+	}
 	req := &provider.Request{
 		Model: target.Model, Stream: stream, Header: c.r.Header, Wait: &c.wait,
 		IncludeUsage: env.StreamOptions != nil && env.StreamOptions.IncludeUsage,

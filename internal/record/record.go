@@ -86,16 +86,20 @@ type Record struct {
 
 // Attribution is who a call belongs to, from the x-weir-* request headers.
 type Attribution struct {
-	UseCase         string          `json:"use_case,omitempty"`
-	UseCaseInstance string          `json:"use_case_instance,omitempty"`
-	UseCaseVersion  string          `json:"use_case_version,omitempty"`
-	UseCaseStep     string          `json:"use_case_step,omitempty"`
-	User            string          `json:"user,omitempty"`
-	Account         string          `json:"account,omitempty"`
-	Team            string          `json:"team,omitempty"`
-	Tags            []string        `json:"tags,omitempty"`
-	Properties      json.RawMessage `json:"properties,omitempty"`
-	NoLog           bool            `json:"no_log,omitempty"`
+	UseCase         string `json:"use_case,omitempty"`
+	UseCaseInstance string `json:"use_case_instance,omitempty"`
+	UseCaseVersion  string `json:"use_case_version,omitempty"`
+	UseCaseStep     string `json:"use_case_step,omitempty"`
+	User            string `json:"user,omitempty"`
+	Account         string `json:"account,omitempty"`
+	Team            string `json:"team,omitempty"`
+	// Application and APIKeyID name the application whose key made the
+	// call (set from the key, never from headers).
+	Application string          `json:"application,omitempty"`
+	APIKeyID    string          `json:"api_key_id,omitempty"`
+	Tags        []string        `json:"tags,omitempty"`
+	Properties  json.RawMessage `json:"properties,omitempty"`
+	NoLog       bool            `json:"no_log,omitempty"`
 }
 
 // ITL summarises the inter-token latencies of a stream, in milliseconds.

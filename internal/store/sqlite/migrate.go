@@ -215,6 +215,30 @@ CREATE TABLE limit_resets (
 );
 CREATE INDEX limit_resets_name ON limit_resets (name, reset_at);
 `},
+	{6, "applications and keys", `
+-- Applications own gateway keys; a key's defaults (team, application,
+-- allowed models) are the application's and override the caller's headers.
+CREATE TABLE applications (
+	name       TEXT    PRIMARY KEY,
+	doc        TEXT    NOT NULL,
+	changed_at INTEGER NOT NULL,
+	changed_by TEXT    NOT NULL
+);
+-- Keys are stored as the SHA-256 of the secret (keys are 256 random bits:
+-- a slow hash adds nothing) and a short prefix for recognition; never in
+-- clear.
+CREATE TABLE api_keys (
+	id         TEXT    PRIMARY KEY,
+	app        TEXT    NOT NULL,
+	prefix     TEXT    NOT NULL,
+	hash       BLOB    NOT NULL UNIQUE,
+	created_at INTEGER NOT NULL,
+	created_by TEXT    NOT NULL,
+	expires_at INTEGER,
+	revoked_at INTEGER
+);
+CREATE INDEX api_keys_app ON api_keys (app, created_at);
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its
