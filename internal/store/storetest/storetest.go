@@ -36,6 +36,7 @@ type Store interface {
 	store.KPIStore
 	store.InstanceReader
 	store.LimitStore
+	store.AccessStore
 	io.Closer
 }
 
@@ -78,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"KPIIdempotentProperty", testKPIIdempotentProperty},
 		{"InstanceTotals", testInstanceTotals},
 		{"LimitDocs", testLimitDocs},
+		{"Access", testAccess},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

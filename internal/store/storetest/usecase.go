@@ -241,3 +241,40 @@ func testLimitDocs(t *testing.T, s Store) {
 		t.Errorf("reset without time: %v", err)
 	}
 }
+
+func testAccess(t *testing.T, s Store) {
+	ctx := context.Background()
+	if _, err := s.PutApplication(ctx, store.ApplicationDoc{Name: "bot", Doc: json.RawMessage(`{"team":"cx"}`), ChangedBy: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutApplication(ctx, store.ApplicationDoc{Name: "bot", Doc: json.RawMessage(`{"team":"ml"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	apps, err := s.Applications(ctx)
+	if err != nil || len(apps) != 1 || string(apps[0].Doc) != `{"team":"ml"}` {
+		t.Errorf("applications: %+v %v", apps, err)
+	}
+	exp := base.Add(time.Hour).Truncate(time.Microsecond)
+	k := store.StoredKey{ID: "key_1", App: "bot", Prefix: "weir_ab", Hash: []byte("0123456789abcdef0123456789abcdef"), CreatedAt: base, CreatedBy: "t", ExpiresAt: &exp}
+	if err := s.AddKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddKey(ctx, store.StoredKey{ID: "key_2", App: "nosuch", Hash: []byte("x"), CreatedAt: base}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("key of no application: %v", err)
+	}
+	same := k
+	same.ID = "key_3"
+	if err := s.AddKey(ctx, same); err == nil {
+		t.Error("two keys with one hash accepted")
+	}
+	if err := s.RevokeKey(ctx, "key_1", base.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeKey(ctx, "key_1", base.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second revoke: %v", err)
+	}
+	keys, err := s.Keys(ctx)
+	if err != nil || len(keys) != 1 || string(keys[0].Hash) != string(k.Hash) || keys[0].RevokedAt == nil || keys[0].ExpiresAt == nil || !keys[0].ExpiresAt.Equal(exp) {
+		t.Errorf("keys: %+v %v", keys, err)
+	}
+}
