@@ -44,6 +44,10 @@ const (
 	PerTeam     = "team"
 	PerUser     = "user"
 	PerAccount  = "account"
+	// PerApplication and PerAPIKey count each application key's calls
+	// apart (calls made with a configured gateway key have neither).
+	PerApplication = "application"
+	PerAPIKey      = "api_key"
 )
 
 // ErrInvalid is wrapped when a limit definition is refused.
@@ -96,12 +100,15 @@ type Match struct {
 	Account  string `json:"account,omitempty"`
 	Provider string `json:"provider,omitempty"`
 	Model    string `json:"model,omitempty"`
+	// Application is the application whose key made the call.
+	Application string `json:"application,omitempty"`
 }
 
 func (m Match) matches(rec *record.Record) bool {
 	return (m.UseCase == "" || m.UseCase == rec.UseCase) && (m.Team == "" || m.Team == rec.Team) &&
 		(m.User == "" || m.User == rec.User) && (m.Account == "" || m.Account == rec.Account) &&
-		(m.Provider == "" || m.Provider == rec.Provider) && (m.Model == "" || m.Model == rec.Model)
+		(m.Provider == "" || m.Provider == rec.Provider) && (m.Model == "" || m.Model == rec.Model) &&
+		(m.Application == "" || m.Application == rec.Application)
 }
 
 // perValue is the value of l's Per dimension for rec.
@@ -117,6 +124,10 @@ func (l *Limit) perValue(rec *record.Record) string {
 		return rec.User
 	case PerAccount:
 		return rec.Account
+	case PerApplication:
+		return rec.Application
+	case PerAPIKey:
+		return rec.APIKeyID
 	}
 	return ""
 }
@@ -148,9 +159,9 @@ func (l *Limit) Validate() error {
 		bad("mode %q: want block or warn", l.Mode)
 	}
 	switch l.Per {
-	case PerNone, PerInstance, PerUseCase, PerTeam, PerUser, PerAccount:
+	case PerNone, PerInstance, PerUseCase, PerTeam, PerUser, PerAccount, PerApplication, PerAPIKey:
 	default:
-		bad("per %q: want instance, use_case, team, user or account", l.Per)
+		bad("per %q: want instance, use_case, team, user, account, application or api_key", l.Per)
 	}
 	if !(l.Threshold >= 0 && l.Threshold < 1) {
 		bad("threshold %v: want a share between 0 and 1 (0.8 warns at 80%%)", l.Threshold)

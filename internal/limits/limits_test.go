@@ -303,3 +303,39 @@ func TestMemoryLoadsOnce(t *testing.T) {
 		t.Errorf("%d loads, counter %+v", n, c)
 	}
 }
+
+// TestPerAPIKey: each application key has its own cap; calls without an
+// application key are not held by it.
+func TestPerAPIKey(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "weir.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m, err := New(ctx, Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := int64(100)
+	if _, err := m.Put(ctx, Limit{Name: "per-key", Match: Match{Application: "bot"}, Per: PerAPIKey, Tokens: &tokens, Window: WindowDay, Mode: ModeBlock}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	est := func() (pricing.Money, int64) { return 0, 60 }
+	call := func(app, key string) error {
+		tk, err := m.Admit(ctx, &record.Record{ReceivedAt: time.Now(), Attribution: record.Attribution{Application: app, APIKeyID: key}}, est)
+		if err == nil && tk != nil {
+			tk.Settle(0, 60)
+		}
+		return err
+	}
+	if call("bot", "k1") != nil || call("bot", "k1") == nil {
+		t.Error("k1: the second call of 60 tokens must pass 100")
+	}
+	if call("bot", "k2") != nil {
+		t.Error("k2 has its own cap")
+	}
+	if call("crm", "k3") != nil || call("crm", "k3") != nil || call("", "") != nil {
+		t.Error("other applications and configured keys are not held")
+	}
+}

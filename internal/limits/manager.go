@@ -227,7 +227,7 @@ func (m *Manager) loader(ctx context.Context, l *Limit, per string, window time.
 		}
 		m.mu.RUnlock()
 		q := store.CostQuery{From: from, UseCase: l.Match.UseCase, Team: l.Match.Team, User: l.Match.User,
-			Account: l.Match.Account, Provider: l.Match.Provider, Model: l.Match.Model}
+			Account: l.Match.Account, Provider: l.Match.Provider, Model: l.Match.Model, Application: l.Match.Application}
 		switch l.Per {
 		case PerInstance:
 			q.UseCaseInstance = per
@@ -239,6 +239,10 @@ func (m *Manager) loader(ctx context.Context, l *Limit, per string, window time.
 			q.User = per
 		case PerAccount:
 			q.Account = per
+		case PerApplication:
+			q.Application = per
+		case PerAPIKey:
+			q.APIKeyID = per
 		}
 		rows, err := m.st.CostTotals(ctx, q)
 		if err != nil || len(rows) == 0 {

@@ -60,8 +60,9 @@ type CostQuery struct {
 	// filter. Provider is the configured provider name, Model the model as
 	// sent upstream.
 	Provider, Model, UseCase, Team, User, Account string
-	// UseCaseInstance filters by x-weir-use-case-instance.
-	UseCaseInstance string
+	// UseCaseInstance filters by x-weir-use-case-instance; Application and
+	// APIKeyID by the application key that made the call.
+	UseCaseInstance, Application, APIKeyID string
 	// Limit is the number of rows: DefaultLimit when 0, at most MaxLimit
 	// (larger values are clamped), negative is invalid.
 	Limit int
@@ -89,7 +90,7 @@ func (q CostQuery) Plan() (Plan, error) {
 
 // HasFilters reports whether q filters by anything but time.
 func (q CostQuery) HasFilters() bool {
-	return q.Provider+q.Model+q.UseCase+q.Team+q.User+q.Account+q.UseCaseInstance != ""
+	return q.Provider+q.Model+q.UseCase+q.Team+q.User+q.Account+q.UseCaseInstance+q.Application+q.APIKeyID != ""
 }
 
 // UnpricedModel is a model some calls went to that could not be priced.

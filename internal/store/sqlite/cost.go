@@ -206,12 +206,18 @@ func costTotalsQuery(q store.CostQuery, p store.Plan) (string, []any) {
 	where, args := rangeWhere(p)
 	// One instance's calls are few: its own index finds them in any range.
 	index := "requests_cost2"
-	if q.UseCaseInstance != "" {
+	switch {
+	case q.UseCaseInstance != "":
 		index = "requests_instance"
+	case q.APIKeyID != "":
+		index = "requests_api_key"
+	case q.Application != "":
+		index = "requests_application"
 	}
 	for _, f := range []struct{ col, v string }{
 		{"provider", q.Provider}, {"model", q.Model}, {"use_case", q.UseCase},
 		{"team", q.Team}, {"user", q.User}, {"account", q.Account}, {"use_case_instance", q.UseCaseInstance},
+		{"application", q.Application}, {"api_key_id", q.APIKeyID},
 	} {
 		if f.v != "" {
 			where += " AND " + f.col + " = ?"

@@ -239,6 +239,15 @@ CREATE TABLE api_keys (
 );
 CREATE INDEX api_keys_app ON api_keys (app, created_at);
 `},
+	{7, "application and key of each call", `
+-- The application and key that made a call (from an application key), for
+-- limits per application or key. Their indexes find one application's or
+-- key's calls in a range.
+ALTER TABLE requests ADD COLUMN application TEXT NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN api_key_id  TEXT NOT NULL DEFAULT '';
+CREATE INDEX requests_application ON requests (application, received_at, cost_femto, input_tokens, output_tokens);
+CREATE INDEX requests_api_key     ON requests (api_key_id, received_at, cost_femto, input_tokens, output_tokens);
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

@@ -102,8 +102,9 @@ func (s *Store) Close() error {
 const insertSQL = `INSERT INTO requests
 	(id, received_at, endpoint, use_case, use_case_instance, team, user, account,
 	 provider, model, status, error_kind, stream, record, request, response,
-	 cost_femto, unpriced_units, input_tokens, output_tokens, use_case_version, e2e_ms, ttft_ms)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	 cost_femto, unpriced_units, input_tokens, output_tokens, use_case_version, e2e_ms, ttft_ms,
+	 application, api_key_id)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT(id) DO NOTHING`
 
 // WriteRecords stores recs in one transaction with one prepared statement.
@@ -142,7 +143,7 @@ func (s *Store) WriteRecords(ctx context.Context, recs []record.Record) error {
 			rec.ID, rec.ReceivedAt.UnixNano(), rec.Endpoint, rec.UseCase, rec.UseCaseInstance,
 			rec.Team, rec.User, rec.Account, rec.Provider, rec.Model, rec.Status, rec.ErrorKind,
 			rec.Stream, doc, rec.Request, rec.Response, costFemto, unpriced, tin, tout,
-			rec.UseCaseVersion, rec.E2EMs, rec.TTFTMs,
+			rec.UseCaseVersion, rec.E2EMs, rec.TTFTMs, rec.Application, rec.APIKeyID,
 		); err != nil {
 			return fmt.Errorf("write records: insert %s: %w", rec.ID, err)
 		}

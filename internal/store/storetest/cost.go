@@ -93,7 +93,8 @@ func wantCostTotals(recs []record.Record, q store.CostQuery) []store.CostTotal {
 		if q.Provider != "" && r.Provider != q.Provider || q.Model != "" && r.Model != q.Model ||
 			q.UseCase != "" && r.UseCase != q.UseCase || q.Team != "" && r.Team != q.Team ||
 			q.User != "" && r.User != q.User || q.Account != "" && r.Account != q.Account ||
-			q.UseCaseInstance != "" && r.UseCaseInstance != q.UseCaseInstance {
+			q.UseCaseInstance != "" && r.UseCaseInstance != q.UseCaseInstance ||
+			q.Application != "" && r.Application != q.Application || q.APIKeyID != "" && r.APIKeyID != q.APIKeyID {
 			continue
 		}
 		k := k2{key(r, q.GroupBy), key(r, q.ThenBy)}
@@ -141,6 +142,7 @@ func testCostTotals(t *testing.T, s Store) {
 		r.Model = fmt.Sprintf("m%d", i%4)
 		r.UseCase = []string{"bot", "search", ""}[i/2%3]
 		r.UseCaseInstance = fmt.Sprintf("i%d", i%11)
+		r.Application, r.APIKeyID = []string{"", "bot", "crm"}[i%3], fmt.Sprintf("key_%d", i%4)
 		r.Team = []string{"cx", "ml"}[i/3%2]
 		r.User = fmt.Sprintf("u%d", i%5)
 		r.Account = []string{"acme", "globex", "initech"}[i/5%3]
@@ -197,6 +199,8 @@ func testCostTotals(t *testing.T, s Store) {
 		{GroupBy: store.GroupUser, Provider: "nosuch"},
 		{UseCaseInstance: "i7", UseCase: "bot"},
 		{GroupBy: store.GroupDay, UseCaseInstance: "i3", From: at(1)},
+		{GroupBy: store.GroupModel, Application: "bot"},
+		{APIKeyID: "key_2", From: at(10)},
 	} {
 		q.Limit = cmp.Or(q.Limit, store.MaxLimit)
 		if diff := gocmp.Diff(wantCostTotals(recs, q), costTotals(t, s, q), costOpts); diff != "" {
