@@ -248,6 +248,47 @@ ALTER TABLE requests ADD COLUMN api_key_id  TEXT NOT NULL DEFAULT '';
 CREATE INDEX requests_application ON requests (application, received_at, cost_femto, input_tokens, output_tokens);
 CREATE INDEX requests_api_key     ON requests (api_key_id, received_at, cost_femto, input_tokens, output_tokens);
 `},
+	{8, "people, sessions and management tokens", `
+-- People sign in to the management API and dashboard. Passwords are kept
+-- as argon2id PHC strings; sessions and tokens as the SHA-256 of their
+-- 256-bit random secret, never in clear.
+CREATE TABLE people (
+	name          TEXT    PRIMARY KEY,
+	display_name  TEXT    NOT NULL,
+	email         TEXT    NOT NULL,
+	role          TEXT    NOT NULL,
+	team          TEXT    NOT NULL,
+	password_hash TEXT    NOT NULL,
+	must_change   INTEGER NOT NULL,
+	subject       TEXT    UNIQUE, -- OpenID Connect "issuer subject"
+	disabled      INTEGER NOT NULL,
+	created_at    INTEGER NOT NULL,
+	changed_at    INTEGER NOT NULL,
+	changed_by    TEXT    NOT NULL
+);
+CREATE TABLE sessions (
+	hash       BLOB    PRIMARY KEY,
+	person     TEXT    NOT NULL,
+	created_at INTEGER NOT NULL,
+	last_seen  INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	via        TEXT    NOT NULL
+);
+CREATE INDEX sessions_person ON sessions (person);
+CREATE TABLE mgmt_tokens (
+	id         TEXT    PRIMARY KEY,
+	name       TEXT    NOT NULL,
+	person     TEXT    NOT NULL,
+	role       TEXT    NOT NULL,
+	team       TEXT    NOT NULL,
+	prefix     TEXT    NOT NULL,
+	hash       BLOB    NOT NULL UNIQUE,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER,
+	revoked_at INTEGER
+);
+CREATE INDEX mgmt_tokens_person ON mgmt_tokens (person);
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

@@ -37,6 +37,7 @@ type Store interface {
 	store.InstanceReader
 	store.LimitStore
 	store.AccessStore
+	store.PeopleStore
 	io.Closer
 }
 
@@ -80,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"InstanceTotals", testInstanceTotals},
 		{"LimitDocs", testLimitDocs},
 		{"Access", testAccess},
+		{"People", testPeople},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
