@@ -289,6 +289,34 @@ CREATE TABLE mgmt_tokens (
 );
 CREATE INDEX mgmt_tokens_person ON mgmt_tokens (person);
 `},
+	{9, "audit log", `
+-- Every change to keys, limits, prices, use cases and people: who (actor),
+-- what (action, object), when (at, Unix nanoseconds) and the object before
+-- (NULL: created) and after (NULL: deleted) as JSON, secrets left out.
+-- Append-only: the triggers refuse updates and deletes.
+CREATE TABLE audit_log (
+	id          TEXT    PRIMARY KEY,
+	at          INTEGER NOT NULL,
+	actor_kind  TEXT    NOT NULL,
+	actor_name  TEXT    NOT NULL,
+	actor_role  TEXT    NOT NULL,
+	action      TEXT    NOT NULL,
+	object_kind TEXT    NOT NULL,
+	object_id   TEXT    NOT NULL,
+	before      TEXT,
+	after       TEXT,
+	request_id  TEXT    NOT NULL
+);
+CREATE INDEX audit_log_at     ON audit_log (at, id);
+CREATE INDEX audit_log_kind   ON audit_log (object_kind, at, id);
+CREATE INDEX audit_log_object ON audit_log (object_id, at, id);
+CREATE INDEX audit_log_actor  ON audit_log (actor_name, at, id);
+CREATE INDEX audit_log_action ON audit_log (action, at, id);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

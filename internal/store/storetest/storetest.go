@@ -38,6 +38,7 @@ type Store interface {
 	store.LimitStore
 	store.AccessStore
 	store.PeopleStore
+	store.AuditStore
 	io.Closer
 }
 
@@ -82,6 +83,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"LimitDocs", testLimitDocs},
 		{"Access", testAccess},
 		{"People", testPeople},
+		{"AuditRoundTrip", testAuditRoundTrip},
+		{"AuditAppendOnly", testAuditAppendOnly},
+		{"AuditFilters", testAuditFilters},
+		{"AuditPagination", testAuditPagination},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
