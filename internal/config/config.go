@@ -6,10 +6,13 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +21,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/weirhq/weir/internal/pricing"
+	"github.com/weirhq/weir/internal/secret"
 )
 
 // Config is the whole configuration. Every field's default is written next
@@ -86,7 +90,10 @@ type Provider struct {
 	Type string `yaml:"type" json:"type"`
 	// BaseURL is the API root. Default: the vendor's public API.
 	BaseURL string `yaml:"base_url" json:"base_url,omitempty"`
-	// APIKey is the provider key, usually "env:VAR" or "file:/path".
+	// APIKey is the provider key: "env:VAR", "file:/path", or "stored"
+	// (sealed in the store under WEIR_MASTER_KEY and set through
+	// PUT /api/v1/providers/{name}/credential; read again on every call).
+	// Default none (a server that needs no key).
 	APIKey Secret `yaml:"api_key" json:"api_key,omitempty"`
 	// Headers are added to every upstream request.
 	Headers map[string]string `yaml:"headers" json:"headers,omitempty"`
@@ -235,26 +242,51 @@ func cleanYAMLError(err error) error {
 }
 
 func (c *Config) resolve(env Getenv) error {
+	notStored := func(s *Secret) error {
+		if s.Stored() {
+			return fmt.Errorf("%q is only for providers[].api_key", StoredRef)
+		}
+		return s.resolve(env)
+	}
 	for i := range c.Gateway.APIKeys {
-		if err := c.Gateway.APIKeys[i].resolve(env); err != nil {
+		if err := notStored(&c.Gateway.APIKeys[i]); err != nil {
 			return fmt.Errorf("gateway.api_keys[%d]: %w", i, err)
 		}
 	}
 	for i := range c.Providers {
-		if err := c.Providers[i].APIKey.resolve(env); err != nil {
+		k := &c.Providers[i].APIKey
+		if err := k.resolve(env); err != nil {
 			return fmt.Errorf("providers[%d] (%s).api_key: %w", i, c.Providers[i].Name, err)
+		}
+		if k.Stored() {
+			// The key is sealed in the store: without the master key it can
+			// be neither read nor set.
+			if _, err := secret.FromEnv(env); err != nil {
+				return fmt.Errorf("providers[%d] (%s).api_key: stored: the stored key is sealed under the master key: %w", i, c.Providers[i].Name, err)
+			}
 		}
 	}
 	for i := range c.Alerts.Webhooks {
 		w := &c.Alerts.Webhooks[i]
-		if err := w.URL.resolve(env); err != nil {
+		if err := notStored(&w.URL); err != nil {
 			return fmt.Errorf("alerts.webhooks[%d].url: %w", i, err)
 		}
-		if err := w.Secret.resolve(env); err != nil {
+		if err := notStored(&w.Secret); err != nil {
 			return fmt.Errorf("alerts.webhooks[%d].secret: %w", i, err)
 		}
 	}
 	return nil
+}
+
+// StoredProviders names the providers whose key is "stored".
+func (c *Config) StoredProviders() []string {
+	var out []string
+	for _, p := range c.Providers {
+		if p.APIKey.Stored() {
+			out = append(out, p.Name)
+		}
+	}
+	return out
 }
 
 // Validate checks the configuration as a whole.
@@ -392,7 +424,8 @@ func (c *Config) LoggedBodyLimit() int {
 	return *c.Gateway.MaxLoggedBodyBytes
 }
 
-// Redacted returns a copy safe to print: every secret replaced.
+// Redacted returns a copy safe to print: every secret replaced, passwords
+// in URLs and sensitive headers hidden.
 func (c Config) Redacted() Config {
 	out := c
 	out.Gateway.APIKeys = make([]Secret, len(c.Gateway.APIKeys))
@@ -401,40 +434,95 @@ func (c Config) Redacted() Config {
 	}
 	out.Providers = make([]Provider, len(c.Providers))
 	for i, p := range c.Providers {
-		p.APIKey = p.APIKey.redacted()
-		h := make(map[string]string, len(p.Headers))
-		for k, v := range p.Headers {
-			if sensitiveHeader(k) {
-				v = redactedText
-			}
-			h[k] = v
-		}
-		if p.Headers != nil {
-			p.Headers = h
-		}
-		out.Providers[i] = p
+		out.Providers[i] = p.redacted()
 	}
 	out.Alerts.Webhooks = make([]Webhook, len(c.Alerts.Webhooks))
 	for i, w := range c.Alerts.Webhooks {
 		w.URL, w.Secret = w.URL.redacted(), w.Secret.redacted()
-		h := make(map[string]string, len(w.Headers))
-		for k, v := range w.Headers {
-			if sensitiveHeader(k) {
-				v = redactedText
-			}
-			h[k] = v
-		}
-		if w.Headers != nil {
-			w.Headers = h
-		}
+		w.Headers = redactHeaders(w.Headers)
 		out.Alerts.Webhooks[i] = w
 	}
 	return out
 }
 
+// String is the redacted configuration as JSON, so that printing or
+// logging a Config (%v, %+v, slog) never shows a secret.
+func (c Config) String() string { return printJSON(c.Redacted()) }
+
+// GoString is String, for %#v.
+func (c Config) GoString() string { return c.String() }
+
+// LogValue is String, for slog.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+func (p Provider) redacted() Provider {
+	p.APIKey = p.APIKey.redacted()
+	p.BaseURL = redactURL(p.BaseURL)
+	p.Headers = redactHeaders(p.Headers)
+	return p
+}
+
+// String is the redacted provider as JSON.
+func (p Provider) String() string { return printJSON(p.redacted()) }
+
+// GoString is String, for %#v.
+func (p Provider) GoString() string { return p.String() }
+
+// LogValue is String, for slog.
+func (p Provider) LogValue() slog.Value { return slog.StringValue(p.String()) }
+
+// printJSON is v as JSON: the fields' own MarshalJSON (Secret's) apply.
+func printJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return redactedText
+	}
+	return string(b)
+}
+
+func redactHeaders(in map[string]string) map[string]string {
+	if in == nil {
+		return nil
+	}
+	h := make(map[string]string, len(in))
+	for k, v := range in {
+		if sensitiveHeader(k) {
+			v = redactedText
+		}
+		h[k] = v
+	}
+	return h
+}
+
 func sensitiveHeader(k string) bool {
 	k = strings.ToLower(k)
-	return strings.Contains(k, "auth") || strings.Contains(k, "key") || strings.Contains(k, "token") || strings.Contains(k, "secret")
+	for _, s := range []string{"auth", "key", "token", "secret", "cookie", "password", "credential", "signature"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactURL hides the password of a URL with credentials in it
+// (https://user:pass@host/...).
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if strings.Contains(raw, "@") {
+			return redactedText // unparseable and maybe with credentials
+		}
+		return raw
+	}
+	if u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	} else {
+		u.User = url.User(redactedText)
+	}
+	return u.String()
 }
 
 // envProviders are the providers enabled from standard environment

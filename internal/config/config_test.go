@@ -1,7 +1,10 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,6 +93,8 @@ func TestBad(t *testing.T) {
 		"bad-values.bad.yaml":              {`log.level: "loud" is not one of`, `listen: "8080" is not host:port`},
 		"syntax.bad.yaml":                  {"line"},
 		"overlapping-commitments.bad.yaml": {`pricing.commitments[2]: commitment c overlaps a`, `pricing.commitments[2]: commitment c overlaps b`},
+		"stored-no-master-key.bad.yaml":    {"providers[0] (openai).api_key: stored: the stored key is sealed under the master key: WEIR_MASTER_KEY is not set"},
+		"stored-elsewhere.bad.yaml":        {`gateway.api_keys[0]: "stored" is only for providers[].api_key`},
 		"bad-commitment.bad.yaml":          {`pricing.commitments[0]: commitment ptu: period "week"`, `pricing.commitments[1].provider: provider "nowhere" is not configured`, `pricing.commitments[2].name: "ptu2" is used twice`},
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yaml")
@@ -144,4 +149,112 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+const masterKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes, base64
+
+func TestStoredKey(t *testing.T) {
+	yml := []byte("providers:\n  - {name: openai, type: openai, api_key: stored}\n  - {name: local, type: openai, base_url: \"http://127.0.0.1:8000/v1\"}\n")
+	cfg, err := Parse(yml, testEnv(map[string]string{"WEIR_MASTER_KEY": masterKey}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := cfg.Providers[0].APIKey
+	if !k.Stored() || !k.IsSet() || k.Value() != "" || k.String() != "stored" {
+		t.Errorf("api_key: stored = %#v (stored %v, value %q)", k, k.Stored(), k.Value())
+	}
+	if cfg.Providers[1].APIKey.Stored() {
+		t.Error("no api_key is stored")
+	}
+	if got := cfg.StoredProviders(); len(got) != 1 || got[0] != "openai" {
+		t.Errorf("StoredProviders = %v", got)
+	}
+	if b, _ := json.Marshal(cfg.Redacted()); !strings.Contains(string(b), `"api_key":"stored"`) {
+		t.Errorf("redacted config: %s", b)
+	}
+	for name, env := range map[string]map[string]string{
+		"short master key":     {"WEIR_MASTER_KEY": "c2hvcnQ="},
+		"bad previous key":     {"WEIR_MASTER_KEY": masterKey, "WEIR_MASTER_KEY_PREVIOUS": "not a key at all"},
+		"master key not set":   {},
+		"master key is spaces": {"WEIR_MASTER_KEY": "   "},
+	} {
+		_, err := Parse(yml, testEnv(env))
+		if err == nil || !strings.HasPrefix(err.Error(), "providers[0] (openai).api_key: stored: ") || !strings.Contains(err.Error(), "WEIR_MASTER_KEY") {
+			t.Errorf("%s: %v", name, err)
+		}
+		for _, v := range env {
+			if len(strings.TrimSpace(v)) > 0 && err != nil && strings.Contains(err.Error(), v) {
+				t.Errorf("%s: the error shows the key: %v", name, err)
+			}
+		}
+	}
+}
+
+// TestSecretsNeverPrinted: no way of printing a configuration (errors,
+// fmt verbs, slog in both formats, the redacted JSON and YAML) shows a
+// secret value or a password in a base URL.
+func TestSecretsNeverPrinted(t *testing.T) {
+	yml := []byte(`
+gateway:
+  api_keys: ["weir-literal-gateway-key"]
+providers:
+  - name: openai
+    type: openai
+    api_key: sk-literal-provider-key
+    base_url: https://user:url-password-123@llm.example.com/v1
+    headers: {Cookie: "session=cookie-secret-1", X-Api-Signature: sig-secret-2, X-Team: visible}
+  - name: anthropic
+    type: anthropic
+    api_key: env:ANTHROPIC_API_KEY
+`)
+	secrets := []string{"weir-literal-gateway-key", "sk-literal-provider-key", "url-password-123", "cookie-secret-1", "sig-secret-2", "sk-ant-env-value"}
+	envm := testEnv(map[string]string{"ANTHROPIC_API_KEY": "sk-ant-env-value"})
+	cfg, err := Parse(yml, envm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	red := cfg.Redacted()
+	var logs bytes.Buffer
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("config", "cfg", cfg, "key", cfg.Providers[0].APIKey)
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", red, "key", cfg.Providers[0].APIKey)
+	rj, _ := json.Marshal(red)
+	outs := map[string]string{
+		"%v":       fmt.Sprintf("%v", cfg),
+		"%+v":      fmt.Sprintf("%+v", cfg),
+		"%#v":      fmt.Sprintf("%#v", cfg.Providers[0].APIKey),
+		"%#v list": fmt.Sprintf("%#v", cfg.Gateway.APIKeys),
+		"provider": fmt.Sprintf("%v %+v %#v %s", cfg.Providers[0], cfg.Providers[0], cfg.Providers[0], cfg.Providers),
+		"%#v cfg":  fmt.Sprintf("%#v", cfg),
+		"slog":     logs.String(),
+		"redacted": string(rj),
+	}
+	// A bad file with a literal key: the error names keys, never values.
+	bad := bytes.Replace(yml, []byte("type: anthropic"), []byte("type: anthropic\n    base_url: ftp://sk-literal-provider-key"), 1)
+	bad = append(bad, []byte("listen: nope\n")...)
+	if _, err := Parse(bad, envm); err == nil {
+		t.Fatal("a bad file parsed")
+	} else {
+		outs["error"] = strings.ReplaceAll(err.Error(), "ftp://sk-literal-provider-key", "")
+	}
+	for what, out := range outs {
+		for _, s := range secrets {
+			if strings.Contains(out, s) {
+				t.Errorf("%s shows %q: %s", what, s, out)
+			}
+		}
+	}
+	if !strings.Contains(string(rj), "X-Team\":\"visible") || !strings.Contains(string(rj), "https://user:xxxxx@llm.example.com/v1") {
+		t.Errorf("redacted too much: %s", rj)
+	}
+	for raw, want := range map[string]string{
+		"":                           "",
+		"https://api.openai.com/v1":  "https://api.openai.com/v1",
+		"https://tok@h.example/v1":   "https://%5Bredacted%5D@h.example/v1",
+		"https://u:p@h.example/v1":   "https://u:xxxxx@h.example/v1",
+		"http://u:p@[::1:80/v1 oops": "[redacted]",
+	} {
+		if got := redactURL(raw); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", raw, got, want)
+		}
+	}
 }

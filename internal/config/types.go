@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -12,12 +13,22 @@ import (
 
 const redactedText = "[redacted]"
 
-// Secret is a credential written in config as "env:VAR", "file:/path" or,
-// discouraged, the literal value. It prints as its reference, never its value.
+// StoredRef is the reference of a provider key kept, sealed, in the store
+// and managed through PUT /api/v1/providers/{name}/credential.
+const StoredRef = "stored"
+
+// Secret is a credential written in config as "env:VAR", "file:/path",
+// "stored" (providers[].api_key only: sealed in the store, set through the
+// API) or, discouraged, the literal value. It prints as its reference,
+// never its value.
 type Secret struct {
 	ref   string
 	value string
 }
+
+// Stored reports whether the secret is "stored": its value is not in the
+// configuration but sealed in the store.
+func (s Secret) Stored() bool { return s.ref == StoredRef }
 
 // NewSecret returns a literal secret (for tests and the API).
 func NewSecret(v string) Secret { return Secret{ref: "literal", value: v} }
@@ -33,11 +44,17 @@ func (s Secret) String() string {
 	switch {
 	case s.ref == "":
 		return ""
-	case strings.HasPrefix(s.ref, "env:"), strings.HasPrefix(s.ref, "file:"):
+	case strings.HasPrefix(s.ref, "env:"), strings.HasPrefix(s.ref, "file:"), s.ref == StoredRef:
 		return s.ref
 	}
 	return redactedText
 }
+
+// GoString never shows the value either (%#v).
+func (s Secret) GoString() string { return fmt.Sprintf("config.Secret(%q)", s.String()) }
+
+// LogValue never shows the value to slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 func (s Secret) redacted() Secret { return Secret{ref: s.ref, value: ""} }
 
@@ -63,7 +80,7 @@ func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) 
 
 func (s *Secret) resolve(env Getenv) error {
 	switch {
-	case s.ref == "" || s.value != "":
+	case s.ref == "" || s.value != "" || s.ref == StoredRef:
 		return nil
 	case strings.HasPrefix(s.ref, "env:"):
 		name := strings.TrimPrefix(s.ref, "env:")
