@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sort"
 	"time"
+
+	"github.com/weirhq/weir/internal/apierror"
 )
 
 // Config is what every adapter is built from. The config package fills it
@@ -19,6 +21,11 @@ type Config struct {
 	BaseURL string
 	// APIKey is the resolved secret; never logged.
 	APIKey string
+	// Key, when set, replaces APIKey and is read on every upstream request:
+	// a key that changes while Weir runs (one stored through the management
+	// API). An empty result means the provider has no key yet, and its
+	// calls fail with a clear error instead of reaching the provider.
+	Key func() string
 	// Headers are sent with every upstream request.
 	Headers map[string]string
 	// Models are the model ids this provider is known to serve; used for
@@ -62,4 +69,27 @@ func (r Registry) Types() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// CodeNoCredential is the error code of a call to a provider whose stored
+// key has not been set.
+const CodeNoCredential = "provider_credential_missing"
+
+// KeyFunc returns how an adapter reads its key on each request: the fixed
+// APIKey, or Key, whose empty result is an error (upstream_unavailable,
+// so a fallback may try another provider) naming the provider.
+func (c Config) KeyFunc() func() (string, error) {
+	if c.Key == nil {
+		k := c.APIKey
+		return func() (string, error) { return k, nil }
+	}
+	name, key := c.Name, c.Key
+	return func() (string, error) {
+		if k := key(); k != "" {
+			return k, nil
+		}
+		e := apierror.New(apierror.UpstreamUnavailable, "provider %q has no key yet: an administrator must store one (PUT /api/v1/providers/%s/credential)", name, name)
+		e.Code = CodeNoCredential
+		return "", e
+	}
 }

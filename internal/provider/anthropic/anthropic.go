@@ -35,7 +35,7 @@ const DefaultVersion = "2023-06-01"
 type Provider struct {
 	name    string
 	baseURL string // without the trailing /v1
-	apiKey  string
+	apiKey  func() (string, error)
 	headers map[string]string
 	client  *http.Client
 	timeout time.Duration
@@ -60,7 +60,7 @@ func New(cfg provider.Config) (*Provider, error) {
 	}
 	base = strings.TrimSuffix(base, "/v1")
 	return &Provider{
-		name: cfg.Name, baseURL: base, apiKey: cfg.APIKey, headers: cfg.Headers,
+		name: cfg.Name, baseURL: base, apiKey: cfg.KeyFunc(), headers: cfg.Headers,
 		client: upstream.Client(cfg.Client), timeout: cfg.Timeout, idle: cfg.StreamIdleTimeout,
 	}, nil
 }
@@ -79,11 +79,16 @@ func (p *Provider) newRequest(ctx context.Context, method, path string, body []b
 	}
 	hr.Header.Set("Accept", "application/json")
 	hr.Header.Set("anthropic-version", DefaultVersion)
-	key := p.apiKey
+	key := ""
 	if req != nil {
-		if req.APIKey != "" {
-			key = req.APIKey
+		key = req.APIKey
+	}
+	if key == "" {
+		if key, err = p.apiKey(); err != nil {
+			return nil, err
 		}
+	}
+	if req != nil {
 		if v := req.Header.Get("anthropic-version"); v != "" {
 			hr.Header.Set("anthropic-version", v)
 		}

@@ -30,7 +30,7 @@ const DefaultBaseURL = "https://api.openai.com/v1"
 type Provider struct {
 	name    string
 	baseURL string
-	apiKey  string
+	apiKey  func() (string, error)
 	headers map[string]string
 	client  *http.Client
 	timeout time.Duration
@@ -53,7 +53,7 @@ func New(cfg provider.Config) (*Provider, error) {
 		return nil, err
 	}
 	return &Provider{
-		name: cfg.Name, baseURL: base, apiKey: cfg.APIKey, headers: cfg.Headers,
+		name: cfg.Name, baseURL: base, apiKey: cfg.KeyFunc(), headers: cfg.Headers,
 		client: upstream.Client(cfg.Client), timeout: cfg.Timeout, idle: cfg.StreamIdleTimeout,
 	}, nil
 }
@@ -74,11 +74,16 @@ func (p *Provider) newRequest(ctx context.Context, method, path string, body []b
 		hr.Header.Set("Content-Type", "application/json")
 	}
 	hr.Header.Set("Accept", "application/json")
-	key := p.apiKey
+	key := ""
 	if req != nil {
-		if req.APIKey != "" {
-			key = req.APIKey
+		key = req.APIKey
+	}
+	if key == "" {
+		if key, err = p.apiKey(); err != nil {
+			return nil, err
 		}
+	}
+	if req != nil {
 		for _, h := range forwardHeaders {
 			if v := req.Header.Get(h); v != "" {
 				hr.Header.Set(h, v)

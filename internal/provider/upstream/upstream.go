@@ -89,6 +89,9 @@ func StatusError(resp *http.Response, body []byte, parseErr func([]byte) (msg, c
 			msg += ": " + snippet
 		}
 	}
+	// A provider may echo the key it was sent (a proxy, a self-hosted
+	// server): the message goes to the caller, the record and the logs.
+	msg, code = Scrub(resp.Request, msg), Scrub(resp.Request, code)
 	e := &apierror.Error{
 		Kind:    apierror.FromStatus(resp.StatusCode),
 		Message: msg,
@@ -99,6 +102,52 @@ func StatusError(resp *http.Response, body []byte, parseErr func([]byte) (msg, c
 	}
 	e.RetryAfter = RetryAfter(resp.Header)
 	return e
+}
+
+// minScrub is the shortest credential Scrub looks for: shorter values
+// would redact ordinary words.
+const minScrub = 8
+
+// Scrub replaces in s every credential req carried: the value of each
+// header whose name says it holds one (Authorization, x-api-key, api-key,
+// *token*, *secret*...), with and without its scheme (Bearer, Basic), and
+// the password of the URL.
+func Scrub(req *http.Request, s string) string {
+	if req == nil || s == "" {
+		return s
+	}
+	replace := func(v string) {
+		if v = strings.TrimSpace(v); len(v) >= minScrub {
+			s = strings.ReplaceAll(s, v, "[redacted]")
+		}
+	}
+	for k, vs := range req.Header {
+		if !credentialHeader(k) {
+			continue
+		}
+		for _, v := range vs {
+			replace(v)
+			if _, after, ok := strings.Cut(v, " "); ok {
+				replace(after)
+			}
+		}
+	}
+	if req.URL != nil && req.URL.User != nil {
+		if p, ok := req.URL.User.Password(); ok {
+			replace(p)
+		}
+	}
+	return s
+}
+
+func credentialHeader(k string) bool {
+	k = strings.ToLower(k)
+	for _, w := range []string{"auth", "key", "token", "secret", "cookie", "signature", "credential", "password"} {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // RetryAfter reads retry-after-ms or retry-after (seconds or an HTTP date).
