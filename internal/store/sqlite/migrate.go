@@ -317,6 +317,19 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 `},
+	{10, "provider credentials", `
+-- Provider keys set through the API, sealed with AES-256-GCM under the
+-- master key (WEIR_MASTER_KEY) whose id is key_id, the provider name bound
+-- as additional data; never in clear.
+CREATE TABLE provider_credentials (
+	provider   TEXT    PRIMARY KEY,
+	ciphertext BLOB    NOT NULL,
+	nonce      BLOB    NOT NULL,
+	key_id     TEXT    NOT NULL,
+	updated_at INTEGER NOT NULL,
+	updated_by TEXT    NOT NULL
+);
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

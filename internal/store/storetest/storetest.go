@@ -39,6 +39,7 @@ type Store interface {
 	store.AccessStore
 	store.PeopleStore
 	store.AuditStore
+	store.CredentialStore
 	io.Closer
 }
 
@@ -87,6 +88,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"AuditAppendOnly", testAuditAppendOnly},
 		{"AuditFilters", testAuditFilters},
 		{"AuditPagination", testAuditPagination},
+		{"Credentials", testCredentials},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
