@@ -87,11 +87,19 @@ func (id Identity) Allows(requested, routed string) bool {
 	return false
 }
 
+// Auditor records a change in the audit log (*audit.Log is one): action,
+// the object's kind and id, and its state before (nil: created) and after.
+// It reports its own failures; a change that is made stays made.
+type Auditor interface {
+	Record(ctx context.Context, action, objectKind, objectID string, before, after any) error
+}
+
 // Manager keeps applications and keys, with an in-memory index of the
 // keys in force for the gateway.
 type Manager struct {
-	st  store.AccessStore
-	now func() time.Time
+	st    store.AccessStore
+	now   func() time.Time
+	audit Auditor
 
 	mu    sync.Mutex // serialises changes
 	index atomic.Pointer[index]
@@ -117,6 +125,24 @@ func New(ctx context.Context, st store.AccessStore, now func() time.Time) (*Mana
 	}
 	m := &Manager{st: st, now: now}
 	return m, m.Refresh(ctx)
+}
+
+// SetAuditor makes m record its changes with a (nil: not at all). Call it
+// before m is used.
+func (m *Manager) SetAuditor(a Auditor) { m.audit = a }
+
+// record writes an audit entry; the Auditor reports its own failures.
+func (m *Manager) record(ctx context.Context, action, kind, id string, before, after any) {
+	if m.audit != nil {
+		_ = m.audit.Record(ctx, action, kind, id, before, after)
+	}
+}
+
+// keyView is what the audit log keeps of a key: its metadata, never its
+// secret or hash.
+func keyView(k store.StoredKey) store.StoredKey {
+	k.Hash = nil
+	return k
 }
 
 // Refresh reloads applications and keys from the store.
@@ -211,9 +237,20 @@ func (m *Manager) PutApplication(ctx context.Context, a Application, by string) 
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var before *Application
+	if m.audit != nil {
+		apps, err := m.applications(ctx)
+		if err != nil {
+			return a, err
+		}
+		if i := slices.IndexFunc(apps, func(x Application) bool { return x.Name == a.Name }); i >= 0 {
+			before = &apps[i]
+		}
+	}
 	if _, err := m.st.PutApplication(ctx, store.ApplicationDoc{Name: a.Name, Doc: doc, ChangedBy: by}); err != nil {
 		return a, err
 	}
+	m.record(ctx, "application.put", "application", a.Name, before, a)
 	return a, m.Refresh(ctx)
 }
 
@@ -292,6 +329,7 @@ func (m *Manager) CreateKey(ctx context.Context, app string, expires time.Time, 
 	if err := m.st.AddKey(ctx, k); err != nil {
 		return NewKey{}, err
 	}
+	m.record(ctx, "key.create", "key", k.ID, nil, keyView(k))
 	return NewKey{StoredKey: k, Secret: secret}, m.Refresh(ctx)
 }
 
@@ -299,8 +337,28 @@ func (m *Manager) CreateKey(ctx context.Context, app string, expires time.Time, 
 func (m *Manager) RevokeKey(ctx context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.st.RevokeKey(ctx, id, m.now()); err != nil {
+	var before *store.StoredKey
+	if m.audit != nil {
+		keys, err := m.st.Keys(ctx)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(keys, func(k store.StoredKey) bool { return k.ID == id }); i >= 0 {
+			k := keyView(keys[i])
+			before = &k
+		}
+	}
+	at := m.now().UTC()
+	if err := m.st.RevokeKey(ctx, id, at); err != nil {
 		return err
+	}
+	if m.audit != nil {
+		after := store.StoredKey{ID: id}
+		if before != nil {
+			after = *before
+		}
+		after.RevokedAt = &at
+		m.record(ctx, "key.revoke", "key", id, before, after)
 	}
 	return m.Refresh(ctx)
 }
