@@ -42,12 +42,26 @@ type Config struct {
 	Recorder Recorder          `yaml:"recorder" json:"recorder"`
 	Pricing  Pricing           `yaml:"pricing" json:"pricing"`
 	Alerts   Alerts            `yaml:"alerts" json:"alerts"`
+	Auth     Auth              `yaml:"auth" json:"auth"`
 	// PprofListen, when set, serves Go's profiler (/debug/pprof/) on its
 	// own address, e.g. 127.0.0.1:6060. Default off.
 	PprofListen string `yaml:"pprof_listen" json:"pprof_listen,omitempty"`
 
 	// Source is the file the config came from, empty for defaults.
 	Source string `yaml:"-" json:"source,omitempty"`
+}
+
+// Auth configures how people sign in to the management API.
+type Auth struct {
+	// SessionTTL bounds a session's life. Default 12h.
+	SessionTTL Duration `yaml:"session_ttl" json:"session_ttl,omitempty"`
+	// SessionIdle ends a session after this long without a request.
+	// Default 2h.
+	SessionIdle Duration `yaml:"session_idle" json:"session_idle,omitempty"`
+	// InsecureCookies drops the session cookie's Secure attribute, for
+	// plain HTTP on a host other than localhost (browsers accept Secure
+	// cookies from http://localhost). Never in production. Default false.
+	InsecureCookies bool `yaml:"insecure_cookies" json:"insecure_cookies,omitempty"`
 }
 
 // Log configures structured logging.
@@ -295,6 +309,9 @@ func (c *Config) Validate() error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
+	if c.Auth.SessionTTL.D() < 0 || c.Auth.SessionIdle.D() < 0 {
+		bad("auth", "session_ttl and session_idle cannot be negative")
+	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "%q is not host:port", c.Listen)
 	}
@@ -353,7 +370,7 @@ func (c *Config) Validate() error {
 			bad(key+".type", "is required")
 		}
 		if p.BaseURL != "" && !strings.HasPrefix(p.BaseURL, "http://") && !strings.HasPrefix(p.BaseURL, "https://") {
-			bad(key+".base_url", "%q must start with http:// or https://", p.BaseURL)
+			bad(key+".base_url", "%q must start with http:// or https://", redactURL(p.BaseURL))
 		}
 		if p.UpstreamTimeout < 0 || p.StreamIdleTimeout < 0 {
 			bad(key, "timeouts must not be negative")
