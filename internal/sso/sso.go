@@ -336,7 +336,7 @@ func (h *Handler) callback(r *http.Request) (id Identity, role, team, next strin
 	if role == "" {
 		return id, "", "", "", fail(http.StatusForbidden, "sso_no_role", "none of your groups is given a role in Weir; ask an administrator", nil)
 	}
-	return id, role, team, st.Next, nil
+	return id, role, team, SanitizeNext(st.Next), nil // sealed, but checked again
 }
 
 // spend records state as used until it expires, refusing one used before.

@@ -182,6 +182,7 @@ func TestCallback(t *testing.T) {
 		config    func(*Config)
 		claims    map[string]any
 		tamper    func(map[string]any)
+		forge     bool
 		authError string
 		edit      func(u *url.URL, flow **http.Cookie, hs *harness)
 		sessErr   error
@@ -300,6 +301,11 @@ func TestCallback(t *testing.T) {
 			want: &signIn{ID: Identity{Subject: "alice-1", Email: "alice@example.com", Name: "Alice", EmailVerified: true, Groups: []string{"weir-admins"}}, Role: "admin"},
 		},
 		{
+			name:       "signed with a key not in the provider's key set",
+			forge:      true,
+			wantStatus: 401, wantCode: "sso_token_invalid", wantMsg: "signature",
+		},
+		{
 			name:       "wrong issuer",
 			tamper:     func(c map[string]any) { c["iss"] = "https://evil.example" },
 			wantStatus: 401, wantCode: "sso_token_invalid", wantMsg: "another provider",
@@ -372,6 +378,9 @@ func TestCallback(t *testing.T) {
 			}
 			hs.idp.Tamper(tt.tamper)
 			hs.idp.AuthorizeError(tt.authError)
+			if err := hs.idp.ForgeSignatures(tt.forge); err != nil {
+				t.Fatal(err)
+			}
 			hs.sess.err = tt.sessErr
 
 			flow, authURL := hs.login(t, "/costs?team=ads")

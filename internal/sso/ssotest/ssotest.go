@@ -46,6 +46,7 @@ type Provider struct {
 	tamper func(map[string]any)
 	// authError, when set, makes the authorize endpoint answer error=.
 	authError string
+	forger    *rsa.PrivateKey // signs instead of key when set
 	down      bool
 	codes     map[string]grant
 	exchanges int
@@ -107,6 +108,22 @@ func (p *Provider) AuthorizeError(code string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.authError = code
+}
+
+// ForgeSignatures makes the token endpoint sign ID tokens with a key that
+// is not in the JWKS (under the same key id), or stops it.
+func (p *Provider) ForgeSignatures(on bool) error {
+	var k *rsa.PrivateKey
+	if on {
+		var err error
+		if k, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			return err
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.forger = k
+	return nil
 }
 
 // SetDown makes discovery answer 503 while down.
@@ -211,7 +228,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	code := r.PostForm.Get("code")
 	g, found := p.codes[code]
 	delete(p.codes, code) // single use
-	tamper := p.tamper
+	tamper, forger := p.tamper, p.forger
 	p.mu.Unlock()
 	if !found {
 		tokenError(w, "invalid_grant", "unknown or used code")
@@ -236,7 +253,11 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	if tamper != nil {
 		tamper(claims)
 	}
-	idToken, err := p.Sign(claims)
+	key := p.key
+	if forger != nil {
+		key = forger
+	}
+	idToken, err := sign(key, p.kid, claims)
 	if err != nil {
 		tokenError(w, "server_error", err.Error())
 		return
@@ -254,12 +275,14 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 }
 
 // Sign returns claims as a compact RS256 JWT under the provider's key.
-func (p *Provider) Sign(claims map[string]any) (string, error) {
+func (p *Provider) Sign(claims map[string]any) (string, error) { return sign(p.key, p.kid, claims) }
+
+func sign(key *rsa.PrivateKey, kid string, claims map[string]any) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", err
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: p.key, KeyID: p.kid}},
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
 		(&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
 		return "", err
