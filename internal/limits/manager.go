@@ -49,11 +49,20 @@ type Counter struct {
 // Alerter is told when a limit crosses its threshold or its cap.
 type Alerter func(l Limit, key string, c Counter, state string)
 
+// Auditor records a change in the audit log (*audit.Log is one): action,
+// the object's kind and id, and its state before (nil: created) and after
+// (nil: deleted). It reports its own failures; a change that is made stays
+// made.
+type Auditor interface {
+	Record(ctx context.Context, action, objectKind, objectID string, before, after any) error
+}
+
 // Manager keeps the limits in force and admits calls against them.
 type Manager struct {
 	st       Store
 	counters Counters
 	alert    Alerter
+	audit    Auditor
 	now      func() time.Time
 	log      *slog.Logger
 
@@ -74,13 +83,14 @@ type Options struct {
 	Store    Store
 	Counters Counters // default: in memory
 	Alert    Alerter  // optional
+	Audit    Auditor  // optional: records changes and resets
 	Now      func() time.Time
 	Log      *slog.Logger
 }
 
 // New loads the limits in force.
 func New(ctx context.Context, opt Options) (*Manager, error) {
-	m := &Manager{st: opt.Store, counters: opt.Counters, alert: opt.Alert, now: opt.Now, log: opt.Log, resets: map[string]time.Time{}, gen: map[string]int{}}
+	m := &Manager{st: opt.Store, counters: opt.Counters, alert: opt.Alert, audit: opt.Audit, now: opt.Now, log: opt.Log, resets: map[string]time.Time{}, gen: map[string]int{}}
 	if m.counters == nil {
 		m.counters = NewMemory()
 	}
@@ -142,13 +152,27 @@ func (m *Manager) Put(ctx context.Context, l Limit, by string) (Limit, error) {
 	if _, err := m.st.PutLimit(ctx, store.LimitDoc{Name: l.Name, Doc: doc, ChangedBy: by}); err != nil {
 		return l, err
 	}
+	before, existed := m.get(l.Name)
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.limits = slices.DeleteFunc(m.limits, func(x Limit) bool { return x.Name == l.Name })
 	m.limits = append(m.limits, l)
 	slices.SortFunc(m.limits, func(a, b Limit) int { return cmp.Compare(a.Name, b.Name) })
 	m.gen[l.Name]++
+	m.mu.Unlock()
+	if existed {
+		m.record(ctx, "limit.put", l.Name, before, l)
+	} else {
+		m.record(ctx, "limit.put", l.Name, nil, l)
+	}
 	return l, nil
+}
+
+// record writes an audit entry about limit name; the Auditor reports its
+// own failures.
+func (m *Manager) record(ctx context.Context, action, name string, before, after any) {
+	if m.audit != nil {
+		_ = m.audit.Record(ctx, action, "limit", name, before, after)
+	}
 }
 
 // Delete removes a limit.
@@ -158,10 +182,16 @@ func (m *Manager) Delete(ctx context.Context, name, by string) error {
 	if _, err := m.st.PutLimit(ctx, store.LimitDoc{Name: name, ChangedBy: by}); err != nil {
 		return err
 	}
+	before, existed := m.get(name)
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.limits = slices.DeleteFunc(m.limits, func(x Limit) bool { return x.Name == name })
 	m.gen[name]++
+	m.mu.Unlock()
+	if existed {
+		m.record(ctx, "limit.delete", name, before, nil)
+	} else { // deleted by another process: known only by name
+		m.record(ctx, "limit.delete", name, Limit{Name: name}, nil)
+	}
 	return nil
 }
 
@@ -183,13 +213,26 @@ func (m *Manager) Reset(ctx context.Context, name, by, note string) error {
 	m.writes.Lock()
 	defer m.writes.Unlock()
 	at := m.now().UTC()
-	if err := m.st.ResetLimit(ctx, store.LimitReset{Name: name, At: at, By: by, Note: note}); err != nil {
+	var before *store.LimitReset
+	if m.audit != nil {
+		rs, err := m.st.LimitResets(ctx, name)
+		if err != nil {
+			return err
+		}
+		if len(rs) > 0 {
+			before = &rs[len(rs)-1]
+		}
+	}
+	after := store.LimitReset{Name: name, At: at, By: by, Note: note}
+	if err := m.st.ResetLimit(ctx, after); err != nil {
 		return err
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.resets[name] = at
 	m.gen[name]++
+	m.mu.Unlock()
+	// Before and after are the latest reset: spend counts from its time.
+	m.record(ctx, "limit.reset", name, before, after)
 	return nil
 }
 
