@@ -23,11 +23,32 @@ type Store interface {
 	Source
 }
 
+// Auditor records a change in the audit log (*audit.Log is one): action,
+// the object's kind and id, and its state before (nil: created) and after.
+// It reports its own failures; a change that is made stays made.
+type Auditor interface {
+	Record(ctx context.Context, action, objectKind, objectID string, before, after any) error
+}
+
 // Service manages use cases and KPI results and builds reports.
 type Service struct {
 	St Store
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Audit, when set, records changes to definitions (KPI results are
+	// data, not changes, and are not recorded).
+	Audit Auditor
+}
+
+func (s *Service) record(ctx context.Context, action, name string, before *Stored, after Stored) {
+	if s.Audit == nil {
+		return
+	}
+	if before == nil {
+		_ = s.Audit.Record(ctx, action, "use_case", name, nil, after)
+		return
+	}
+	_ = s.Audit.Record(ctx, action, "use_case", name, *before, after)
 }
 
 // Stored is a use case definition with its revision.
@@ -102,6 +123,7 @@ func (s *Service) Get(ctx context.Context, name string) (Stored, error) {
 // is the latest revision (store.ErrConflict).
 func (s *Service) Put(ctx context.Context, uc UseCase, ifRevision int, by string) (Stored, error) {
 	cur, err := s.Get(ctx, uc.Name)
+	var before *Stored
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if uc.Version == "" {
@@ -120,8 +142,14 @@ func (s *Service) Put(ctx context.Context, uc UseCase, ifRevision int, by string
 			// change made since (409), rather than lose it.
 			ifRevision = cur.Revision
 		}
+		before = &cur
 	}
-	return s.store(ctx, uc, ifRevision, by)
+	got, err := s.store(ctx, uc, ifRevision, by)
+	if err != nil {
+		return got, err
+	}
+	s.record(ctx, "use_case.put", uc.Name, before, got)
+	return got, nil
 }
 
 func (s *Service) store(ctx context.Context, uc UseCase, ifRevision int, by string) (Stored, error) {
@@ -151,7 +179,12 @@ func (s *Service) NewVersion(ctx context.Context, name, version, note, by string
 	uc := cur.UseCase
 	uc.Version = version
 	uc.Versions = append(slices.Clone(uc.Versions), Version{Version: version, From: s.now().UTC(), Note: note})
-	return s.store(ctx, uc, cur.Revision, by)
+	got, err := s.store(ctx, uc, cur.Revision, by)
+	if err != nil {
+		return got, err
+	}
+	s.record(ctx, "use_case.new_version", name, &cur, got)
+	return got, nil
 }
 
 // maxFuture bounds how far ahead a KPI result's time may be.
