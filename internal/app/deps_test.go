@@ -24,6 +24,7 @@ func TestArchitecture(t *testing.T) {
 		{mod + "internal/store", []string{mod + "internal/gateway", mod + "internal/provider", mod + "internal/recorder"}, "the store knows records, nothing of the gateway"},
 		{mod + "internal/usage", []string{mod + "internal/"}, "usage imports nothing of Weir's"},
 		{mod + "internal/apierror", []string{mod + "internal/"}, "apierror imports nothing of Weir's"},
+		{mod + "internal/sso", []string{mod + "internal/store", mod + "internal/auth", mod + "internal/app", mod + "internal/api", mod + "internal/config"}, "single sign-on knows people only through its Sessions interface"},
 		{mod + "internal/", []string{"github.com/openai/openai-go", "github.com/anthropics/anthropic-sdk-go"}, "SDKs are test clients, never product code"},
 	}
 	checked := 0
