@@ -242,41 +242,50 @@ func (m *Manager) Run(ctx context.Context) {
 
 // Rotate seals again under WEIR_MASTER_KEY every stored credential sealed
 // under WEIR_MASTER_KEY_PREVIOUS, keeping its metadata, and returns how
-// many it resealed. New calls it; a CLI command may too. Credentials of
-// providers no longer configured are resealed as well, so none is left
-// under a retired key.
+// many it resealed. New calls it, so a start completes a rotation.
 func (m *Manager) Rotate(ctx context.Context) (int, error) {
-	if m.opt.Box == nil {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return Rotate(ctx, m.opt.Store, m.opt.Box, m.log)
+}
+
+// Rotate is Manager.Rotate without a Manager, for a CLI command
+// (weir credentials rotate): every credential in st, those of providers no
+// longer configured included, so that none is left under a retired key.
+// One that cannot be opened is logged and skipped. A nil box does nothing.
+func Rotate(ctx context.Context, st store.CredentialStore, box *secret.Box, log *slog.Logger) (int, error) {
+	if box == nil {
 		return 0, nil
 	}
-	list, err := m.opt.Store.ListCredentials(ctx)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	list, err := st.ListCredentials(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("credentials: %w", err)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	n := 0
 	for _, ci := range list {
-		if ci.KeyID == m.opt.Box.KeyID() {
+		if ci.KeyID == box.KeyID() {
 			continue
 		}
-		sc, err := m.opt.Store.Credential(ctx, ci.Provider)
+		sc, err := st.Credential(ctx, ci.Provider)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return n, fmt.Errorf("credentials: %w", err)
 		}
-		sealed, err := m.opt.Box.Reseal(sc.Provider, secret.Sealed{Ciphertext: sc.Ciphertext, Nonce: sc.Nonce, KeyID: sc.KeyID})
+		sealed, err := box.Reseal(sc.Provider, secret.Sealed{Ciphertext: sc.Ciphertext, Nonce: sc.Nonce, KeyID: sc.KeyID})
 		if err != nil {
-			m.log.Error("stored provider key not resealed: it cannot be opened", "provider", sc.Provider, "key_id", sc.KeyID, "err", err)
+			log.Error("stored provider key not resealed: it cannot be opened", "provider", sc.Provider, "key_id", sc.KeyID, "err", err)
 			continue
 		}
 		sc.Ciphertext, sc.Nonce, sc.KeyID = sealed.Ciphertext, sealed.Nonce, sealed.KeyID
-		if err := m.opt.Store.PutCredential(ctx, sc); err != nil {
+		if err := st.PutCredential(ctx, sc); err != nil {
 			return n, fmt.Errorf("credentials: reseal %s: %w", sc.Provider, err)
 		}
-		m.log.Info("stored provider key sealed under the new master key", "provider", sc.Provider, "from_key_id", ci.KeyID, "key_id", sealed.KeyID)
+		log.Info("stored provider key sealed under the new master key", "provider", sc.Provider, "from_key_id", ci.KeyID, "key_id", sealed.KeyID)
 		n++
 	}
 	return n, nil

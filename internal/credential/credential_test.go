@@ -191,6 +191,28 @@ func TestRotation(t *testing.T) {
 	if n, err := m.Rotate(ctx); n != 0 || err != nil {
 		t.Errorf("second Rotate = %d, %v", n, err)
 	}
+	// The CLI's way: without a Manager, providers no longer configured
+	// included.
+	if _, err := newManager(t, st, box(t, 2), nil).Put(ctx, "anthropic", "sk-ant-rotate-2"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := Rotate(ctx, st, box(t, 4, 2), nil); n != 2 || err != nil {
+		t.Errorf("Rotate to a fourth key = %d, %v; want 2", n, err)
+	}
+	for _, p := range []string{"openai", "anthropic"} {
+		if sc, _ := st.Credential(ctx, p); sc.KeyID != box(t, 4).KeyID() {
+			t.Errorf("%s sealed under %s after Rotate", p, sc.KeyID)
+		}
+	}
+	if k := newManager(t, st, box(t, 4), nil).Key("anthropic")(); k != "sk-ant-rotate-2" {
+		t.Errorf("after Rotate: %q", k)
+	}
+	if n, err := Rotate(ctx, st, nil, nil); n != 0 || err != nil {
+		t.Errorf("Rotate without a box = %d, %v", n, err)
+	}
+	if _, err := Rotate(ctx, st, box(t, 2, 4), nil); err != nil { // back to 2, for the checks below
+		t.Fatal(err)
+	}
 	// The previous key retired.
 	if k := newManager(t, st, box(t, 2), nil).Key("openai")(); k != "sk-rotate-me-1" {
 		t.Errorf("key after rotation = %q", k)
