@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/weirhq/weir/internal/access"
@@ -32,6 +33,9 @@ func (a *API) listApplications(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		a.accessError(w, "list applications", err)
 		return
+	}
+	if t := teamOf(r); t != "" {
+		apps = slices.DeleteFunc(apps, func(v access.ApplicationView) bool { return v.Team != t })
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Applications []access.ApplicationView `json:"applications"`

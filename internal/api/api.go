@@ -5,7 +5,6 @@
 package api
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weirhq/weir/internal/audit"
+	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/httpjson"
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/store"
@@ -61,9 +62,13 @@ type Options struct {
 	Commitments CommitmentReporter
 	// Counter counts prompt tokens for POST /api/v1/cost/estimate.
 	Counter TokenCounter
-	// APIKeys, when non-empty, are the keys a client must present.
-	APIKeys []string
-	Log     *slog.Logger
+	// People authenticates requests and serves sign-in, people and
+	// tokens; nil lets every request in as admin (tests only).
+	People People
+	// Extra are routes served by other packages under the same
+	// authentication.
+	Extra []ExtraRoute
+	Log   *slog.Logger
 }
 
 // API serves /api/v1.
@@ -80,71 +85,154 @@ func New(opt Options) *API {
 	return &API{opt: opt, log: opt.Log}
 }
 
-// Register adds the API's routes to mux. A path served for other methods
-// answers 405 with Allow; an unknown path under /api/ answers 404, both in
-// the API's error shape.
-func (a *API) Register(mux *http.ServeMux) {
-	allowed := map[string][]string{} // path pattern -> methods
-	handle := func(method, path string, h http.HandlerFunc) {
-		mux.Handle(method+" "+path, a.auth(h))
-		allowed[path] = append(allowed[path], method)
+// scope says what a route does for a principal limited to one team.
+type scope int
+
+const (
+	// teamAny: the route reads no call data (prices, definitions, one's
+	// own session); a team-scoped principal uses it unchanged.
+	teamAny scope = iota
+	// teamFiltered: the handler limits what it reads to the team.
+	teamFiltered
+	// teamRefused: the route reads or changes what spans teams; a
+	// team-scoped principal gets 403.
+	teamRefused
+)
+
+// route is one management route and what it requires.
+type route struct {
+	method, path string
+	perm         auth.Permission
+	scope        scope
+	h            http.HandlerFunc
+}
+
+// Routes lists every management route with the permission it requires,
+// for the role x route table in docs and tests.
+func (a *API) Routes() []RouteInfo {
+	var out []RouteInfo
+	for _, rt := range a.routes() {
+		out = append(out, RouteInfo{Method: rt.method, Path: rt.path, Permission: rt.perm, TeamScoped: rt.scope != teamRefused})
 	}
-	handle("GET", "/api/v1/requests", a.listRequests)
-	handle("GET", "/api/v1/requests/{id}", a.getRequest)
-	handle("GET", "/api/v1/config", a.getConfig)
-	handle("POST", "/api/v1/cost/quote", a.quote)
-	handle("GET", "/api/v1/prices", a.listPrices)
-	handle("POST", "/api/v1/cost/estimate", a.estimate)
+	return out
+}
+
+// RouteInfo describes a route for Routes.
+type RouteInfo struct {
+	Method, Path string
+	// Permission is "" for a public route (sign-in).
+	Permission auth.Permission
+	// TeamScoped: a team-scoped principal may use it.
+	TeamScoped bool
+}
+
+func (a *API) routes() []route {
+	var rs []route
+	handle := func(method, path string, perm auth.Permission, sc scope, h http.HandlerFunc) {
+		rs = append(rs, route{method, path, perm, sc, h})
+	}
+	R, Q := auth.Read, auth.Quote
+	handle("GET", "/api/v1/requests", R, teamFiltered, a.listRequests)
+	handle("GET", "/api/v1/requests/{id}", R, teamFiltered, a.getRequest)
+	handle("GET", "/api/v1/config", auth.ReadConfig, teamRefused, a.getConfig)
+	handle("POST", "/api/v1/cost/quote", Q, teamAny, a.quote)
+	handle("GET", "/api/v1/prices", R, teamAny, a.listPrices)
+	handle("POST", "/api/v1/cost/estimate", Q, teamAny, a.estimate)
 	if a.opt.Costs != nil {
-		handle("GET", "/api/v1/costs", a.costTotals)
-		handle("GET", "/api/v1/costs/unpriced", a.unpriced)
+		handle("GET", "/api/v1/costs", R, teamFiltered, a.costTotals)
+		handle("GET", "/api/v1/costs/unpriced", R, teamFiltered, a.unpriced)
 	}
 	if a.opt.Prices != nil {
-		handle("GET", "/api/v1/prices/custom", a.listCustomPrices)
-		handle("PUT", "/api/v1/prices/custom/{id...}", a.putCustomPrice)
-		handle("DELETE", "/api/v1/prices/custom/{id...}", a.deleteCustomPrice)
-		handle("GET", "/api/v1/prices/custom/{id...}", a.customPriceHistory)
-		handle("POST", "/api/v1/costs/reprice", a.reprice)
-		handle("GET", "/api/v1/costs/revisions", a.revisions)
+		handle("GET", "/api/v1/prices/custom", R, teamAny, a.listCustomPrices)
+		handle("PUT", "/api/v1/prices/custom/{id...}", auth.WriteCosts, teamRefused, a.putCustomPrice)
+		handle("DELETE", "/api/v1/prices/custom/{id...}", auth.WriteCosts, teamRefused, a.deleteCustomPrice)
+		handle("GET", "/api/v1/prices/custom/{id...}", R, teamAny, a.customPriceHistory)
+		handle("POST", "/api/v1/costs/reprice", auth.WriteCosts, teamRefused, a.reprice)
+		handle("GET", "/api/v1/costs/revisions", R, teamRefused, a.revisions)
 	}
 	if a.opt.UseCases != nil {
-		handle("GET", "/api/v1/use-cases", a.listUseCases)
-		handle("GET", "/api/v1/use-cases/{name}", a.getUseCase)
-		handle("PUT", "/api/v1/use-cases/{name}", a.putUseCase)
-		handle("GET", "/api/v1/use-cases/{name}/history", a.useCaseHistory)
-		handle("POST", "/api/v1/use-cases/{name}/versions", a.newUseCaseVersion)
-		handle("PUT", "/api/v1/use-cases/{name}/instances/{instance}/kpis/{kpi}", a.putKPI)
-		handle("GET", "/api/v1/use-cases/{name}/report", a.useCaseReport)
-		handle("GET", "/api/v1/use-cases/{name}/compare", a.compareVersions)
-		handle("GET", "/api/v1/portfolio", a.portfolio)
+		handle("GET", "/api/v1/use-cases", R, teamAny, a.listUseCases)
+		handle("GET", "/api/v1/use-cases/{name}", R, teamAny, a.getUseCase)
+		handle("PUT", "/api/v1/use-cases/{name}", auth.WriteUseCases, teamAny, a.putUseCase)
+		handle("GET", "/api/v1/use-cases/{name}/history", R, teamAny, a.useCaseHistory)
+		handle("POST", "/api/v1/use-cases/{name}/versions", auth.WriteUseCases, teamAny, a.newUseCaseVersion)
+		handle("PUT", "/api/v1/use-cases/{name}/instances/{instance}/kpis/{kpi}", auth.WriteKPIs, teamAny, a.putKPI)
+		handle("GET", "/api/v1/use-cases/{name}/report", R, teamRefused, a.useCaseReport)
+		handle("GET", "/api/v1/use-cases/{name}/compare", R, teamRefused, a.compareVersions)
+		handle("GET", "/api/v1/portfolio", R, teamRefused, a.portfolio)
 	}
 	if a.opt.Reconciler != nil {
-		handle("POST", "/api/v1/costs/reconcile", a.reconcileCosts)
+		handle("POST", "/api/v1/costs/reconcile", auth.WriteCosts, teamRefused, a.reconcileCosts)
 	}
 	if a.opt.Access != nil {
-		handle("GET", "/api/v1/applications", a.listApplications)
-		handle("PUT", "/api/v1/applications/{name}", a.putApplication)
-		handle("POST", "/api/v1/applications/{name}/keys", a.createKey)
-		handle("DELETE", "/api/v1/keys/{id}", a.revokeKey)
+		handle("GET", "/api/v1/applications", R, teamFiltered, a.listApplications)
+		handle("PUT", "/api/v1/applications/{name}", auth.WriteAccess, teamRefused, a.putApplication)
+		handle("POST", "/api/v1/applications/{name}/keys", auth.WriteAccess, teamRefused, a.createKey)
+		handle("DELETE", "/api/v1/keys/{id}", auth.WriteAccess, teamRefused, a.revokeKey)
 	}
 	if a.opt.Limits != nil {
-		handle("GET", "/api/v1/limits", a.listLimits)
-		handle("GET", "/api/v1/limits/{name}", a.getLimit)
-		handle("PUT", "/api/v1/limits/{name}", a.putLimit)
-		handle("DELETE", "/api/v1/limits/{name}", a.deleteLimit)
-		handle("POST", "/api/v1/limits/{name}/reset", a.resetLimit)
+		handle("GET", "/api/v1/limits", R, teamFiltered, a.listLimits)
+		handle("GET", "/api/v1/limits/{name}", R, teamFiltered, a.getLimit)
+		handle("PUT", "/api/v1/limits/{name}", auth.WriteLimits, teamRefused, a.putLimit)
+		handle("DELETE", "/api/v1/limits/{name}", auth.WriteLimits, teamRefused, a.deleteLimit)
+		handle("POST", "/api/v1/limits/{name}/reset", auth.WriteLimits, teamRefused, a.resetLimit)
 	}
 	if a.opt.Forecaster != nil {
-		handle("GET", "/api/v1/forecast", a.forecast)
+		handle("GET", "/api/v1/forecast", R, teamRefused, a.forecast)
 	}
 	if a.opt.Alerts != nil {
-		handle("GET", "/api/v1/alerts", a.opt.Alerts.ServeHTTP)
+		handle("GET", "/api/v1/alerts", R, teamRefused, a.opt.Alerts.ServeHTTP)
 	}
 	if a.opt.Ingest != nil {
-		handle("POST", "/api/v1/ingest", a.opt.Ingest.ServeHTTP)
+		handle("POST", "/api/v1/ingest", auth.Ingest, teamRefused, a.opt.Ingest.ServeHTTP)
 	}
 	if a.opt.Commitments != nil {
-		handle("GET", "/api/v1/costs/commitments", a.commitments)
+		handle("GET", "/api/v1/costs/commitments", R, teamRefused, a.commitments)
+	}
+	if a.opt.People != nil {
+		handle("POST", "/api/v1/login", "", teamAny, a.login)
+		handle("POST", "/api/v1/logout", "", teamAny, a.logout)
+		handle("GET", "/api/v1/me", auth.Self, teamAny, a.me)
+		handle("POST", "/api/v1/me/password", auth.Self, teamAny, a.changePassword)
+		handle("GET", "/api/v1/people", auth.ReadPeople, teamAny, a.listPeople)
+		handle("GET", "/api/v1/people/{name}", auth.ReadPeople, teamAny, a.getPerson)
+		handle("PUT", "/api/v1/people/{name}", auth.ManagePeople, teamRefused, a.putPerson)
+		handle("DELETE", "/api/v1/people/{name}", auth.ManagePeople, teamRefused, a.deletePerson)
+		handle("POST", "/api/v1/people/{name}/password", auth.ManagePeople, teamRefused, a.resetPassword)
+		handle("GET", "/api/v1/tokens", auth.Self, teamAny, a.listTokens)
+		handle("POST", "/api/v1/tokens", auth.Self, teamAny, a.createToken)
+		handle("DELETE", "/api/v1/tokens/{id}", auth.Self, teamAny, a.revokeToken)
+	}
+	for _, x := range a.opt.Extra {
+		handle(x.Method, x.Path, x.Permission, map[bool]scope{true: teamAny, false: teamRefused}[x.TeamScoped], x.Handler.ServeHTTP)
+	}
+	return rs
+}
+
+// ExtraRoute is a route served by another package (audit log, provider
+// credentials, single sign-on) under the API's authentication.
+type ExtraRoute struct {
+	Method, Path string
+	// Permission is "" for a public route.
+	Permission auth.Permission
+	// TeamScoped: a team-scoped principal may use it.
+	TeamScoped bool
+	Handler    http.Handler
+}
+
+// Register adds the API's routes to mux. A path served for other methods
+// answers 405 with Allow; an unknown path under /api/ answers 404, both in
+// the API's error shape. Unsafe requests from browsers of another origin
+// are refused (403) before anything else.
+func (a *API) Register(mux *http.ServeMux) {
+	allowed := map[string][]string{} // path pattern -> methods
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, http.StatusForbidden, "cross_origin", "a cross-origin request from a browser was refused")
+	}))
+	for _, rt := range a.routes() {
+		mux.Handle(rt.method+" "+rt.path, cop.Handler(a.guard(rt)))
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
 	}
 	paths := http.NewServeMux()
 	for path, methods := range allowed {
@@ -163,24 +251,61 @@ func (a *API) Register(mux *http.ServeMux) {
 	})
 }
 
-func (a *API) auth(next http.Handler) http.Handler {
+// guard authenticates and authorises a request for rt, and puts the
+// principal (and the audit actor) into its context.
+func (a *API) guard(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(a.opt.APIKeys) > 0 {
-			key := r.Header.Get("X-Api-Key")
-			if h := r.Header.Get("Authorization"); key == "" && len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-				key = strings.TrimSpace(h[7:])
+		if rt.perm == "" {
+			rt.h(w, r)
+			return
+		}
+		p := auth.Principal{Kind: "anonymous", Role: auth.Admin}
+		if a.opt.People != nil {
+			var (
+				secret string
+				err    error
+			)
+			p, secret, err = a.opt.People.Authenticate(r)
+			if errors.Is(err, auth.ErrUnauthenticated) {
+				writeErr(w, http.StatusUnauthorized, "unauthenticated", err.Error())
+				return
 			}
-			ok := 0
-			for _, k := range a.opt.APIKeys {
-				ok |= subtle.ConstantTimeCompare([]byte(k), []byte(key))
+			if err != nil {
+				a.log.Error("authenticate", "err", err)
+				writeErr(w, http.StatusInternalServerError, "internal", "could not check the credentials")
+				return
 			}
-			if key == "" || ok == 0 {
-				writeErr(w, http.StatusUnauthorized, "unauthenticated", "missing or invalid API key: send Authorization: Bearer <key> or x-api-key")
+			if p.Session && unsafeMethod(r.Method) && !auth.CheckCSRF(secret, r.Header.Get("X-CSRF-Token")) {
+				writeErr(w, http.StatusForbidden, "csrf", "a change made with the session cookie needs the session's X-CSRF-Token header (from POST /api/v1/login or GET /api/v1/me)")
 				return
 			}
 		}
-		next.ServeHTTP(w, r)
+		if p.MustChangePassword && rt.perm != auth.Self {
+			writeErr(w, http.StatusForbidden, "password_change_required", "change the one-time password first: POST /api/v1/me/password")
+			return
+		}
+		if !p.Role.Can(rt.perm) {
+			writeErr(w, http.StatusForbidden, "forbidden", fmt.Sprintf("role %s may not %s %s (needs %s)", p.Role, r.Method, rt.path, rt.perm))
+			return
+		}
+		if p.Team != "" && rt.scope == teamRefused {
+			writeErr(w, http.StatusForbidden, "team_scoped", fmt.Sprintf("%s %s spans teams: a principal limited to team %s may not use it", r.Method, rt.path, p.Team))
+			return
+		}
+		ctx := auth.WithPrincipal(r.Context(), p)
+		ctx = audit.WithActor(ctx, audit.Actor{Kind: p.Kind, Name: p.Name(), Role: string(p.Role)})
+		rt.h(w, r.WithContext(ctx))
 	})
+}
+
+func unsafeMethod(m string) bool {
+	return m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions
+}
+
+// principal is the request's principal (set by guard).
+func principal(r *http.Request) auth.Principal {
+	p, _ := auth.PrincipalFrom(r.Context())
+	return p
 }
 
 func writeErr(w http.ResponseWriter, status int, code, msg string) {
@@ -191,6 +316,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, sta
 
 func (a *API) getRequest(w http.ResponseWriter, r *http.Request) {
 	rec, err := a.opt.Requests.GetRequest(r.Context(), r.PathValue("id"))
+	if t := teamOf(r); err == nil && t != "" && rec.Team != t {
+		err = store.ErrNotFound // another team's call does not exist for this principal
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		writeErr(w, http.StatusNotFound, "not_found", fmt.Sprintf("no request %q is recorded (records reach the store about 50 ms after the call ends)", r.PathValue("id")))
 		return
@@ -235,6 +363,9 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request) {
 		UseCase: v.Get("use_case"), UseCaseInstance: v.Get("use_case_instance"), Team: v.Get("team"),
 		User: v.Get("user"), Account: v.Get("account"), Provider: v.Get("provider"), Model: v.Get("model"),
 		ErrorKind: v.Get("error_kind"), Cursor: v.Get("cursor"),
+	}
+	if !forceTeam(w, r, &q.Team) {
+		return
 	}
 	var err error
 	for _, p := range []struct {

@@ -34,10 +34,10 @@ func (f *fakeReader) ListRequests(_ context.Context, q store.RequestQuery) (stor
 	return store.RequestPage{Requests: []record.Record{{ID: "req_1"}}, NextCursor: "c2"}, nil
 }
 
-func serve(t *testing.T, keys ...string) (*httptest.Server, *fakeReader) {
+func serve(t *testing.T) (*httptest.Server, *fakeReader) {
 	fr := &fakeReader{}
 	mux := http.NewServeMux()
-	New(Options{Requests: fr, APIKeys: keys, Config: func() any { return map[string]string{"listen": "x"} }}).Register(mux)
+	New(Options{Requests: fr, Config: func() any { return map[string]string{"listen": "x"} }}).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, fr
@@ -91,16 +91,6 @@ func TestRequests(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET" {
 		t.Errorf("POST /api/v1/requests: %d", resp.StatusCode)
-	}
-}
-
-func TestAuth(t *testing.T) {
-	srv, _ := serve(t, "k1")
-	if code, _ := get(t, srv.URL+"/api/v1/config"); code != 401 {
-		t.Errorf("no key: %d", code)
-	}
-	if code, body := get(t, srv.URL+"/api/v1/config", "Authorization", "Bearer k1"); code != 200 || !strings.Contains(body, "listen") {
-		t.Errorf("with key: %d %s", code, body)
 	}
 }
 

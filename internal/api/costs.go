@@ -68,6 +68,9 @@ func (a *API) unpriced(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "invalid_query", err.Error())
 		return
 	}
+	if !forceTeam(w, r, &q.Team) {
+		return
+	}
 	models, err := a.opt.Costs.UnpricedModels(r.Context(), q)
 	if err != nil {
 		a.costError(w, "unpriced models", err)
@@ -86,6 +89,9 @@ func (a *API) costTotals(w http.ResponseWriter, r *http.Request) {
 	q, err := costQuery(r, true)
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, "invalid_query", err.Error())
+		return
+	}
+	if !forceTeam(w, r, &q.Team) {
 		return
 	}
 	// One row more than asked for says whether the answer is cut; at

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/costing"
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/reconcile"
@@ -100,9 +101,10 @@ const maxChangeBody = 1 << 20
 
 // actor names who made a change until people sign in (the access issue):
 // the X-Weir-Actor header, else "api".
+// actor names who makes a change: the authenticated principal.
 func actor(r *http.Request) string {
-	if a := r.Header.Get("X-Weir-Actor"); a != "" && len(a) <= 200 {
-		return a
+	if p, ok := auth.PrincipalFrom(r.Context()); ok {
+		return p.Name()
 	}
 	return "api"
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/weirhq/weir/internal/limits"
 	"github.com/weirhq/weir/internal/store"
@@ -34,14 +35,39 @@ func (a *API) listLimits(w http.ResponseWriter, r *http.Request) {
 		a.limitError(w, "read limit states", err)
 		return
 	}
+	ls := a.opt.Limits.List()
+	if t := teamOf(r); t != "" {
+		// A team sees the limits on its own spend: those matching the
+		// team, and its share of per-team limits.
+		seen := map[string]bool{}
+		ls = slices.DeleteFunc(ls, func(l limits.Limit) bool {
+			seen[l.Name] = teamLimit(l, t)
+			return !seen[l.Name]
+		})
+		perTeam := map[string]bool{}
+		for _, l := range ls {
+			perTeam[l.Name] = l.Per == "team"
+		}
+		states = slices.DeleteFunc(states, func(s limits.State) bool {
+			return !seen[s.Limit] || perTeam[s.Limit] && s.Value != t
+		})
+	}
 	writeJSON(w, http.StatusOK, struct {
 		Limits []limits.Limit `json:"limits"`
 		States []limits.State `json:"states"`
-	}{a.opt.Limits.List(), states})
+	}{ls, states})
+}
+
+// teamLimit reports whether l counts team t's spend alone or per team.
+func teamLimit(l limits.Limit, t string) bool {
+	return l.Match.Team == t || l.Match.Team == "" && l.Per == "team"
 }
 
 func (a *API) getLimit(w http.ResponseWriter, r *http.Request) {
 	l, resets, err := a.opt.Limits.Get(r.Context(), r.PathValue("name"))
+	if t := teamOf(r); err == nil && t != "" && !teamLimit(l, t) {
+		err = fmt.Errorf("limit %s: %w", l.Name, store.ErrNotFound)
+	}
 	if err != nil {
 		a.limitError(w, "read limit", err)
 		return

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/store"
 	"github.com/weirhq/weir/internal/value"
 )
@@ -91,6 +92,9 @@ func (a *API) putUseCase(w http.ResponseWriter, r *http.Request) {
 		}
 		ifRev = n
 	}
+	if !a.mayChangeUseCase(w, r, name, &uc) {
+		return
+	}
 	got, err := a.opt.UseCases.Put(r.Context(), uc, ifRev, actor(r))
 	if err != nil {
 		a.useCaseError(w, "store use case", err)
@@ -110,6 +114,9 @@ func (a *API) newUseCaseVersion(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
+	if !a.mayChangeUseCase(w, r, r.PathValue("name"), nil) {
+		return
+	}
 	got, err := a.opt.UseCases.NewVersion(r.Context(), r.PathValue("name"), req.Version, req.Note, actor(r))
 	if err != nil {
 		a.useCaseError(w, "add use case version", err)
@@ -127,6 +134,9 @@ type KPIRequest struct {
 func (a *API) putKPI(w http.ResponseWriter, r *http.Request) {
 	var req KPIRequest
 	if !decodeBody(w, r, &req) {
+		return
+	}
+	if !a.mayChangeUseCase(w, r, r.PathValue("name"), nil) {
 		return
 	}
 	if len(req.Value) == 0 {
@@ -232,4 +242,55 @@ func (a *API) portfolio(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, p)
+}
+
+// mayChangeUseCase checks that the principal may change use case name
+// (and, for a definition, that its owners are people in Weir): an owner
+// only the use cases they own, and creates only use cases naming them as
+// an owner.
+func (a *API) mayChangeUseCase(w http.ResponseWriter, r *http.Request, name string, def *value.UseCase) bool {
+	ctx := r.Context()
+	if def != nil && a.opt.People != nil {
+		for _, o := range []struct{ field, name string }{{"business_owner", def.BusinessOwner}, {"technical_owner", def.TechnicalOwner}} {
+			if o.name == "" {
+				continue
+			}
+			if _, err := a.opt.People.Person(ctx, o.name); errors.Is(err, store.ErrNotFound) {
+				if ps, err := a.opt.People.People(ctx); err == nil && len(ps) == 0 {
+					continue // nobody signs in yet: owners are names only
+				}
+				writeErr(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("%s %q is not a person in Weir: add them first (PUT /api/v1/people/{name})", o.field, o.name))
+				return false
+			} else if err != nil {
+				a.useCaseError(w, "read person", err)
+				return false
+			}
+		}
+	}
+	p := principal(r)
+	if p.Role != auth.Owner {
+		return true
+	}
+	owns := func(uc value.UseCase) bool { return p.Person != "" && (uc.BusinessOwner == p.Person || uc.TechnicalOwner == p.Person) }
+	cur, err := a.opt.UseCases.Get(ctx, name)
+	switch {
+	case err == nil:
+		if !owns(cur.UseCase) {
+			writeErr(w, http.StatusForbidden, "forbidden", fmt.Sprintf("%s owns neither side of use case %s (owners: %q and %q)", p.Person, name, cur.BusinessOwner, cur.TechnicalOwner))
+			return false
+		}
+	case errors.Is(err, store.ErrNotFound):
+		if def == nil {
+			a.useCaseError(w, "read use case", err)
+			return false
+		}
+		if !owns(*def) {
+			writeErr(w, http.StatusForbidden, "forbidden", fmt.Sprintf("an owner creates use cases they own: name %s as business_owner or technical_owner", p.Person))
+			return false
+		}
+	default:
+		a.useCaseError(w, "read use case", err)
+		return false
+	}
+	return true
 }

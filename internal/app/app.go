@@ -23,6 +23,7 @@ import (
 	"github.com/weirhq/weir/internal/access"
 	"github.com/weirhq/weir/internal/alert"
 	"github.com/weirhq/weir/internal/api"
+	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/config"
 	"github.com/weirhq/weir/internal/costing"
 	"github.com/weirhq/weir/internal/gateway"
@@ -206,6 +207,7 @@ type App struct {
 	metrics *metrics.Metrics
 	handler http.Handler
 	gw      *gateway.Gateway
+	people  *auth.Manager
 }
 
 // New opens the store and the recorder (replaying what a crash left in the
@@ -256,7 +258,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		st.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, store: st, rec: rec, alerts: alerts, access: acc, metrics: metrics.New()}
+	people, err := OpenAuth(cfg, st, nil, log.With("part", "auth"))
+	if err != nil {
+		alerts.Close(ctx)
+		rec.Close(ctx)
+		st.Close()
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, store: st, rec: rec, alerts: alerts, access: acc, people: people, metrics: metrics.New()}
 	useCases := &value.Service{St: st}
 	a.watch = &watch.Watcher{Cost: st, UseCases: useCases, Limits: lim.List, Alerts: alerts, Log: log.With("part", "watch")}
 	a.registerRecorderMetrics()
@@ -288,7 +297,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Store: st, Pricer: eng, PriceAs: PriceAsOf(cfg), Providers: names,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(), Observe: a.metrics.Observe, Log: log.With("part", "ingest"),
 	})
-	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, APIKeys: keys, Log: log.With("part", "api")})
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, People: people, Log: log.With("part", "api")})
 
 	a.gw = gw
 	mux := http.NewServeMux()
@@ -338,6 +347,11 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 
 // ServeListener is Serve on an existing listener.
 func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(addr string)) error {
+	if err := checkExposure(ctx, a.people, ln.Addr().String()); err != nil {
+		ln.Close()
+		a.Close(context.Background())
+		return err
+	}
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -351,7 +365,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	if interval <= 0 {
 		interval = 5 * time.Minute
 	}
-	watched := make(chan struct{}, 2)
+	watched := make(chan struct{}, 3)
 	go func() {
 		defer func() { watched <- struct{}{} }()
 		a.watch.Run(wctx, interval)
@@ -360,8 +374,21 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 		defer func() { watched <- struct{}{} }()
 		a.access.Run(wctx) // keys changed by the CLI or other replicas
 	}()
+	go func() {
+		defer func() { watched <- struct{}{} }()
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+				a.people.Sweep(wctx) // expired sessions
+			}
+		}
+	}()
 	// The watcher stops before the store and the alert engine close.
-	defer func() { stopWatch(); <-watched; <-watched }()
+	defer func() { stopWatch(); <-watched; <-watched; <-watched }()
 	if a.cfg.PprofListen != "" {
 		stop, err := a.servePprof()
 		if err != nil {
@@ -373,6 +400,9 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	}
 	addr := ln.Addr().String()
 	a.log.Info("weir listening", "addr", addr, "providers", len(a.cfg.Providers), "data_dir", a.cfg.DataDir)
+	if a.people.Open(ctx) {
+		a.log.Warn("no person exists: the management API is open to anyone on this machine; create an admin with weir admin create-user")
+	}
 	if ready != nil {
 		ready(addr)
 	}
@@ -390,9 +420,9 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	// Calls cut by Close still finish their records; then the recorder
 	// drains into the store. Whatever does not make it stays in the journal
 	// and is replayed at the next start.
-	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer wcancel()
-	if err := a.gw.Wait(wctx); err != nil {
+	gctx, gcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer gcancel()
+	if err := a.gw.Wait(gctx); err != nil {
 		a.log.Warn("shutdown", "err", err)
 	}
 	dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)

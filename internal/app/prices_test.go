@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/config"
 	"github.com/weirhq/weir/internal/mock"
 	"github.com/weirhq/weir/internal/pricing"
@@ -36,6 +37,16 @@ func TestPricesThroughTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(a.Handler())
+	// Changes are made as a finance person with a management token.
+	ctx := context.Background()
+	if _, _, err := a.people.CreatePerson(ctx, "finance@acme", auth.PersonInput{Role: "finance"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := a.people.CreateToken(ctx, auth.Principal{Person: "finance@acme", Role: auth.Finance}, auth.TokenInput{Name: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bearer := "Bearer " + tok.Secret
 	call := func(model string) string {
 		t.Helper()
 		resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`))
@@ -49,7 +60,7 @@ func TestPricesThroughTheAPI(t *testing.T) {
 	do := func(method, path, body string, want int) map[string]any {
 		t.Helper()
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("X-Weir-Actor", "finance@acme")
+		req.Header.Set("Authorization", bearer)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -66,7 +77,9 @@ func TestPricesThroughTheAPI(t *testing.T) {
 	recorded := func(id string) map[string]any {
 		t.Helper()
 		for range 200 {
-			resp, err := http.Get(srv.URL + "/api/v1/requests/" + id)
+			req, _ := http.NewRequest("GET", srv.URL+"/api/v1/requests/"+id, nil)
+			req.Header.Set("Authorization", bearer)
+			resp, err := http.DefaultClient.Do(req)
 			if err == nil && resp.StatusCode == 200 {
 				var rec map[string]any
 				json.NewDecoder(resp.Body).Decode(&rec)
@@ -91,7 +104,7 @@ func TestPricesThroughTheAPI(t *testing.T) {
 
 	// A negotiated price through the API: half the list price, since always.
 	put := do("PUT", "/api/v1/prices/custom/acme/gpt-4o-mini", `{"provider":"openai","entry":{"match":{"exact":["gpt-4o-mini"]},"prices":{"input":0.075,"output":0.30}}}`, 200)
-	if put["version"].(float64) != 1 || put["changed_by"] != "finance@acme" || put["id"] != "acme/gpt-4o-mini" {
+	if put["version"].(float64) != 1 || !strings.HasPrefix(put["changed_by"].(string), "finance@acme (token mtk_") || put["id"] != "acme/gpt-4o-mini" {
 		t.Errorf("put: %v", put)
 	}
 	do("PUT", "/api/v1/prices/custom/bad", `{"provider":"openai","entry":{"match":{"exact":["x"]}}}`, 400)
