@@ -271,7 +271,9 @@ func (a *API) mayChangeUseCase(w http.ResponseWriter, r *http.Request, name stri
 	if p.Role != auth.Owner {
 		return true
 	}
-	owns := func(uc value.UseCase) bool { return p.Person != "" && (uc.BusinessOwner == p.Person || uc.TechnicalOwner == p.Person) }
+	owns := func(uc value.UseCase) bool {
+		return p.Person != "" && (uc.BusinessOwner == p.Person || uc.TechnicalOwner == p.Person)
+	}
 	cur, err := a.opt.UseCases.Get(ctx, name)
 	switch {
 	case err == nil:
