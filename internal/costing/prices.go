@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/store"
@@ -31,6 +32,7 @@ type PriceStore interface {
 type Prices struct {
 	mu     sync.Mutex // serialises changes
 	eng    *Engine
+	audit  Auditor
 	st     PriceStore
 	public *pricing.Catalog  // the built-in catalog
 	config []pricing.Overlay // the configuration's overlays, below the API's
@@ -53,6 +55,25 @@ func NewPrices(ctx context.Context, st PriceStore, public *pricing.Catalog, conf
 
 // Attach sets the engine whose catalog changes put in force.
 func (p *Prices) Attach(e *Engine) { p.eng = e }
+
+// Auditor records a change in the audit log (*audit.Log is one): action,
+// the object's kind and id, and its state before (nil: created) and after
+// (nil: deleted). It reports its own failures; a change that is made stays
+// made.
+type Auditor interface {
+	Record(ctx context.Context, action, objectKind, objectID string, before, after any) error
+}
+
+// SetAuditor makes p record price changes and re-pricing runs with a
+// (nil: not at all). Call it before p is used.
+func (p *Prices) SetAuditor(a Auditor) { p.audit = a }
+
+// record writes an audit entry; the Auditor reports its own failures.
+func (p *Prices) record(ctx context.Context, action, kind, id string, before, after any) {
+	if p.audit != nil {
+		_ = p.audit.Record(ctx, action, kind, id, before, after)
+	}
+}
 
 // Engine returns the attached engine.
 func (p *Prices) Engine() *Engine { return p.eng }
@@ -110,9 +131,11 @@ func (p *Prices) Put(ctx context.Context, provider string, e pricing.Entry, by s
 		return store.StoredPriceEntry{}, err
 	}
 	next := store.StoredPriceEntry{ID: e.ID, Provider: provider, Entry: &e, ChangedBy: by}
+	var before any // untyped nil: created
 	replaced := false
 	for i := range stored {
 		if stored[i].ID == e.ID {
+			before = stored[i]
 			stored[i], replaced = next, true
 		}
 	}
@@ -128,6 +151,7 @@ func (p *Prices) Put(ctx context.Context, provider string, e pricing.Entry, by s
 		return out, err
 	}
 	p.eng.SetCatalog(cat)
+	p.record(ctx, "price_entry.put", "price_entry", e.ID, before, out)
 	return out, nil
 }
 
@@ -139,10 +163,13 @@ func (p *Prices) Delete(ctx context.Context, id, by string) (store.StoredPriceEn
 	if err != nil {
 		return store.StoredPriceEntry{}, err
 	}
+	var before any = store.StoredPriceEntry{ID: id}
 	kept := stored[:0]
 	for _, s := range stored {
 		if s.ID != id {
 			kept = append(kept, s)
+		} else {
+			before = s
 		}
 	}
 	cat, err := p.build(kept)
@@ -154,15 +181,54 @@ func (p *Prices) Delete(ctx context.Context, id, by string) (store.StoredPriceEn
 		return out, err
 	}
 	p.eng.SetCatalog(cat)
+	p.record(ctx, "price_entry.delete", "price_entry", id, before, nil)
 	return out, nil
 }
 
 // Reprice re-prices stored calls with the catalog in force. Price
 // changes through the API wait for it, so that one run uses one catalog.
+// A run that stores revisions, or completes, is audited (dry runs are
+// not) with its summary.
 func (p *Prices) Reprice(ctx context.Context, opt RepriceOptions) (RepriceResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.eng.Reprice(ctx, p.st, opt)
+	res, err := p.eng.Reprice(ctx, p.st, opt)
+	if !opt.DryRun && res.RunID != "" && (err == nil || res.Stored > 0) {
+		sum := RepriceSummary{
+			From: opt.From, To: opt.To, Provider: opt.Provider, Model: opt.Model, Reason: opt.Reason,
+			Catalog: res.Catalog, Scanned: res.Scanned, Changed: res.Changed, Stored: res.Stored,
+			Unchanged: res.Unchanged, Skipped: res.Skipped, Before: res.Before, After: res.After,
+			NewlyPriced: res.NewlyPriced, NewlyUnpriced: res.NewlyUnpriced,
+		}
+		if err != nil {
+			sum.Error = err.Error()
+		}
+		p.record(ctx, "reprice.run", "reprice", res.RunID, nil, sum)
+	}
+	return res, err
+}
+
+// RepriceSummary is what the audit log keeps of a re-pricing run: its
+// options and totals; the revisions themselves are in the cost revisions.
+type RepriceSummary struct {
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	Provider string    `json:"provider,omitempty"`
+	Model    string    `json:"model,omitempty"`
+	Reason   string    `json:"reason"`
+	Catalog  string    `json:"catalog_version"`
+	Scanned  int       `json:"scanned"`
+	Changed  int       `json:"changed"`
+	Stored   int       `json:"stored"`
+	// Unchanged and Skipped are as in RepriceResult.
+	Unchanged     int          `json:"unchanged"`
+	Skipped       int          `json:"skipped"`
+	Before        store.Amount `json:"before_usd"`
+	After         store.Amount `json:"after_usd"`
+	NewlyPriced   int          `json:"newly_priced"`
+	NewlyUnpriced int          `json:"newly_unpriced"`
+	// Error is why a run stopped after storing some revisions.
+	Error string `json:"error,omitempty"`
 }
 
 // Revisions lists cost revisions.
