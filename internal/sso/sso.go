@@ -86,8 +86,9 @@ type Handler struct {
 	idp   atomic.Pointer[idp] // nil until discovery succeeded
 	ready chan struct{}       // closed when idp is set
 
-	mu   sync.Mutex
-	used map[string]time.Time // states consumed, until they expire
+	mu        sync.Mutex
+	used      map[string]time.Time // states consumed, until they expire
+	lastSweep time.Time
 }
 
 // idp is what discovery found.
@@ -347,7 +348,8 @@ func (h *Handler) spend(state string, expires time.Time) *failure {
 		return fail(http.StatusBadRequest, "sso_state_invalid", "this sign-in was already completed; start the sign-in again", nil)
 	}
 	now := h.now()
-	if len(h.used) >= maxPending/2 {
+	if len(h.used) >= maxPending/2 && now.Sub(h.lastSweep) >= 10*time.Second {
+		h.lastSweep = now
 		for s, exp := range h.used {
 			if exp.Before(now) {
 				delete(h.used, s)

@@ -713,3 +713,23 @@ func mustSeal(t *testing.T, b *box) string {
 	}
 	return s
 }
+
+// Used states are forgotten once expired, and a full memory refuses new
+// callbacks rather than growing.
+func TestSpendBounded(t *testing.T) {
+	hs := newHarness(t, nil)
+	h := hs.h
+	for i := range maxPending {
+		h.used[fmt.Sprint(i)] = hs.now.Add(time.Minute)
+	}
+	if f := h.spend("new", hs.now.Add(time.Minute)); f == nil || f.code != "sso_unavailable" {
+		t.Fatalf("full memory: %+v, want sso_unavailable", f)
+	}
+	hs.now = hs.now.Add(2 * time.Minute) // all expired
+	if f := h.spend("new", hs.now.Add(time.Minute)); f != nil {
+		t.Fatalf("after expiry: %+v", f)
+	}
+	if len(h.used) != 1 {
+		t.Errorf("%d states remembered, want 1", len(h.used))
+	}
+}
