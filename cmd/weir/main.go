@@ -25,11 +25,14 @@ import (
 	"github.com/weirhq/weir/internal/access"
 	"github.com/weirhq/weir/internal/api"
 	"github.com/weirhq/weir/internal/app"
+	"github.com/weirhq/weir/internal/audit"
+	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/config"
 	"github.com/weirhq/weir/internal/costing"
 	"github.com/weirhq/weir/internal/demo"
 	"github.com/weirhq/weir/internal/mock"
 	"github.com/weirhq/weir/internal/pricing"
+	"github.com/weirhq/weir/internal/store"
 	"github.com/weirhq/weir/internal/store/sqlite"
 	"go.yaml.in/yaml/v3"
 )
@@ -46,6 +49,7 @@ Usage:
   weir prices show [--provider P] [--at T] [--config FILE --data DIR] MODEL
   weir prices import --format genai-prices|litellm [--name N] FILE > overlay.yaml
   weir prices reprice --from T --to T --reason R [--dry-run] [--config FILE] [--data DIR]
+  weir admin create-user --name N --role R [--team T] | reset-password --name N | list-users | create-token --person N --name WHAT
   weir keys create --app NAME [--team T] [--expires D] | weir keys list | weir keys revoke ID   [--config FILE] [--data DIR]
 
 Run 'weir COMMAND -h' for a command's flags.
@@ -95,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errors.New("usage: weir keys create --app NAME [--team T] [--expires YYYY-MM-DD] | weir keys list | weir keys revoke ID")
 		}
 		return keysCommand(ctx, args[1], args[2:], stdout)
+	case "admin":
+		return adminCommand(ctx, args[1:], os.Stdin, stdout)
 	case "config":
 		if len(args) != 3 || args[1] != "check" {
 			return errors.New("usage: weir config check FILE")
@@ -146,7 +152,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if len(cfg.Providers) == 0 {
 		log.Warn("no provider configured: set OPENAI_API_KEY or ANTHROPIC_API_KEY, or pass --config")
 	}
-	if len(cfg.Gateway.APIKeys) == 0 && !loopback(cfg.Listen) {
+	if len(cfg.Gateway.APIKeys) == 0 && !app.Loopback(cfg.Listen) {
 		log.Warn("listening beyond loopback without gateway.api_keys: anyone who can reach it can spend your provider keys", "listen", cfg.Listen)
 	}
 	a, err := app.New(ctx, cfg, log)
@@ -154,15 +160,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	return a.Serve(ctx, nil)
-}
-
-func loopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 func checkConfig(path string, stdout io.Writer) error {
@@ -255,6 +252,19 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	admin, otp, token, err := demoPeople(ctx, a.People())
+	if err != nil {
+		a.Close(context.Background())
+		return err
+	}
+	defer func() {
+		// The demo's token ends with the demo.
+		a.People().RevokeToken(audit.WithActor(context.Background(), audit.Actor{Kind: "cli", Name: "demo"}), auth.Principal{Kind: "cli", Role: auth.Admin}, token.ID)
+	}()
+	signIn := fmt.Sprintf("sign in as %s with the password you set (forgot it? weir admin reset-password --name %s --data %s)", admin, admin, cfg.DataDir)
+	if otp != "" {
+		signIn = fmt.Sprintf("sign in as %s with the one-time password %s (change it first: POST /api/v1/me/password)", admin, otp)
+	}
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	return a.Serve(ctx, func(addr string) {
 		base := "http://" + addr
@@ -264,21 +274,45 @@ sending sample traffic for three use cases (support-triage, lead-qualification, 
 
   OpenAI base URL      %[1]s/v1
   Anthropic base URL   %[1]s
-  Recorded calls       %[1]s/api/v1/requests?limit=5
-  One use case         %[1]s/api/v1/requests?use_case=support-triage
-  Spend by use case    %[1]s/api/v1/costs?group_by=use_case
-  Value by use case    %[1]s/api/v1/portfolio?from=%[4]s&to=%[5]s
-  Cost per resolved    %[1]s/api/v1/use-cases/support-triage/report?from=%[4]s&to=%[5]s&group_by=version
-  Limits and spend     %[1]s/api/v1/limits
+
+The management API needs a person or a token: %[6]s,
+or use this admin token, valid while the demo runs:
+
+  export WEIR_TOKEN=%[7]s
+
+  Recorded calls       curl -H "Authorization: Bearer $WEIR_TOKEN" '%[1]s/api/v1/requests?limit=5'
+  One use case         curl -H "Authorization: Bearer $WEIR_TOKEN" '%[1]s/api/v1/requests?use_case=support-triage'
+  Spend by use case    curl -H "Authorization: Bearer $WEIR_TOKEN" '%[1]s/api/v1/costs?group_by=use_case'
+  Value by use case    curl -H "Authorization: Bearer $WEIR_TOKEN" '%[1]s/api/v1/portfolio?from=%[4]s&to=%[5]s'
+  Cost per resolved    curl -H "Authorization: Bearer $WEIR_TOKEN" '%[1]s/api/v1/use-cases/support-triage/report?from=%[4]s&to=%[5]s&group_by=version'
+  Limits and spend     curl -H "Authorization: Bearer $WEIR_TOKEN" '%[1]s/api/v1/limits'
   Prometheus metrics   %[1]s/metrics
 
   Try: curl %[1]s/v1/chat/completions -H 'content-type: application/json' \
          -H 'x-weir-use-case: my-test' -d '{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
 
 Data is kept in %[3]s. Press Ctrl-C to stop.
-`, "\n"), base, sim, cfg.DataDir, today.Format(time.DateOnly), today.AddDate(0, 0, 1).Format(time.DateOnly))
-		go demo.Run(ctx, base, *rate, log)
+`, "\n"), base, sim, cfg.DataDir, today.Format(time.DateOnly), today.AddDate(0, 0, 1).Format(time.DateOnly), signIn, token.Secret)
+		go demo.Run(ctx, base, token.Secret, *rate, log)
 	})
+}
+
+// demoPeople makes sure the demo's data directory has an admin: the first
+// run creates "admin" with a one-time password (returned once). It also
+// creates the admin token the demo's traffic uses.
+func demoPeople(ctx context.Context, m *auth.Manager) (admin, otp string, token auth.NewToken, err error) {
+	ctx = audit.WithActor(ctx, audit.Actor{Kind: "cli", Name: "demo"})
+	admin = "admin"
+	if _, err = m.Person(ctx, admin); errors.Is(err, store.ErrNotFound) {
+		if _, otp, err = m.CreatePerson(ctx, admin, auth.PersonInput{Role: "admin", DisplayName: "Demo admin"}, ""); err != nil {
+			return "", "", token, err
+		}
+	} else if err != nil {
+		return "", "", token, err
+	}
+	exp := time.Now().Add(30 * 24 * time.Hour)
+	token, err = m.CreateToken(ctx, auth.Principal{Kind: "cli", Role: auth.Admin}, auth.TokenInput{Name: "demo traffic", Person: admin, ExpiresAt: &exp})
+	return admin, otp, token, err
 }
 
 // costQuote prices a call offline with the built-in catalog, exactly as

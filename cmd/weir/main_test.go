@@ -55,14 +55,6 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-func TestLoopback(t *testing.T) {
-	for addr, want := range map[string]bool{"127.0.0.1:8080": true, "localhost:1": true, "[::1]:80": true, "0.0.0.0:8080": false, ":8080": false, "10.0.0.1:80": false} {
-		if got := loopback(addr); got != want {
-			t.Errorf("loopback(%q) = %v", addr, got)
-		}
-	}
-}
-
 func TestCostQuote(t *testing.T) {
 	var out, errOut bytes.Buffer
 	// gpt-4o-mini through the batch API (50% off $0.15 and $0.60 per M):

@@ -174,10 +174,13 @@ func (a *API) getPerson(w http.ResponseWriter, r *http.Request) {
 // PersonRequest is the body of PUT /api/v1/people/{name}.
 type PersonRequest struct {
 	auth.PersonInput
-	// Password, on creation: the person's first password; empty generates
-	// a one-time password returned once. Ignored on update (use
-	// POST /api/v1/people/{name}/password).
+	// Password, on creation: the person's first password. Refused on
+	// update (use POST /api/v1/people/{name}/password).
 	Password string `json:"password,omitempty"`
+	// GeneratePassword, on creation: a one-time password is generated and
+	// answered once. Without it or Password the person has no password
+	// and signs in through single sign-on (or gets one later).
+	GeneratePassword bool `json:"generate_password,omitempty"`
 }
 
 // PersonResponse answers PUT /api/v1/people/{name}.
@@ -196,6 +199,13 @@ func (a *API) putPerson(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	_, err := a.opt.People.Person(ctx, name)
 	switch {
+	case errors.Is(err, store.ErrNotFound) && req.Password == "" && !req.GeneratePassword:
+		p, _, err := a.opt.People.PutPerson(ctx, name, req.PersonInput)
+		if err != nil {
+			a.authError(w, "create person", err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, PersonResponse{Person: p})
 	case errors.Is(err, store.ErrNotFound):
 		p, otp, err := a.opt.People.CreatePerson(ctx, name, req.PersonInput, req.Password)
 		if err != nil {
@@ -207,7 +217,7 @@ func (a *API) putPerson(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		a.authError(w, "read person", err)
 	default:
-		if req.Password != "" {
+		if req.Password != "" || req.GeneratePassword {
 			writeErr(w, http.StatusBadRequest, "invalid_request", "a person's password changes through POST /api/v1/people/{name}/password")
 			return
 		}

@@ -57,3 +57,7 @@ func checkExposure(ctx context.Context, m *auth.Manager, addr string) error {
 	}
 	return nil
 }
+
+// People is the app's people manager (for the CLI's demo and admin
+// commands).
+func (a *App) People() *auth.Manager { return a.people }

@@ -8,11 +8,13 @@ package demo
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -93,10 +95,32 @@ var prompts = []string{
 
 // Run sends one use-case instance after another to baseURL, about rate
 // instances per second, until ctx is done. Each instance makes its use
-// case's steps in order with the same instance id.
-func Run(ctx context.Context, baseURL string, rate float64, log *slog.Logger) {
+// case's steps in order with the same instance id. token is a management
+// token of an admin: the demo defines its use cases' owners, the use
+// cases and limits through the management API first.
+func Run(ctx context.Context, baseURL, token string, rate float64, log *slog.Logger) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	client := &http.Client{Timeout: 2 * time.Minute}
+	client := &http.Client{Timeout: 2 * time.Minute, Transport: bearer{token: token, next: http.DefaultTransport}}
+	owners := map[string]bool{}
+	for _, uc := range useCases {
+		var def struct {
+			Business  string `json:"business_owner"`
+			Technical string `json:"technical_owner"`
+		}
+		if err := json.Unmarshal([]byte(uc.definition), &def); err != nil {
+			log.Error("demo use case definition", "use_case", uc.name, "err", err)
+			return
+		}
+		owners[def.Business], owners[def.Technical] = true, true
+	}
+	for owner := range owners {
+		// Owners are people in Weir (without a password: they would sign
+		// in through single sign-on).
+		if err := put(ctx, client, baseURL+"/api/v1/people/"+owner, `{"role":"owner"}`); err != nil {
+			log.Error("demo owner", "person", owner, "err", err)
+			return
+		}
+	}
 	for _, uc := range useCases {
 		if err := put(ctx, client, baseURL+"/api/v1/use-cases/"+uc.name, uc.definition); err != nil {
 			log.Warn("demo: define use case", "use_case", uc.name, "err", err)
@@ -171,14 +195,13 @@ func do(ctx context.Context, client *http.Client, method, url, body string) erro
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Weir-Actor", "demo")
 	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, b)
 	}
 	return nil
@@ -218,4 +241,19 @@ func send(ctx context.Context, client *http.Client, baseURL string, uc useCase, 
 		return fmt.Errorf("status %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// bearer adds a management token to the requests for the management API.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if b.token == "" || !strings.HasPrefix(r.URL.Path, "/api/") {
+		return b.next.RoundTrip(r)
+	}
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
 }
