@@ -421,13 +421,24 @@ func (m *Manager) Login(ctx context.Context, name, password, addr string) (strin
 	return m.newSession(ctx, name, "password")
 }
 
-// SignInPerson starts a session for a person already established by
-// single sign-on: the person with subject, else the person named name
-// (linked to subject), else a new person with role and team. A disabled
-// person is denied.
+// SignInPerson starts a session for a person established by single
+// sign-on: the person with subject, else the person named name (linked to
+// subject), else a new person with role and team. The role and team of a
+// person whom single sign-on created and nobody changed since follow the
+// provider's groups at each sign-in; one an admin changed keeps what the
+// admin set. A disabled person is denied.
 func (m *Manager) SignInPerson(ctx context.Context, subject, name, email, displayName string, role Role, team string) (string, store.Session, error) {
 	m.mu.Lock()
 	p, err := m.st.PersonBySubject(ctx, subject)
+	if err == nil && p.ChangedBy == "oidc" && (p.Role != string(role) || p.Team != team) {
+		// Nobody set this person's role by hand: the provider's groups
+		// stay authoritative.
+		before := p
+		p.Role, p.Team, p.ChangedAt = string(role), team, m.now().UTC()
+		if err = m.st.PutPerson(ctx, p); err == nil {
+			m.record(audit.WithActor(ctx, audit.Actor{Kind: "oidc", Name: p.Name}), "person.update", "person", p.Name, before, p)
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		p, err = m.st.Person(ctx, name)
 		switch {

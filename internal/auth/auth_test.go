@@ -363,11 +363,17 @@ func TestSingleSignOn(t *testing.T) {
 	if p.Person != "ann@example.com" || p.Role != auth.Owner || p.Team != "cx" {
 		t.Errorf("principal %+v", p)
 	}
-	// The role mapped at a later sign-in does not override what an admin
-	// set since.
-	m.PutPerson(ctx, "ann@example.com", auth.PersonInput{Role: "viewer"})
+	// The provider's groups stay authoritative while nobody changed the
+	// person by hand...
+	secret, _, _ = m.SignInPerson(ctx, "https://idp sub-1", "ann@example.com", "", "", auth.Viewer, "")
+	if p, _, _ := m.Authenticate(withSession(secret)); p.Role != auth.Viewer || p.Team != "" {
+		t.Errorf("after the groups changed: %+v", p)
+	}
+	// ... but the role mapped at a later sign-in does not override what an
+	// admin set since.
+	m.PutPerson(ctx, "ann@example.com", auth.PersonInput{Role: "finance"})
 	secret, _, _ = m.SignInPerson(ctx, "https://idp sub-1", "ann@example.com", "", "", auth.Owner, "")
-	if p, _, _ := m.Authenticate(withSession(secret)); p.Role != auth.Viewer {
+	if p, _, _ := m.Authenticate(withSession(secret)); p.Role != auth.Finance {
 		t.Errorf("role after an admin's change: %s", p.Role)
 	}
 	// A name already linked to another subject is not taken over.

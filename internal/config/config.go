@@ -21,6 +21,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/weirhq/weir/internal/pricing"
+	"github.com/weirhq/weir/internal/sso"
 	"github.com/weirhq/weir/internal/secret"
 )
 
@@ -62,6 +63,28 @@ type Auth struct {
 	// plain HTTP on a host other than localhost (browsers accept Secure
 	// cookies from http://localhost). Never in production. Default false.
 	InsecureCookies bool `yaml:"insecure_cookies" json:"insecure_cookies,omitempty"`
+	// OIDC, when set, enables OpenID Connect single sign-on
+	// (docs/configuration.md, "auth.oidc"). Default off.
+	OIDC *OIDC `yaml:"oidc" json:"oidc,omitempty"`
+}
+
+// OIDC is the single sign-on section: sso.Config plus its two secrets,
+// resolved like every other secret.
+type OIDC struct {
+	sso.Config `yaml:",inline"`
+	// ClientSecret is env:VAR, file:/path or (discouraged) the literal;
+	// empty for a public client (PKCE alone).
+	ClientSecret Secret `yaml:"client_secret" json:"client_secret,omitempty"`
+	// CookieKey seals the 10-minute sign-in cookie. Default: a random key
+	// per process; set it when several replicas serve the callback.
+	CookieKey Secret `yaml:"cookie_key" json:"cookie_key,omitempty"`
+}
+
+// SSO is the section with its secrets' values, for sso.New.
+func (o OIDC) SSO() sso.Config {
+	c := o.Config
+	c.ClientSecret, c.CookieKey = o.ClientSecret.Value(), o.CookieKey.Value()
+	return c
 }
 
 // Log configures structured logging.
@@ -267,6 +290,14 @@ func (c *Config) resolve(env Getenv) error {
 			return fmt.Errorf("gateway.api_keys[%d]: %w", i, err)
 		}
 	}
+	if o := c.Auth.OIDC; o != nil {
+		if err := notStored(&o.ClientSecret); err != nil {
+			return fmt.Errorf("auth.oidc.client_secret: %w", err)
+		}
+		if err := notStored(&o.CookieKey); err != nil {
+			return fmt.Errorf("auth.oidc.cookie_key: %w", err)
+		}
+	}
 	for i := range c.Providers {
 		k := &c.Providers[i].APIKey
 		if err := k.resolve(env); err != nil {
@@ -322,6 +353,13 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
+	}
+	if o := c.Auth.OIDC; o != nil {
+		if err := o.Config.Validate(); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				errs = append(errs, errors.New("auth.oidc."+line))
+			}
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -445,6 +483,11 @@ func (c *Config) LoggedBodyLimit() int {
 // in URLs and sensitive headers hidden.
 func (c Config) Redacted() Config {
 	out := c
+	if o := c.Auth.OIDC; o != nil {
+		r := *o
+		r.ClientSecret, r.CookieKey = o.ClientSecret.redacted(), o.CookieKey.redacted()
+		out.Auth.OIDC = &r
+	}
 	out.Gateway.APIKeys = make([]Secret, len(c.Gateway.APIKeys))
 	for i, k := range c.Gateway.APIKeys {
 		out.Gateway.APIKeys[i] = k.redacted()

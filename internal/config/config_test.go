@@ -18,7 +18,7 @@ func testEnv(m map[string]string) Getenv {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
-var env = testEnv(map[string]string{"WEIR_KEY": "weir-secret", "OPENAI_API_KEY": "sk-openai-secret"})
+var env = testEnv(map[string]string{"WEIR_KEY": "weir-secret", "OPENAI_API_KEY": "sk-openai-secret", "OIDC_SECRET": "oidc-client-secret"})
 
 func TestGood(t *testing.T) {
 	cfg, err := Load("testdata/full.good.yaml", env)
@@ -69,10 +69,13 @@ func TestRedacted(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := string(b)
-	for _, secret := range []string{"weir-secret", "sk-openai-secret", "sk-ant-from-file", "Bearer local"} {
+	for _, secret := range []string{"weir-secret", "sk-openai-secret", "sk-ant-from-file", "Bearer local", "oidc-client-secret"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("redacted config shows %q: %s", secret, out)
 		}
+	}
+	if cfg.Auth.OIDC == nil || cfg.Auth.OIDC.SSO().ClientSecret != "oidc-client-secret" || cfg.Auth.SessionIdle.D() != 30*time.Minute || !strings.Contains(out, "env:OIDC_SECRET") {
+		t.Errorf("auth section: %+v %s", cfg.Auth, out)
 	}
 	if !strings.Contains(out, "env:OPENAI_API_KEY") {
 		t.Errorf("redacted config lost the reference: %s", out)
@@ -95,6 +98,8 @@ func TestBad(t *testing.T) {
 		"overlapping-commitments.bad.yaml": {`pricing.commitments[2]: commitment c overlaps a`, `pricing.commitments[2]: commitment c overlaps b`},
 		"stored-no-master-key.bad.yaml":    {"providers[0] (openai).api_key: stored: the stored key is sealed under the master key: WEIR_MASTER_KEY is not set"},
 		"stored-elsewhere.bad.yaml":        {`gateway.api_keys[0]: "stored" is only for providers[].api_key`},
+		"oidc-no-role.bad.yaml":            {"auth.oidc.roles: no roles and no default_role: nobody could sign in"},
+		"oidc-http-issuer.bad.yaml":        {`auth.oidc.issuer: "http://idp.example" must be an https URL`},
 		"bad-commitment.bad.yaml":          {`pricing.commitments[0]: commitment ptu: period "week"`, `pricing.commitments[1].provider: provider "nowhere" is not configured`, `pricing.commitments[2].name: "ptu2" is used twice`},
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yaml")
