@@ -53,6 +53,8 @@ type Options struct {
 	Forecaster Forecaster
 	// Alerts answers GET /api/v1/alerts; nil disables it.
 	Alerts http.Handler
+	// Credentials serves /api/v1/providers/{name}/credential; nil disables it.
+	Credentials http.Handler
 	// Ingest answers POST /api/v1/ingest (calls made without the gateway);
 	// nil disables it.
 	Ingest http.Handler
@@ -188,6 +190,11 @@ func (a *API) routes() []route {
 	}
 	if a.opt.Commitments != nil {
 		handle("GET", "/api/v1/costs/commitments", R, teamRefused, a.commitments)
+	}
+	if a.opt.Credentials != nil {
+		handle("GET", "/api/v1/providers/{name}/credential", auth.ReadConfig, teamRefused, a.opt.Credentials.ServeHTTP)
+		handle("PUT", "/api/v1/providers/{name}/credential", auth.WriteCredentials, teamRefused, a.opt.Credentials.ServeHTTP)
+		handle("DELETE", "/api/v1/providers/{name}/credential", auth.WriteCredentials, teamRefused, a.opt.Credentials.ServeHTTP)
 	}
 	if a.opt.People != nil {
 		handle("POST", "/api/v1/login", "", teamAny, a.login)

@@ -53,6 +53,13 @@ func everything(people People) *API {
 	return New(Options{Requests: &fakeReader{}, Costs: anyCosts{}, Prices: anyPrices{}, UseCases: anyUseCases{},
 		Reconciler: anyReconciler{}, Access: anyAccess{}, Limits: anyLimits{}, Forecaster: anyForecaster{},
 		Alerts: http.NotFoundHandler(), Ingest: http.NotFoundHandler(), Commitments: anyCommit{}, People: people,
+		Credentials: http.NotFoundHandler(),
+		// As the app wires them.
+		Extra: []ExtraRoute{
+			{Method: "GET", Path: "/api/v1/auth/oidc/login", Handler: http.NotFoundHandler(), TeamScoped: true},
+			{Method: "GET", Path: "/api/v1/auth/oidc/callback", Handler: http.NotFoundHandler(), TeamScoped: true},
+			{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: http.NotFoundHandler()},
+		},
 	})
 }
 
@@ -105,6 +112,12 @@ var allowed = map[string]string{
 	"PUT /api/v1/people/{name}":                                    "admin",
 	"DELETE /api/v1/people/{name}":                                 "admin",
 	"POST /api/v1/people/{name}/password":                          "admin",
+	"GET /api/v1/providers/{name}/credential":                      "admin",
+	"PUT /api/v1/providers/{name}/credential":                      "admin",
+	"DELETE /api/v1/providers/{name}/credential":                   "admin",
+	"GET /api/v1/audit":                                            "admin",
+	"GET /api/v1/auth/oidc/login":                                  "public",
+	"GET /api/v1/auth/oidc/callback":                               "public",
 	"GET /api/v1/tokens":                                           "admin finance owner reviewer viewer",
 	"POST /api/v1/tokens":                                          "admin finance owner reviewer viewer",
 	"DELETE /api/v1/tokens/{id}":                                   "admin finance owner reviewer viewer",
@@ -121,6 +134,7 @@ var teamScoped = map[string]bool{
 	"PUT /api/v1/use-cases/{name}/instances/{instance}/kpis/{kpi}": true, "GET /api/v1/applications": true,
 	"GET /api/v1/limits": true, "GET /api/v1/limits/{name}": true, "POST /api/v1/login": true, "POST /api/v1/logout": true,
 	"GET /api/v1/me": true, "POST /api/v1/me/password": true, "GET /api/v1/people": true, "GET /api/v1/people/{name}": true,
+	"GET /api/v1/auth/oidc/login": true, "GET /api/v1/auth/oidc/callback": true,
 	"GET /api/v1/tokens": true, "POST /api/v1/tokens": true, "DELETE /api/v1/tokens/{id}": true,
 }
 

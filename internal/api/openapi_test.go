@@ -360,7 +360,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	mux := http.NewServeMux()
 	New(Options{Requests: &fakeReader{}, Config: func() any { return map[string]any{} }, Costs: &fakeCosts{},
 		Prices: fakePrices{}, Commitments: fakeCommitments{}, Reconciler: fakeReconciler{}, UseCases: fakeUseCases{}, Ingest: http.NotFoundHandler(), Limits: fakeLimits{}, Alerts: http.NotFoundHandler(), Forecaster: fakeForecaster{}, Access: fakeAccess{},
-		People: fakePeople{}, Extra: everything(nil).opt.Extra}).Register(mux)
+		People: fakePeople{}, Credentials: http.NotFoundHandler(), Extra: everything(nil).opt.Extra}).Register(mux)
 	for path, item := range s.Paths {
 		if !strings.HasPrefix(path, "/api/") {
 			continue

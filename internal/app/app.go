@@ -23,9 +23,12 @@ import (
 	"github.com/weirhq/weir/internal/access"
 	"github.com/weirhq/weir/internal/alert"
 	"github.com/weirhq/weir/internal/api"
+	"github.com/weirhq/weir/internal/audit"
 	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/config"
 	"github.com/weirhq/weir/internal/costing"
+	"github.com/weirhq/weir/internal/credential"
+	"github.com/weirhq/weir/internal/secret"
 	"github.com/weirhq/weir/internal/gateway"
 	"github.com/weirhq/weir/internal/ingest"
 	"github.com/weirhq/weir/internal/limits"
@@ -36,6 +39,7 @@ import (
 	"github.com/weirhq/weir/internal/provider/openai"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/recorder"
+	"github.com/weirhq/weir/internal/sso"
 	"github.com/weirhq/weir/internal/store/sqlite"
 	"github.com/weirhq/weir/internal/tokencount"
 	"github.com/weirhq/weir/internal/value"
@@ -69,7 +73,7 @@ func NewTransport(connectTimeout time.Duration) *http.Transport {
 }
 
 // BuildUpstreams builds one adapter per configured provider.
-func BuildUpstreams(cfg config.Config, client *http.Client) ([]*gateway.Upstream, error) {
+func BuildUpstreams(cfg config.Config, client *http.Client, keys func(provider string) func() string) ([]*gateway.Upstream, error) {
 	reg := Providers()
 	var ups []*gateway.Upstream
 	var errs []error
@@ -80,6 +84,14 @@ func BuildUpstreams(cfg config.Config, client *http.Client) ([]*gateway.Upstream
 			Timeout:           firstPositive(p.UpstreamTimeout.D(), cfg.Gateway.UpstreamTimeout.D()),
 			StreamIdleTimeout: firstPositive(p.StreamIdleTimeout.D(), cfg.Gateway.StreamIdleTimeout.D()),
 			ConnectTimeout:    cfg.Gateway.ConnectTimeout.D(),
+		}
+		if p.APIKey.Stored() {
+			pc.Key = func() string { return "" }
+			if keys != nil {
+				if k := keys(p.Name); k != nil {
+					pc.Key = k
+				}
+			}
 		}
 		ad, err := reg.Build(pc)
 		if err != nil {
@@ -98,7 +110,7 @@ func BuildUpstreams(cfg config.Config, client *http.Client) ([]*gateway.Upstream
 // Check validates cfg as far as possible without starting: it builds every
 // provider adapter and the price catalog with its overlay.
 func Check(cfg config.Config) error {
-	_, err := BuildUpstreams(cfg, &http.Client{})
+	_, err := BuildUpstreams(cfg, &http.Client{}, nil)
 	_, cerr := Catalog(cfg)
 	return errors.Join(err, cerr)
 }
@@ -208,6 +220,9 @@ type App struct {
 	handler http.Handler
 	gw      *gateway.Gateway
 	people  *auth.Manager
+	oidc    *sso.Handler // nil without auth.oidc
+	creds   *credential.Manager
+	audit   *audit.Log
 }
 
 // New opens the store and the recorder (replaying what a crash left in the
@@ -216,13 +231,35 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	ups, err := BuildUpstreams(cfg, &http.Client{Transport: NewTransport(cfg.Gateway.ConnectTimeout.D())})
-	if err != nil {
-		return nil, err
-	}
 	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "weir.db"), sqlite.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
+	}
+	auditLog := audit.New(st, audit.Options{Log: log.With("part", "audit")})
+	box, err := secret.FromEnv(os.LookupEnv)
+	if errors.Is(err, secret.ErrNoMasterKey) {
+		box, err = nil, nil
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	var providerNames []string
+	for _, p := range cfg.Providers {
+		providerNames = append(providerNames, p.Name)
+	}
+	creds, err := credential.New(ctx, credential.Options{
+		Store: st, Box: box, Providers: providerNames, Stored: cfg.StoredProviders(),
+		Audit: auditLog, Log: log.With("part", "credentials"),
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ups, err := BuildUpstreams(cfg, &http.Client{Transport: NewTransport(cfg.Gateway.ConnectTimeout.D())}, creds.Key)
+	if err != nil {
+		st.Close()
+		return nil, err
 	}
 	rec, err := recorder.Open(ctx, filepath.Join(cfg.DataDir, "journal"), st, recorder.Options{
 		QueueSize: cfg.Recorder.QueueSize, BatchSize: cfg.Recorder.BatchSize,
@@ -238,6 +275,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		st.Close()
 		return nil, err
 	}
+	prices.SetAuditor(auditLog)
 	alerts, err := openAlerts(ctx, cfg, st, log.With("part", "alerts"))
 	if err != nil {
 		rec.Close(ctx)
@@ -251,22 +289,29 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		st.Close()
 		return nil, err
 	}
-	lim, err := limits.New(ctx, limits.Options{Store: st, Alert: limitAlerter(alerts, log), Log: log.With("part", "limits")})
+	acc.SetAuditor(auditLog)
+	lim, err := limits.New(ctx, limits.Options{Store: st, Alert: limitAlerter(alerts, log), Audit: auditLog, Log: log.With("part", "limits")})
 	if err != nil {
 		alerts.Close(ctx)
 		rec.Close(ctx)
 		st.Close()
 		return nil, err
 	}
-	people, err := OpenAuth(cfg, st, nil, log.With("part", "auth"))
+	people, err := OpenAuth(cfg, st, auditLog, log.With("part", "auth"))
+	var oidc *sso.Handler
+	if o := cfg.Auth.OIDC; err == nil && o != nil {
+		c := o.SSO()
+		c.SecureCookie = c.SecureCookie || !cfg.Auth.InsecureCookies && !Loopback(cfg.Listen)
+		oidc, err = sso.New(c, sso.Options{Sessions: ssoSessions{m: people}, Log: log.With("part", "oidc")})
+	}
 	if err != nil {
 		alerts.Close(ctx)
 		rec.Close(ctx)
 		st.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, store: st, rec: rec, alerts: alerts, access: acc, people: people, metrics: metrics.New()}
-	useCases := &value.Service{St: st}
+	a := &App{cfg: cfg, log: log, store: st, rec: rec, alerts: alerts, access: acc, people: people, oidc: oidc, creds: creds, audit: auditLog, metrics: metrics.New()}
+	useCases := &value.Service{St: st, Audit: auditLog}
 	a.watch = &watch.Watcher{Cost: st, UseCases: useCases, Limits: lim.List, Alerts: alerts, Log: log.With("part", "watch")}
 	a.registerRecorderMetrics()
 
@@ -297,7 +342,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Store: st, Pricer: eng, PriceAs: PriceAsOf(cfg), Providers: names,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(), Observe: a.metrics.Observe, Log: log.With("part", "ingest"),
 	})
-	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, People: people, Log: log.With("part", "api")})
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, People: people, Credentials: creds.Handler(), Extra: append(ssoRoutes(oidc), api.ExtraRoute{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: audit.Handler(st, log.With("part", "audit"))}), Log: log.With("part", "api")})
 
 	a.gw = gw
 	mux := http.NewServeMux()
@@ -324,6 +369,8 @@ func (a *App) registerRecorderMetrics() {
 	gauge("weir_recorder_in_flight", "Calls begun and not finished.", func(s recorder.Stats) float64 { return float64(s.InFlight) })
 	counter("weir_recorder_records_written_total", "Records committed to the store.", func(s recorder.Stats) float64 { return float64(s.RecordsWritten) })
 	counter("weir_recorder_store_errors_total", "Failed store writes (each retried).", func(s recorder.Stats) float64 { return float64(s.StoreErrors) })
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "weir_audit_failures_total", Help: "Changes whose audit log entry could not be written (each logged at error level)."},
+		func() float64 { return float64(a.audit.Failures()) }))
 }
 
 // Handler is the whole HTTP surface, for tests that serve it themselves.
@@ -365,7 +412,11 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	if interval <= 0 {
 		interval = 5 * time.Minute
 	}
-	watched := make(chan struct{}, 3)
+	watched := make(chan struct{}, 4)
+	go func() {
+		defer func() { watched <- struct{}{} }()
+		a.creds.Run(wctx) // stored provider keys changed by other replicas
+	}()
 	go func() {
 		defer func() { watched <- struct{}{} }()
 		a.watch.Run(wctx, interval)
@@ -388,7 +439,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 		}
 	}()
 	// The watcher stops before the store and the alert engine close.
-	defer func() { stopWatch(); <-watched; <-watched; <-watched }()
+	defer func() { stopWatch(); <-watched; <-watched; <-watched; <-watched }()
 	if a.cfg.PprofListen != "" {
 		stop, err := a.servePprof()
 		if err != nil {
@@ -400,6 +451,9 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	}
 	addr := ln.Addr().String()
 	a.log.Info("weir listening", "addr", addr, "providers", len(a.cfg.Providers), "data_dir", a.cfg.DataDir)
+	if a.oidc != nil {
+		go a.oidc.Run(wctx) // discovery, retried while the provider is down
+	}
 	if a.people.Open(ctx) {
 		a.log.Warn("no person exists: the management API is open to anyone on this machine; create an admin with weir admin create-user")
 	}

@@ -24,7 +24,7 @@ func TestBuildUpstreamsErrors(t *testing.T) {
 		{Name: "bad", Type: "gemini"},
 		{Name: "worse", Type: "anthropic", BaseURL: "ftp://x"},
 	}
-	_, err := BuildUpstreams(cfg, &http.Client{})
+	_, err := BuildUpstreams(cfg, &http.Client{}, nil)
 	if err == nil || !strings.Contains(err.Error(), `providers[1]: provider "bad": unknown type "gemini"`) || !strings.Contains(err.Error(), "providers[2]") {
 		t.Errorf("err = %v", err)
 	}

@@ -2,14 +2,18 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 
+	"github.com/weirhq/weir/internal/api"
 	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/config"
+	"github.com/weirhq/weir/internal/sso"
 	"github.com/weirhq/weir/internal/store"
 )
 
@@ -61,3 +65,42 @@ func checkExposure(ctx context.Context, m *auth.Manager, addr string) error {
 // People is the app's people manager (for the CLI's demo and admin
 // commands).
 func (a *App) People() *auth.Manager { return a.people }
+
+// ssoSessions lets single sign-on start sessions in the people manager.
+type ssoSessions struct{ m *auth.Manager }
+
+var _ sso.Sessions = ssoSessions{}
+
+// SignIn implements sso.Sessions: people are named by their email (or the
+// subject when the provider sends none) and linked to issuer and subject.
+func (s ssoSessions) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, id sso.Identity, role, team string) error {
+	ro, err := auth.ParseRole(role)
+	if err != nil {
+		return err
+	}
+	name := id.Email
+	if name == "" {
+		name = id.Subject
+	}
+	secret, sess, err := s.m.SignInPerson(ctx, id.Issuer+" "+id.Subject, name, id.Email, id.Name, ro, team)
+	if errors.Is(err, auth.ErrDenied) {
+		return fmt.Errorf("%w: %w", sso.ErrDenied, err)
+	}
+	if err != nil {
+		return err
+	}
+	s.m.SetCookie(w, secret, sess)
+	return nil
+}
+
+// ssoRoutes are the single sign-on routes for the API (public: the browser
+// reaches them before it has a session).
+func ssoRoutes(h *sso.Handler) []api.ExtraRoute {
+	if h == nil {
+		return nil
+	}
+	return []api.ExtraRoute{
+		{Method: "GET", Path: sso.LoginPath, Handler: http.HandlerFunc(h.Login), TeamScoped: true},
+		{Method: "GET", Path: sso.CallbackPath, Handler: http.HandlerFunc(h.Callback), TeamScoped: true},
+	}
+}

@@ -32,7 +32,7 @@ func TestPriceAs(t *testing.T) {
 	}
 	cfg := config.Default()
 	cfg.Providers = []config.Provider{{Name: "x", Type: "openai", PriceAs: "acme"}}
-	if _, err := BuildUpstreams(cfg, nil); err == nil {
+	if _, err := BuildUpstreams(cfg, nil, nil); err == nil {
 		t.Error("unknown price_as accepted")
 	}
 }
