@@ -21,8 +21,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/weirhq/weir/internal/pricing"
-	"github.com/weirhq/weir/internal/sso"
 	"github.com/weirhq/weir/internal/secret"
+	"github.com/weirhq/weir/internal/sso"
 )
 
 // Config is the whole configuration. Every field's default is written next
