@@ -15,6 +15,8 @@ import (
 	"github.com/weirhq/weir/internal/app"
 	"github.com/weirhq/weir/internal/audit"
 	"github.com/weirhq/weir/internal/auth"
+	"github.com/weirhq/weir/internal/credential"
+	"github.com/weirhq/weir/internal/secret"
 	"github.com/weirhq/weir/internal/store/sqlite"
 )
 
@@ -65,7 +67,7 @@ func adminCommand(ctx context.Context, args []string, stdin io.Reader, stdout io
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer st.Close()
-	m, err := app.OpenAuth(cfg, st, nil, nil)
+	m, err := app.OpenAuth(cfg, st, audit.New(st, audit.Options{}), nil)
 	if err != nil {
 		return err
 	}
@@ -143,4 +145,38 @@ func adminCommand(ctx context.Context, args []string, stdin io.Reader, stdout io
 		return nil
 	}
 	return fmt.Errorf("weir admin %s: unknown; %s", verb, adminUsage)
+}
+
+// credentialsRotate reseals every stored provider key under the current
+// master key (WEIR_MASTER_KEY), opening those sealed under the previous one
+// (WEIR_MASTER_KEY_PREVIOUS). Starting Weir does the same.
+func credentialsRotate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("credentials rotate", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration file (default: from the environment)")
+	data := fs.String("data", "", "data directory (default: the config's data_dir)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *data != "" {
+		cfg.DataDir = *data
+	}
+	box, err := secret.FromEnv(os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "weir.db"), sqlite.Options{})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+	n, err := credential.Rotate(ctx, st, box, newLogger(stderr, cfg.Log))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d stored provider keys resealed under master key %s\n", n, box.KeyID())
+	return nil
 }

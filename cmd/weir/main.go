@@ -50,6 +50,7 @@ Usage:
   weir prices import --format genai-prices|litellm [--name N] FILE > overlay.yaml
   weir prices reprice --from T --to T --reason R [--dry-run] [--config FILE] [--data DIR]
   weir admin create-user --name N --role R [--team T] | reset-password --name N | list-users | create-token --person N --name WHAT
+  weir credentials rotate [--config FILE] [--data DIR]   (WEIR_MASTER_KEY=new WEIR_MASTER_KEY_PREVIOUS=old)
   weir keys create --app NAME [--team T] [--expires D] | weir keys list | weir keys revoke ID   [--config FILE] [--data DIR]
 
 Run 'weir COMMAND -h' for a command's flags.
@@ -101,6 +102,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return keysCommand(ctx, args[1], args[2:], stdout)
 	case "admin":
 		return adminCommand(ctx, args[1:], os.Stdin, stdout)
+	case "credentials":
+		if len(args) < 2 || args[1] != "rotate" {
+			return errors.New("usage: WEIR_MASTER_KEY=new WEIR_MASTER_KEY_PREVIOUS=old weir credentials rotate [--config FILE] [--data DIR]")
+		}
+		return credentialsRotate(ctx, args[2:], stdout, stderr)
 	case "config":
 		if len(args) != 3 || args[1] != "check" {
 			return errors.New("usage: weir config check FILE")
@@ -564,14 +570,16 @@ func pricesReprice(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer st.Close()
-	_, eng, err := app.OpenPrices(ctx, cfg, st, newLogger(stderr, cfg.Log))
+	prices, _, err := app.OpenPrices(ctx, cfg, st, newLogger(stderr, cfg.Log))
 	if err != nil {
 		return err
 	}
+	prices.SetAuditor(audit.New(st, audit.Options{Log: newLogger(stderr, cfg.Log)}))
+	ctx = audit.WithActor(ctx, audit.CLIActor())
 	if *cfgPath == "" {
 		fmt.Fprintln(stderr, "weir: no --config: pricing with the built-in catalog and the store's API prices only, without the config's negotiated prices and commitments")
 	}
-	res, err := eng.Reprice(ctx, st, opt)
+	res, err := prices.Reprice(ctx, opt)
 	if err != nil {
 		if res.Stored > 0 {
 			return fmt.Errorf("%d revisions of run %s were stored before the error; run again, runs are idempotent: %w", res.Stored, res.RunID, err)
@@ -728,6 +736,8 @@ func keysCommand(ctx context.Context, verb string, args []string, stdout io.Writ
 	if err != nil {
 		return err
 	}
+	m.SetAuditor(audit.New(st, audit.Options{}))
+	ctx = audit.WithActor(ctx, audit.CLIActor())
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	switch verb {

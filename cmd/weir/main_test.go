@@ -10,6 +10,7 @@ import (
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/store/sqlite"
 	weirusage "github.com/weirhq/weir/internal/usage"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -287,6 +288,43 @@ func TestKeysCommand(t *testing.T) {
 		t.Error("second revoke accepted")
 	}
 	if err := run(ctx, []string{"keys", "rotate", "--data", dir}, &out, &errOut); err == nil {
+		t.Error("unknown verb accepted")
+	}
+}
+
+func TestAdminCommands(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	runOK := func(args ...string) string {
+		t.Helper()
+		out.Reset()
+		if err := run(ctx, append(args, "--data", dir), &out, io.Discard); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return out.String()
+	}
+	got := runOK("admin", "create-user", "--name", "ann", "--role", "admin")
+	if !strings.Contains(got, "created ann (admin)") || !strings.Contains(got, "one-time password") {
+		t.Errorf("create-user: %q", got)
+	}
+	if err := run(ctx, []string{"admin", "create-user", "--name", "ann", "--role", "viewer", "--data", dir}, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("second create: %v", err)
+	}
+	if err := run(ctx, []string{"admin", "create-user", "--name", "bob", "--role", "god", "--data", dir}, &out, io.Discard); err == nil {
+		t.Error("unknown role accepted")
+	}
+	if got := runOK("admin", "list-users"); !strings.Contains(got, `"name": "ann"`) || strings.Contains(got, "argon2") {
+		t.Errorf("list-users: %q", got)
+	}
+	got = runOK("admin", "create-token", "--person", "ann", "--name", "ci", "--role", "viewer")
+	if !strings.Contains(got, "weirm_") || !strings.Contains(got, "as viewer") {
+		t.Errorf("create-token: %q", got)
+	}
+	if got := runOK("admin", "reset-password", "--name", "ann"); !strings.Contains(got, "one-time password") {
+		t.Errorf("reset-password: %q", got)
+	}
+	if err := run(ctx, []string{"admin", "fly", "--data", dir}, &out, io.Discard); err == nil {
 		t.Error("unknown verb accepted")
 	}
 }
