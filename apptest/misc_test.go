@@ -261,9 +261,25 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(string(out), "OpenAI base URL      http://"+addr+"/v1") {
 		t.Errorf("demo banner does not say where to look:\n%s", out)
 	}
+	if !strings.Contains(string(out), "sign in as admin with the one-time password ") || !strings.Contains(string(out), "export WEIR_TOKEN=weirm_") {
+		t.Errorf("demo banner does not say how to sign in:\n%s", out)
+	}
+	// The demo made an admin, so the management API wants credentials: a
+	// token from the CLI.
+	tokOut, err := exec.Command(apptest.Binary(t), "admin", "create-token", "--person", "admin", "--name", "test", "--data", data).CombinedOutput()
+	if err != nil {
+		t.Fatalf("weir admin create-token: %v\n%s", err, tokOut)
+	}
+	lines := strings.Split(strings.TrimSpace(string(tokOut)), "\n")
+	token := lines[len(lines)-1]
 	saddr := apptest.FreeAddr(t)
 	apptest.Start(t, saddr, "/healthz", nil, "serve", "--listen", saddr, "--data", data)
-	resp, err := http.Get("http://" + saddr + "/api/v1/requests?limit=1000")
+	if resp, err := http.Get("http://" + saddr + "/api/v1/requests?limit=1"); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("without a token: %v %v", resp, err)
+	}
+	req, _ := http.NewRequest("GET", "http://"+saddr+"/api/v1/requests?limit=1000", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
