@@ -39,11 +39,15 @@ type Config struct {
 	// environment variable that is set (see FromEnv).
 	Providers []Provider `yaml:"providers" json:"providers"`
 	// Models maps a bare model name callers may use to "provider/model".
-	Models   map[string]string `yaml:"models" json:"models,omitempty"`
-	Recorder Recorder          `yaml:"recorder" json:"recorder"`
-	Pricing  Pricing           `yaml:"pricing" json:"pricing"`
-	Alerts   Alerts            `yaml:"alerts" json:"alerts"`
-	Auth     Auth              `yaml:"auth" json:"auth"`
+	Models map[string]string `yaml:"models" json:"models,omitempty"`
+	// Routes are names callers use as their model, each served by
+	// weighted, prioritised targets with retries, fallbacks and circuit
+	// breakers (docs/routing.md).
+	Routes   map[string]Route `yaml:"routes" json:"routes,omitempty"`
+	Recorder Recorder         `yaml:"recorder" json:"recorder"`
+	Pricing  Pricing          `yaml:"pricing" json:"pricing"`
+	Alerts   Alerts           `yaml:"alerts" json:"alerts"`
+	Auth     Auth             `yaml:"auth" json:"auth"`
 	// PprofListen, when set, serves Go's profiler (/debug/pprof/) on its
 	// own address, e.g. 127.0.0.1:6060. Default off.
 	PprofListen string `yaml:"pprof_listen" json:"pprof_listen,omitempty"`
@@ -468,6 +472,7 @@ func (c *Config) Validate() error {
 			bad("models."+alias, "provider %q is not configured", prov)
 		}
 	}
+	c.validateRoutes(names, bad)
 	return errors.Join(errs...)
 }
 

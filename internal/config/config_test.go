@@ -100,7 +100,10 @@ func TestBad(t *testing.T) {
 		"stored-elsewhere.bad.yaml":        {`gateway.api_keys[0]: "stored" is only for providers[].api_key`},
 		"oidc-no-role.bad.yaml":            {"auth.oidc.roles: no roles and no default_role: nobody could sign in"},
 		"oidc-http-issuer.bad.yaml":        {`auth.oidc.issuer: "http://idp.example" must be an https URL`},
-		"bad-commitment.bad.yaml":          {`pricing.commitments[0]: commitment ptu: period "week"`, `pricing.commitments[1].provider: provider "nowhere" is not configured`, `pricing.commitments[2].name: "ptu2" is used twice`},
+		"bad-route.bad.yaml": {`routes.dup: "dup" is also under models:`, "routes.empty.targets: a route needs at least one target", "routes.bad/name: a route name",
+			`routes.broken.targets[0].provider: provider "nowhere" is not configured`, "routes.broken.targets[1].model: is required", "routes.broken.targets[1].weight: -1",
+			"routes.broken.targets[1].timeouts: timeouts cannot be negative", "routes.broken.retry: attempts is 0-10"},
+		"bad-commitment.bad.yaml": {`pricing.commitments[0]: commitment ptu: period "week"`, `pricing.commitments[1].provider: provider "nowhere" is not configured`, `pricing.commitments[2].name: "ptu2" is used twice`},
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yaml")
 	if len(files) != len(want) {
