@@ -35,6 +35,23 @@ type Provider struct {
 	client  *http.Client
 	timeout time.Duration
 	idle    time.Duration
+	hooks   Hooks
+}
+
+// Hooks adapt Provider to an OpenAI-compatible API with its own URL
+// scheme, key header and error body (Azure OpenAI). Each nil hook keeps
+// OpenAI's behaviour.
+type Hooks struct {
+	// URL returns the URL of an API path ("/chat/completions",
+	// "/embeddings", "/models") for the model called ("" for the model
+	// list). Default: the base URL followed by path.
+	URL func(path, model string) string
+	// Auth puts key on the upstream request's headers. Default:
+	// Authorization: Bearer key.
+	Auth func(h http.Header, key string)
+	// ParseError extracts message and code from an error body. Default:
+	// ParseError.
+	ParseError func(body []byte) (msg, code string)
 }
 
 var (
@@ -47,14 +64,22 @@ var (
 func Factory(cfg provider.Config) (any, error) { return New(cfg) }
 
 // New returns an adapter for cfg.
-func New(cfg provider.Config) (*Provider, error) {
+func New(cfg provider.Config) (*Provider, error) { return NewWith(cfg, Hooks{}) }
+
+// NewWith returns an adapter for cfg whose requests and error bodies are
+// adapted by h.
+func NewWith(cfg provider.Config, h Hooks) (*Provider, error) {
 	base, err := upstream.BaseURL(cfg.BaseURL, DefaultBaseURL)
 	if err != nil {
 		return nil, err
 	}
+	if h.ParseError == nil {
+		h.ParseError = ParseError
+	}
 	return &Provider{
 		name: cfg.Name, baseURL: base, apiKey: cfg.KeyFunc(), headers: cfg.Headers,
 		client: upstream.Client(cfg.Client), timeout: cfg.Timeout, idle: cfg.StreamIdleTimeout,
+		hooks: h,
 	}, nil
 }
 
@@ -66,7 +91,15 @@ func (p *Provider) newRequest(ctx context.Context, method, path string, body []b
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	hr, err := http.NewRequestWithContext(ctx, method, p.baseURL+path, rd)
+	url := p.baseURL + path
+	if p.hooks.URL != nil {
+		model := ""
+		if req != nil {
+			model = req.Model
+		}
+		url = p.hooks.URL(path, model)
+	}
+	hr, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
 		return nil, apierror.Wrap(apierror.Internal, err, "build upstream request")
 	}
@@ -94,7 +127,11 @@ func (p *Provider) newRequest(ctx context.Context, method, path string, body []b
 		}
 	}
 	if key != "" {
-		hr.Header.Set("Authorization", "Bearer "+key)
+		if p.hooks.Auth != nil {
+			p.hooks.Auth(hr.Header, key)
+		} else {
+			hr.Header.Set("Authorization", "Bearer "+key)
+		}
 	}
 	for k, v := range p.headers {
 		hr.Header.Set(k, v)
@@ -105,7 +142,7 @@ func (p *Provider) newRequest(ctx context.Context, method, path string, body []b
 // call sends one request and returns the 2xx response, with a context that
 // Close or the stream's idle timer cancels.
 func (p *Provider) call(ctx context.Context, path string, req *provider.Request) (*http.Response, context.CancelCauseFunc, error) {
-	c := upstream.Call{Client: p.client, Stream: req.Stream, Timeout: p.timeout, Idle: p.idle, Wait: req.Wait, ParseErr: ParseError}
+	c := upstream.Call{Client: p.client, Stream: req.Stream, Timeout: p.timeout, Idle: p.idle, Wait: req.Wait, ParseErr: p.hooks.ParseError}
 	return c.Send(ctx, func(ctx context.Context) (*http.Request, error) {
 		return p.newRequest(ctx, http.MethodPost, path, req.Body, req)
 	})
@@ -489,7 +526,7 @@ func (p *Provider) ListModels(ctx context.Context) ([]provider.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := upstream.Do(p.client, hr, nil, ParseError)
+	resp, err := upstream.Do(p.client, hr, nil, p.hooks.ParseError)
 	if err != nil {
 		return nil, err
 	}
