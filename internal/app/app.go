@@ -316,12 +316,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.registerRecorderMetrics()
 
 	counter := tokencount.New()
+	router := gateway.NewRouter(ups, cfg.Models)
+	if err := router.SetRoutes(BuildRoutes(cfg, ups)); err != nil {
+		alerts.Close(ctx)
+		rec.Close(ctx)
+		st.Close()
+		return nil, err
+	}
 	var keys []string
 	for _, k := range cfg.Gateway.APIKeys {
 		keys = append(keys, k.Value())
 	}
 	gw := gateway.New(gateway.Options{
-		Router:             gateway.NewRouter(ups, cfg.Models),
+		Router:             router,
 		Recorder:           rec,
 		Observer:           a.metrics,
 		Counter:            counter,
@@ -342,7 +349,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Store: st, Pricer: eng, PriceAs: PriceAsOf(cfg), Providers: names,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(), Observe: a.metrics.Observe, Log: log.With("part", "ingest"),
 	})
-	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, People: people, Credentials: creds.Handler(), Extra: append(ssoRoutes(oidc), api.ExtraRoute{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: audit.Handler(st, log.With("part", "audit"))}), Log: log.With("part", "api")})
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, People: people, Credentials: creds.Handler(), Extra: append(ssoRoutes(oidc), api.ExtraRoute{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: audit.Handler(st, log.With("part", "audit"))},
+		api.ExtraRoute{Method: "GET", Path: "/api/v1/routes", Permission: auth.Read, Handler: routesHandler(router)}), Log: log.With("part", "api")})
 
 	a.gw = gw
 	mux := http.NewServeMux()

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,6 +149,9 @@ func (c *call) run() error {
 	stream := env.Stream && c.endpoint != record.EndpointEmbeddings
 	c.rec.RequestedModel = env.Model
 	c.rec.Stream = stream
+	if rt := g.opt.Router.Route(env.Model); rt != nil {
+		return c.serveRoute(rt, env, id, stream)
+	}
 	target, err := g.opt.Router.Resolve(env.Model)
 	if err != nil {
 		return err
@@ -186,7 +190,7 @@ func (c *call) run() error {
 
 	var resp *provider.Response
 	attempt := record.Attempt{Provider: target.Upstream.Name, Model: target.Model, StartMs: ms(c.meter.Since())}
-	resp, err = c.dispatch(target.Upstream, req)
+	resp, err = c.dispatchCtx(c.r.Context(), target.Upstream, req)
 	if err != nil {
 		ae := apierror.From(err)
 		attempt.DurationMs = ms(c.meter.Since()) - attempt.StartMs
@@ -200,7 +204,7 @@ func (c *call) run() error {
 	attempt.ProviderRequestID = resp.RequestID
 	c.rec.ProviderRequestID = resp.RequestID
 	if resp.Stream != nil {
-		err = c.relayStream(resp)
+		err = c.relayStream(resp, nil, nil)
 	} else {
 		err = c.relayBody(resp)
 	}
@@ -220,8 +224,7 @@ func upstreamStatus(e *apierror.Error) int {
 	return 0
 }
 
-func (c *call) dispatch(u *Upstream, req *provider.Request) (*provider.Response, error) {
-	ctx := c.r.Context()
+func (c *call) dispatchCtx(ctx context.Context, u *Upstream, req *provider.Request) (*provider.Response, error) {
 	switch c.endpoint {
 	case record.EndpointChatCompletions:
 		if p, ok := u.Adapter.(provider.ChatCompleter); ok {
@@ -293,7 +296,10 @@ func (c *call) relayBody(resp *provider.Response) error {
 	return nil
 }
 
-func (c *call) relayStream(resp *provider.Response) error {
+// relayStream relays a stream to the caller: first the events pre held
+// back (route.go's prime), then the rest; idle, when set, is called on each
+// event (a route's idle watchdog).
+func (c *call) relayStream(resp *provider.Response, pre []provider.Event, idle func()) error {
 	defer resp.Stream.Close()
 	h := c.w.Header()
 	for k, v := range resp.Header {
@@ -311,9 +317,18 @@ func (c *call) relayStream(resp *provider.Response) error {
 	}
 	var streamErr *apierror.Error
 	for {
-		ev, err := resp.Stream.Next()
+		var ev provider.Event
+		var err error
+		if len(pre) > 0 {
+			ev, pre = pre[0], pre[1:]
+		} else {
+			ev, err = resp.Stream.Next()
+		}
 		if err == io.EOF {
 			break
+		}
+		if idle != nil {
+			idle()
 		}
 		if err != nil {
 			if streamErr != nil {
@@ -580,3 +595,46 @@ func (c *call) keepResponse(b []byte) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// serveRoute serves a call whose model names a route.
+func (c *call) serveRoute(rt *Route, env envelope, id *Identity, stream bool) error {
+	c.rec.Route = rt.Name
+	first := rt.Targets[0]
+	c.rec.Provider, c.rec.Model = first.Upstream.Name, first.Model
+	c.target = &Target{Upstream: first.Upstream, Model: first.Model}
+	if id != nil && id.Allows != nil && !id.Allows(env.Model, "") {
+		return apierror.New(apierror.PermissionDenied, "application %q may not call route %q", id.Application, env.Model)
+	}
+	if c.r.Header.Get(HeaderProviderKey) != "" {
+		return apierror.New(apierror.PermissionDenied, "route %q does not take caller keys (x-weir-provider-key): call a provider's model directly", rt.Name)
+	}
+	req := &provider.Request{
+		Stream: stream, Header: c.r.Header, Wait: &c.wait,
+		IncludeUsage: env.StreamOptions != nil && env.StreamOptions.IncludeUsage,
+	}
+	if c.g.opt.Limiter != nil {
+		t, err := c.g.opt.Limiter.Admit(c.r.Context(), c.rec, c.preEstimate(env))
+		if err != nil {
+			return err
+		}
+		c.ticket = t
+	}
+	forceUsage := stream && c.endpoint == record.EndpointChatCompletions && !req.IncludeUsage
+	if err := c.g.opt.Recorder.Begin(c.rec); err != nil {
+		c.g.log.Error("journal begin", "id", c.rec.ID, "err", err)
+	}
+	return c.runRoute(rt, env, req, forceUsage, roughTokens(len(c.body), env))
+}
+
+// roughTokens is a rate-limit estimate that costs nothing: four bytes of
+// request per token, plus the output bound (max_tokens, else 512).
+func roughTokens(bodyLen int, env envelope) int64 {
+	out := env.MaxCompletionTokens
+	if out == 0 {
+		out = env.MaxTokens
+	}
+	if out == 0 {
+		out = defaultEstimateOutput
+	}
+	return int64(bodyLen/4) + out
+}

@@ -39,6 +39,9 @@ type Router struct {
 	aliases   map[string]string
 	// byModel maps a bare model name to the providers that list it.
 	byModel map[string][]string
+	// routes are names served by several targets (route.go).
+	routes     map[string]*Route
+	routeOrder []string
 }
 
 // NewRouter returns a router over ups; aliases map bare names to

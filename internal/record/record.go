@@ -31,6 +31,10 @@ type Record struct {
 	Provider string `json:"provider"`
 	// RequestedModel is the model as the caller wrote it.
 	RequestedModel string `json:"requested_model"`
+	// Route is the route the caller named as its model, when it named one;
+	// Provider and Model are then the target that served the call (or the
+	// last one tried), and Attempts lists every try.
+	Route string `json:"route,omitempty"`
 	// Model is the model as sent upstream.
 	Model string `json:"model"`
 	// ResponseModel is the model as the provider reported it.
@@ -124,4 +128,9 @@ type Attempt struct {
 	ErrorKind         string `json:"error_kind,omitempty"`
 	Error             string `json:"error,omitempty"`
 	ProviderRequestID string `json:"provider_request_id,omitempty"`
+	// Next is what followed a failed attempt of a route: "retry" (the
+	// same target again, after Backoff), "fallback" (the next target), or
+	// empty when the attempt was the last.
+	Next      string  `json:"next,omitempty"`
+	BackoffMs float64 `json:"backoff_ms,omitempty"`
 }
