@@ -244,6 +244,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			x.writeJSON(http.StatusOK, s.Stats())
 		}
 	default:
+		if strings.HasPrefix(path, azurePrefix) {
+			x.serveAzure(path)
+			return
+		}
 		x.anthropic = r.Header.Get("anthropic-version") != "" || r.Header.Get("x-api-key") != ""
 		if id, ok := strings.CutPrefix(path, "/v1/models/"); ok && id != "" {
 			if x.method(http.MethodGet) && x.authorize() {

@@ -31,6 +31,9 @@ type Config struct {
 	// Models are the model ids this provider is known to serve; used for
 	// bare-name routing and GET /v1/models when the provider cannot list.
 	Models []string
+	// Azure is the Azure OpenAI setup of a provider of type azure; nil
+	// means its defaults.
+	Azure *Azure
 	// Timeout bounds one whole non-streamed call; StreamIdleTimeout bounds
 	// the wait for the next stream event; ConnectTimeout bounds dialing and
 	// waiting for response headers.
@@ -92,4 +95,19 @@ func (c Config) KeyFunc() func() (string, error) {
 		e.Code = CodeNoCredential
 		return "", e
 	}
+}
+
+// Azure is the setup of an Azure OpenAI adapter (type azure).
+type Azure struct {
+	// APIVersion is the api-version query parameter of the deployments
+	// API; "v1" selects Azure's v1 API ({endpoint}/openai/v1/...), which
+	// takes none. Empty: the adapter's default GA version.
+	APIVersion string
+	// Auth is how the key is sent: "api_key" (the api-key header, the
+	// default) or "entra_id" (a Microsoft Entra ID access token, sent as
+	// Authorization: Bearer).
+	Auth string
+	// Deployments maps a deployment name to the model it serves, for
+	// pricing when the answer names no model.
+	Deployments map[string]string
 }

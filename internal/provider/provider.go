@@ -8,6 +8,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 
 	"github.com/weirhq/weir/internal/apierror"
 	"net/http"
@@ -166,3 +167,21 @@ func (w *WaitTimer) Total() time.Duration {
 
 // ErrStreamClosed is what Stream.Next returns after Close.
 var ErrStreamClosed = apierror.New(apierror.ClientClosed, "the stream was closed")
+
+// CodeContentFilter is the error code of a call a provider's content
+// policy refused (Azure OpenAI's content_filter: a prompt or an answer its
+// filters blocked), so that a route can tell it from other refusals and
+// fall back on it. An answer the policy cut short is not an error: it
+// ends with the finish reason FinishContentFilter.
+const CodeContentFilter = "content_filter"
+
+// FinishContentFilter is the finish reason of an answer a provider's
+// content policy cut short.
+const FinishContentFilter = "content_filter"
+
+// ContentFiltered reports whether err is a provider's content-policy
+// refusal.
+func ContentFiltered(err error) bool {
+	var e *apierror.Error
+	return errors.As(err, &e) && e.Code == CodeContentFilter
+}
