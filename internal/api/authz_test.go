@@ -59,6 +59,7 @@ func everything(people People) *API {
 			{Method: "GET", Path: "/api/v1/auth/oidc/login", Handler: http.NotFoundHandler(), TeamScoped: true},
 			{Method: "GET", Path: "/api/v1/auth/oidc/callback", Handler: http.NotFoundHandler(), TeamScoped: true},
 			{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: http.NotFoundHandler()},
+			{Method: "GET", Path: "/api/v1/routes", Permission: auth.Read, Handler: http.NotFoundHandler()},
 		},
 	})
 }
@@ -116,6 +117,7 @@ var allowed = map[string]string{
 	"PUT /api/v1/providers/{name}/credential":                      "admin",
 	"DELETE /api/v1/providers/{name}/credential":                   "admin",
 	"GET /api/v1/audit":                                            "admin",
+	"GET /api/v1/routes":                                           "admin finance owner viewer",
 	"GET /api/v1/auth/oidc/login":                                  "public",
 	"GET /api/v1/auth/oidc/callback":                               "public",
 	"GET /api/v1/tokens":                                           "admin finance owner reviewer viewer",
