@@ -330,6 +330,36 @@ CREATE TABLE provider_credentials (
 	updated_by TEXT    NOT NULL
 );
 `},
+	{11, "prompts", `
+-- Prompt and partial versions (kind 'prompt' or 'partial'), immutable: doc
+-- is the version's JSON, owned by internal/prompt. Labels are append-only
+-- moves; the label in force is its last move (highest seq).
+CREATE TABLE prompt_versions (
+	kind       TEXT    NOT NULL,
+	name       TEXT    NOT NULL,
+	version    INTEGER NOT NULL,
+	doc        TEXT    NOT NULL,
+	created_at INTEGER NOT NULL,
+	created_by TEXT    NOT NULL,
+	PRIMARY KEY (kind, name, version)
+);
+CREATE TABLE prompt_labels (
+	seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+	kind       TEXT    NOT NULL,
+	name       TEXT    NOT NULL,
+	label      TEXT    NOT NULL,
+	version    INTEGER NOT NULL,
+	changed_at INTEGER NOT NULL,
+	changed_by TEXT    NOT NULL
+);
+CREATE INDEX prompt_labels_name ON prompt_labels (kind, name, label, seq);
+CREATE TRIGGER prompt_versions_no_update BEFORE UPDATE ON prompt_versions
+BEGIN SELECT RAISE(ABORT, 'prompt versions are immutable'); END;
+CREATE TRIGGER prompt_versions_no_delete BEFORE DELETE ON prompt_versions
+BEGIN SELECT RAISE(ABORT, 'prompt versions are immutable'); END;
+CREATE TRIGGER prompt_labels_no_update BEFORE UPDATE ON prompt_labels
+BEGIN SELECT RAISE(ABORT, 'label history is append-only'); END;
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

@@ -40,6 +40,7 @@ type Store interface {
 	store.PeopleStore
 	store.AuditStore
 	store.CredentialStore
+	store.PromptStore
 	io.Closer
 }
 
@@ -89,6 +90,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"AuditFilters", testAuditFilters},
 		{"AuditPagination", testAuditPagination},
 		{"Credentials", testCredentials},
+		{"Prompts", testPrompts},
+		{"PromptVersionsConcurrent", testPromptVersionsConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
