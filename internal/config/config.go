@@ -153,6 +153,19 @@ type Provider struct {
 	// UpstreamTimeout and StreamIdleTimeout override the gateway's.
 	UpstreamTimeout   Duration `yaml:"upstream_timeout" json:"upstream_timeout,omitempty"`
 	StreamIdleTimeout Duration `yaml:"stream_idle_timeout" json:"stream_idle_timeout,omitempty"`
+	// APIVersion (type azure only) is the api-version of Azure OpenAI's
+	// deployments API, or "v1" for its v1 API ({base_url}/openai/v1/...).
+	// Default 2024-10-21.
+	APIVersion string `yaml:"api_version" json:"api_version,omitempty"`
+	// Auth (type azure only) is how api_key is sent: api_key (the api-key
+	// header) or entra_id (a Microsoft Entra ID access token, sent as
+	// Authorization: Bearer; Weir does not fetch or refresh it). Default
+	// api_key.
+	Auth string `yaml:"auth" json:"auth,omitempty"`
+	// Deployments (type azure only) maps deployment names to the models
+	// they serve: the price of a call whose answer names no model, and the
+	// provider's model list. Default none.
+	Deployments map[string]string `yaml:"deployments" json:"deployments,omitempty"`
 }
 
 // Pricing configures how calls are priced.
@@ -416,6 +429,21 @@ func (c *Config) Validate() error {
 		}
 		if p.UpstreamTimeout < 0 || p.StreamIdleTimeout < 0 {
 			bad(key, "timeouts must not be negative")
+		}
+		if p.Type == "azure" {
+			if p.BaseURL == "" {
+				bad(key+".base_url", "is required for type azure: the resource endpoint, e.g. https://NAME.openai.azure.com")
+			}
+			if p.Auth != "" && p.Auth != "api_key" && p.Auth != "entra_id" {
+				bad(key+".auth", "%q: want api_key or entra_id", p.Auth)
+			}
+			for d, m := range p.Deployments {
+				if d == "" || m == "" {
+					bad(key+".deployments", "%q: %q: deployment and model must not be empty", d, m)
+				}
+			}
+		} else if p.APIVersion != "" || p.Auth != "" || len(p.Deployments) > 0 {
+			bad(key, "api_version, auth and deployments apply to type azure only")
 		}
 	}
 	for i, w := range c.Alerts.Webhooks {
