@@ -248,6 +248,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			x.serveAzure(path)
 			return
 		}
+		if x.geminiRoute(path) { // Gemini API and Vertex AI: gemini.go
+			return
+		}
 		x.anthropic = r.Header.Get("anthropic-version") != "" || r.Header.Get("x-api-key") != ""
 		if id, ok := strings.CutPrefix(path, "/v1/models/"); ok && id != "" {
 			if x.method(http.MethodGet) && x.authorize() {
