@@ -42,6 +42,24 @@ type Config struct {
 	ConnectTimeout    time.Duration
 	// Client is the HTTP client to use; the app shares one transport.
 	Client *http.Client
+	// AWS is where and as whom a bedrock adapter signs its requests; nil
+	// for other types (and for a bedrock provider configured with an API
+	// key only).
+	AWS *AWS
+}
+
+// AWS is the SigV4 setup of an adapter that calls AWS (type bedrock).
+type AWS struct {
+	// Region is the AWS region, e.g. us-east-1. Empty: the standard
+	// chain's (AWS_REGION, the profile's region).
+	Region string
+	// Profile is a profile of the shared AWS config files. Empty: the
+	// standard chain's default.
+	Profile string
+	// AccessKeyID and SecretAccessKey are resolved static keys, both or
+	// neither. Empty: the standard credential chain (environment, shared
+	// files, SSO, web identity, ECS or EC2 roles).
+	AccessKeyID, SecretAccessKey string
 }
 
 // Factory builds an adapter from its config.

@@ -44,7 +44,7 @@ func (s *Suite) wantReasoning() usage.Usage {
 
 func (s *Suite) wantCache() usage.Usage {
 	u := usage.Usage{InputTokens: cacheIn + cacheRead + cacheWrite, CacheReadTokens: cacheRead, OutputTokens: cacheOut}
-	if s.Protocol == Anthropic { // OpenAI has no cache-write figure
+	if s.Protocol == Anthropic || s.Protocol == Bedrock { // OpenAI has no cache-write figure
 		u.CacheWriteTokens, u.CacheWrite1hTokens = cacheWrite, cacheWrite1h
 	}
 	return u
@@ -218,12 +218,22 @@ func checkChatStream(t *testing.T, d drained, includeUsage bool, want *usage.Usa
 	return &out
 }
 
+// responseModel is the model the answers to a call for model name: the
+// profile's response model, or for Bedrock, whose answers name none, the id
+// sent.
+func (s *Suite) responseModel(model string) string {
+	if s.Protocol == Bedrock {
+		return model
+	}
+	return model + "-0001"
+}
+
 func testChatUnary(t *testing.T, s *Suite) {
 	e := s.newEnv(t)
 	req, resp, err := e.chatCall(t.Context(), mPlain, chatBody(mPlain, false, nil), false, false)
 	mustResponse(t, resp, err, false)
 	want := wantPlain()
-	c := checkUnary(t, req, resp, &want, "stop", mPlain+"-0001")
+	c := checkUnary(t, req, resp, &want, "stop", s.responseModel(mPlain))
 	m := c.Choices[0].Message
 	if m.Content == nil || *m.Content == "" {
 		t.Fatalf("message content is empty")
@@ -239,7 +249,7 @@ func testChatStream(t *testing.T, s *Suite, includeUsage bool) {
 	mustResponse(t, resp, err, true)
 	d := drain(t, resp.Stream, streamLimit)
 	want := wantPlain()
-	st := checkChatStream(t, d, includeUsage, &want, "stop", mPlain+"-0001")
+	st := checkChatStream(t, d, includeUsage, &want, "stop", s.responseModel(mPlain))
 	content := st.acc.content.String()
 	if content == "" {
 		t.Errorf("the chunks carry no content")
@@ -254,7 +264,7 @@ func testReasoningUnary(t *testing.T, s *Suite) {
 	req, resp, err := e.chatCall(t.Context(), mReasoner, chatBody(mReasoner, false, reasoningExtra), false, false)
 	mustResponse(t, resp, err, false)
 	want := s.wantReasoning()
-	c := checkUnary(t, req, resp, &want, "stop", mReasoner+"-0001")
+	c := checkUnary(t, req, resp, &want, "stop", s.responseModel(mReasoner))
 	if m := c.Choices[0].Message; m.Content == nil || *m.Content == "" {
 		t.Errorf("message content is empty")
 	}
@@ -266,7 +276,7 @@ func testReasoningStream(t *testing.T, s *Suite) {
 	mustResponse(t, resp, err, true)
 	d := drain(t, resp.Stream, streamLimit)
 	want := s.wantReasoning()
-	st := checkChatStream(t, d, true, &want, "stop", mReasoner+"-0001")
+	st := checkChatStream(t, d, true, &want, "stop", s.responseModel(mReasoner))
 	reasoning, first := 0, -1
 	for i, ev := range d.events {
 		switch {
@@ -316,7 +326,7 @@ func testToolsUnary(t *testing.T, s *Suite) {
 	e := s.newEnv(t)
 	req, resp, err := e.chatCall(t.Context(), mPlain, chatBody(mPlain, false, toolsExtra), false, false)
 	mustResponse(t, resp, err, false)
-	c := checkUnary(t, req, resp, nil, "tool_calls", mPlain+"-0001")
+	c := checkUnary(t, req, resp, nil, "tool_calls", s.responseModel(mPlain))
 	if resp.Usage.InputTokens != plainIn || resp.Usage.OutputTokens <= 0 {
 		t.Errorf("Usage = %+v, want %d input tokens and some output", resp.Usage, plainIn)
 	}
@@ -332,7 +342,7 @@ func testToolsStream(t *testing.T, s *Suite) {
 	_, resp, err := e.chatCall(t.Context(), mPlain, chatBody(mPlain, true, toolsExtra), true, true)
 	mustResponse(t, resp, err, true)
 	d := drain(t, resp.Stream, streamLimit)
-	st := checkChatStream(t, d, true, nil, "tool_calls", mPlain+"-0001")
+	st := checkChatStream(t, d, true, nil, "tool_calls", s.responseModel(mPlain))
 	if u := lastUsage(d); u != nil && (u.InputTokens != plainIn || u.OutputTokens <= 0) {
 		t.Errorf("last Usage = %+v, want %d input tokens and some output", *u, plainIn)
 	}
@@ -375,6 +385,6 @@ func testCallerKey(t *testing.T, s *Suite, stream bool) {
 	mustResponse(t, resp, err, stream)
 	if stream {
 		want := wantPlain()
-		checkChatStream(t, drain(t, resp.Stream, streamLimit), true, &want, "stop", mPlain+"-0001")
+		checkChatStream(t, drain(t, resp.Stream, streamLimit), true, &want, "stop", s.responseModel(mPlain))
 	}
 }

@@ -39,6 +39,10 @@ const (
 	OpenAI Protocol = iota
 	// Anthropic is POST /v1/messages and GET /v1/models.
 	Anthropic
+	// Bedrock is Converse and ConverseStream (POST /model/{id}/converse,
+	// /converse-stream): usage as Anthropic reports it (cache writes with
+	// their TTL, reasoning in the output), and no model named in answers.
+	Bedrock
 )
 
 // Suite describes the adapter under test.
