@@ -317,7 +317,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 
 	counter := tokencount.New()
 	router := gateway.NewRouter(ups, cfg.Models)
-	if err := router.SetRoutes(BuildRoutes(cfg, ups)); err != nil {
+	routes, err := BuildRoutes(cfg, ups)
+	if err == nil {
+		err = router.SetRoutes(routes)
+	}
+	if err != nil {
 		alerts.Close(ctx)
 		rec.Close(ctx)
 		st.Close()

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
@@ -22,7 +24,7 @@ const (
 
 // BuildRoutes turns the configured routes into the gateway's, each target
 // with its own breaker and buckets in this process.
-func BuildRoutes(cfg config.Config, ups []*gateway.Upstream) []*gateway.Route {
+func BuildRoutes(cfg config.Config, ups []*gateway.Upstream) ([]*gateway.Route, error) {
 	byName := map[string]*gateway.Upstream{}
 	for _, u := range ups {
 		byName[u.Name] = u
@@ -55,6 +57,19 @@ func BuildRoutes(cfg config.Config, ups []*gateway.Upstream) []*gateway.Route {
 		for _, f := range r.FallbackOn {
 			rt.FallbackOn[f] = true
 		}
+		rt.Forbid = r.Params.Forbid
+		keys := make([]string, 0, len(r.Params.Force))
+		for k := range r.Params.Force {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v, err := json.Marshal(r.Params.Force[k])
+			if err != nil {
+				return nil, fmt.Errorf("routes.%s.params.force.%s: %w", name, k, err)
+			}
+			rt.Force = append(rt.Force, gateway.ForcedParam{Name: k, Value: v})
+		}
 		bc := resilience.BreakerConfig{Window: r.Breaker.Window.D(), MinRequests: r.Breaker.MinRequests,
 			FailureRatio: r.Breaker.FailureRatio, SlowCall: r.Breaker.SlowCall.D(), OpenFor: r.Breaker.OpenFor.D()}
 		for _, t := range r.Targets {
@@ -73,7 +88,7 @@ func BuildRoutes(cfg config.Config, ups []*gateway.Upstream) []*gateway.Route {
 		sort.SliceStable(rt.Targets, func(i, j int) bool { return rt.Targets[i].Priority < rt.Targets[j].Priority })
 		out = append(out, rt)
 	}
-	return out
+	return out, nil
 }
 
 func first(ds ...time.Duration) time.Duration {

@@ -26,6 +26,17 @@ type Route struct {
 	Queue Duration `yaml:"queue" json:"queue,omitempty"`
 	// Breaker tunes the targets' circuit breakers.
 	Breaker BreakerPolicy `yaml:"breaker" json:"breaker"`
+	// Params forces or forbids request parameters (top-level body fields).
+	Params RouteParams `yaml:"params" json:"params"`
+}
+
+// RouteParams are request parameters a route sets or refuses.
+type RouteParams struct {
+	// Force sets these fields in every call's body, whatever the caller
+	// sent (e.g. temperature: 0, max_tokens: 1024).
+	Force map[string]any `yaml:"force" json:"force,omitempty"`
+	// Forbid refuses a call that sets any of these fields (400).
+	Forbid []string `yaml:"forbid" json:"forbid,omitempty"`
 }
 
 // RouteTarget is one provider and model behind a route.
@@ -131,6 +142,19 @@ func (c *Config) validateRoutes(names map[string]bool, bad func(key, format stri
 		}
 		if r.Breaker.FailureRatio < 0 || r.Breaker.FailureRatio > 1 || r.Breaker.MinRequests < 0 {
 			bad(key+".breaker", "failure_ratio is between 0 and 1, min_requests not negative")
+		}
+		for k := range r.Params.Force {
+			if k == "" || k == "model" || k == "stream" || k == "messages" {
+				bad(key+".params.force", "%q cannot be forced (model, stream and messages are the call's own)", k)
+			}
+		}
+		for _, k := range r.Params.Forbid {
+			if k == "" || k == "model" || k == "messages" {
+				bad(key+".params.forbid", "%q cannot be forbidden", k)
+			}
+			if _, ok := r.Params.Force[k]; ok {
+				bad(key+".params", "%q is both forced and forbidden", k)
+			}
 		}
 		for _, f := range r.FallbackOn {
 			if f == "" || len(f) > 64 {

@@ -52,6 +52,8 @@ type call struct {
 	costUSD pricing.Money
 	// ticket is the call's admission against limits, settled at the end.
 	ticket Settler
+	// route is the route the call names, if any.
+	route *Route
 }
 
 func (g *Gateway) handle(endpoint string, p protocol) http.HandlerFunc {
@@ -598,7 +600,14 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // serveRoute serves a call whose model names a route.
 func (c *call) serveRoute(rt *Route, env envelope, id *Identity, stream bool) error {
-	c.rec.Route = rt.Name
+	c.rec.Route, c.route = rt.Name, rt
+	for _, f := range rt.Forbid {
+		if _, _, _, err := jsonparser.Get(c.body, f); err == nil {
+			e := apierror.New(apierror.InvalidRequest, "route %s does not allow the parameter '%s'", rt.Name, f)
+			e.Param, e.Code = f, "forbidden_parameter"
+			return e
+		}
+	}
 	first := rt.Targets[0]
 	c.rec.Provider, c.rec.Model = first.Upstream.Name, first.Model
 	c.target = &Target{Upstream: first.Upstream, Model: first.Model}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/buger/jsonparser"
+
 	"github.com/weirhq/weir/internal/apierror"
 	"github.com/weirhq/weir/internal/provider"
 	"github.com/weirhq/weir/internal/record"
@@ -58,6 +60,16 @@ type Route struct {
 	// Queue is how long a call may wait for a target to take it.
 	Queue  time.Duration
 	Budget RetryBudget
+	// Force are top-level body fields set on every call (JSON values);
+	// Forbid are fields a call may not set.
+	Force  []ForcedParam
+	Forbid []string
+}
+
+// ForcedParam is a body field a route sets.
+type ForcedParam struct {
+	Name  string
+	Value []byte // JSON
 }
 
 // maxTargets bounds the targets of one route (their order is kept on the
@@ -238,6 +250,14 @@ func (c *call) attempt(t *RouteTarget, env envelope, req *provider.Request, forc
 	r.Model = t.Model
 	if r.Body, err = rewriteBody(c.body, env.Model != t.Model, t.Model, forceUsage); err != nil {
 		return false, err
+	}
+	for _, f := range c.route.Force {
+		if len(r.Body) > 0 && &r.Body[0] == &c.body[0] {
+			r.Body = append([]byte(nil), r.Body...) // never change the caller's body in place
+		}
+		if r.Body, err = jsonparser.Set(r.Body, f.Value, f.Name); err != nil {
+			return false, apierror.Wrap(apierror.InvalidRequest, err, "the request body must be a JSON object")
+		}
 	}
 	ctx, cancel := context.WithCancelCause(c.r.Context())
 	defer cancel(nil)

@@ -338,3 +338,29 @@ func TestRouteTenThousandCalls(t *testing.T) {
 		t.Errorf("only %d calls needed more than one attempt", retried)
 	}
 }
+
+func TestRouteParams(t *testing.T) {
+	var got []string
+	var mu sync.Mutex
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, string(b))
+		mu.Unlock()
+		fmt.Fprint(w, `{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}`)
+	}))
+	defer up.Close()
+	s := &sim{srv: up}
+	srv, _, router := routeGateway(t, routeOpt{attempts: 1, maxAttempts: 1}, s)
+	rt := router.Route("r")
+	rt.Force = []ForcedParam{{Name: "temperature", Value: []byte("0")}, {Name: "max_tokens", Value: []byte("64")}}
+	rt.Forbid = []string{"logprobs"}
+	resp, body := post(t, srv.URL+"/v1/chat/completions", `{"model":"r","temperature":1.5,"messages":[{"role":"user","content":"hi"}]}`, nil)
+	if resp.StatusCode != 200 || len(got) != 1 || !strings.Contains(got[0], `"temperature":0`) || !strings.Contains(got[0], `"max_tokens":64`) || !strings.Contains(got[0], `"model":"m"`) {
+		t.Fatalf("forced: %d %s; upstream got %q", resp.StatusCode, body, got)
+	}
+	resp, body = post(t, srv.URL+"/v1/chat/completions", `{"model":"r","logprobs":true,"messages":[{"role":"user","content":"hi"}]}`, nil)
+	if resp.StatusCode != 400 || !strings.Contains(body, "forbidden_parameter") || len(got) != 1 {
+		t.Fatalf("forbidden: %d %s", resp.StatusCode, body)
+	}
+}
