@@ -146,11 +146,11 @@ func TestModelPath(t *testing.T) {
 
 func TestFamily(t *testing.T) {
 	for model, want := range map[string]string{
-		"us.anthropic.claude-sonnet-4-5-20250929-v1:0": "anthropic",
-		"global.anthropic.claude-opus-4-5-v1:0":        "anthropic",
-		"amazon.nova-pro-v1:0":                         "amazon",
-		"us.meta.llama3-3-70b-instruct-v1:0":           "meta",
-		"openai.gpt-oss-120b-1:0":                      "openai",
+		"us.anthropic.claude-sonnet-4-5-20250929-v1:0":                "anthropic",
+		"global.anthropic.claude-opus-4-5-v1:0":                       "anthropic",
+		"amazon.nova-pro-v1:0":                                        "amazon",
+		"us.meta.llama3-3-70b-instruct-v1:0":                          "meta",
+		"openai.gpt-oss-120b-1:0":                                     "openai",
 		"arn:aws:bedrock:us-east-1:1:application-inference-profile/x": "",
 	} {
 		if got := family(model); got != want {
