@@ -166,6 +166,21 @@ type Provider struct {
 	// they serve: the price of a call whose answer names no model, and the
 	// provider's model list. Default none.
 	Deployments map[string]string `yaml:"deployments" json:"deployments,omitempty"`
+	// Region (type bedrock only) is the AWS region, e.g. us-east-1: it
+	// picks the endpoint (https://bedrock-runtime.REGION.amazonaws.com) and
+	// scopes the SigV4 signature. Default: AWS_REGION or the AWS profile's.
+	Region string `yaml:"region" json:"region,omitempty"`
+	// AWSProfile (type bedrock only) is a profile of the shared AWS config
+	// and credentials files for the standard credential chain. Default:
+	// AWS_PROFILE, else the default profile.
+	AWSProfile string `yaml:"aws_profile" json:"aws_profile,omitempty"`
+	// AWSAccessKeyID and AWSSecretAccessKey (type bedrock only) are static
+	// AWS keys, "env:VAR" or "file:/path", both or neither. Default: the
+	// standard AWS credential chain (environment, shared files, SSO, web
+	// identity, ECS and EC2 roles). A bedrock provider with api_key (a
+	// Bedrock API key, sent as a bearer token) signs nothing.
+	AWSAccessKeyID     Secret `yaml:"aws_access_key_id" json:"aws_access_key_id,omitempty"`
+	AWSSecretAccessKey Secret `yaml:"aws_secret_access_key" json:"aws_secret_access_key,omitempty"`
 }
 
 // Pricing configures how calls are priced.
@@ -327,6 +342,12 @@ func (c *Config) resolve(env Getenv) error {
 				return fmt.Errorf("providers[%d] (%s).api_key: stored: the stored key is sealed under the master key: %w", i, c.Providers[i].Name, err)
 			}
 		}
+		if err := notStored(&c.Providers[i].AWSAccessKeyID); err != nil {
+			return fmt.Errorf("providers[%d] (%s).aws_access_key_id: %w", i, c.Providers[i].Name, err)
+		}
+		if err := notStored(&c.Providers[i].AWSSecretAccessKey); err != nil {
+			return fmt.Errorf("providers[%d] (%s).aws_secret_access_key: %w", i, c.Providers[i].Name, err)
+		}
 	}
 	for i := range c.Alerts.Webhooks {
 		w := &c.Alerts.Webhooks[i]
@@ -445,6 +466,16 @@ func (c *Config) Validate() error {
 		} else if p.APIVersion != "" || p.Auth != "" || len(p.Deployments) > 0 {
 			bad(key, "api_version, auth and deployments apply to type azure only")
 		}
+		if p.Type == "bedrock" {
+			if p.AWSAccessKeyID.IsSet() != p.AWSSecretAccessKey.IsSet() {
+				bad(key, "aws_access_key_id and aws_secret_access_key go together: set both or neither")
+			}
+			if p.Region != "" && !validRegion(p.Region) {
+				bad(key+".region", "%q is not an AWS region name (e.g. us-east-1)", p.Region)
+			}
+		} else if p.Region != "" || p.AWSProfile != "" || p.AWSAccessKeyID.IsSet() || p.AWSSecretAccessKey.IsSet() {
+			bad(key, "region, aws_profile, aws_access_key_id and aws_secret_access_key apply to type bedrock only")
+		}
 	}
 	for i, w := range c.Alerts.Webhooks {
 		key := fmt.Sprintf("alerts.webhooks[%d]", i)
@@ -548,8 +579,21 @@ func (c Config) GoString() string { return c.String() }
 // LogValue is String, for slog.
 func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
+// validRegion reports whether r looks like an AWS region name: lower-case
+// letters, digits and dashes (us-east-1, eu-central-2, us-gov-west-1).
+func validRegion(r string) bool {
+	for _, c := range r {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return strings.Count(r, "-") >= 2
+}
+
 func (p Provider) redacted() Provider {
 	p.APIKey = p.APIKey.redacted()
+	p.AWSAccessKeyID = p.AWSAccessKeyID.redacted()
+	p.AWSSecretAccessKey = p.AWSSecretAccessKey.redacted()
 	p.BaseURL = redactURL(p.BaseURL)
 	p.Headers = redactHeaders(p.Headers)
 	return p
