@@ -35,6 +35,7 @@ import (
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/provider"
 	"github.com/weirhq/weir/internal/provider/anthropic"
+	"github.com/weirhq/weir/internal/provider/bedrock"
 	"github.com/weirhq/weir/internal/provider/openai"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/recorder"
@@ -51,6 +52,7 @@ func Providers() provider.Registry {
 	return provider.Registry{
 		"openai":    openai.Factory,
 		"anthropic": anthropic.Factory,
+		"bedrock":   bedrock.Factory,
 	}
 }
 
@@ -84,6 +86,10 @@ func BuildUpstreams(cfg config.Config, client *http.Client, keys func(provider s
 			Timeout:           firstPositive(p.UpstreamTimeout.D(), cfg.Gateway.UpstreamTimeout.D()),
 			StreamIdleTimeout: firstPositive(p.StreamIdleTimeout.D(), cfg.Gateway.StreamIdleTimeout.D()),
 			ConnectTimeout:    cfg.Gateway.ConnectTimeout.D(),
+		}
+		if p.Type == "bedrock" {
+			pc.AWS = &provider.AWS{Region: p.Region, Profile: p.AWSProfile,
+				AccessKeyID: p.AWSAccessKeyID.Value(), SecretAccessKey: p.AWSSecretAccessKey.Value()}
 		}
 		if p.APIKey.Stored() {
 			pc.Key = func() string { return "" }

@@ -31,11 +31,16 @@ func priceAs(p config.Provider) string {
 		return p.PriceAs
 	case p.Type == "anthropic":
 		return "anthropic"
+	case p.Type == "bedrock":
+		return "bedrock"
 	}
 	if u, err := url.Parse(p.BaseURL); err == nil {
 		host := strings.ToLower(u.Hostname())
 		if v, ok := vendorHosts[host]; ok {
 			return v
+		}
+		if strings.HasPrefix(host, "bedrock-runtime.") && strings.HasSuffix(host, ".amazonaws.com") {
+			return "bedrock"
 		}
 		if strings.HasSuffix(host, ".openai.azure.com") {
 			return "azure"
