@@ -476,6 +476,9 @@ func (c *Config) Validate() error {
 		} else if p.Region != "" || p.AWSProfile != "" || p.AWSAccessKeyID.IsSet() || p.AWSSecretAccessKey.IsSet() {
 			bad(key, "region, aws_profile, aws_access_key_id and aws_secret_access_key apply to type bedrock only")
 		}
+		if p.Type == "vertex" && !vertexBaseURL(p.BaseURL) {
+			bad(key+".base_url", "%q: type vertex needs the Vertex AI location root, https://LOCATION-aiplatform.googleapis.com/v1/projects/PROJECT/locations/LOCATION", redactURL(p.BaseURL))
+		}
 	}
 	for i, w := range c.Alerts.Webhooks {
 		key := fmt.Sprintf("alerts.webhooks[%d]", i)
