@@ -217,10 +217,13 @@ func (p *Provider) Embeddings(ctx context.Context, req *provider.Request) (*prov
 	return resp, nil
 }
 
-// fix names the deployment's configured model when the answer names none.
+// fix reports the deployment's configured model, when there is one, as
+// the model that answered: the answer's own may be a name the price
+// catalog does not know (an alias such as "ada", a proxy's), and the
+// configuration is the operator's word.
 func (p *Provider) fix(resp *provider.Response, deployment string) {
-	if resp.ResponseModel == "" {
-		resp.ResponseModel = p.deployments[deployment]
+	if m := p.deployments[deployment]; m != "" {
+		resp.ResponseModel = m
 	}
 }
 

@@ -255,22 +255,24 @@ func TestAnswers(t *testing.T) {
 	hdr := http.Header{"X-Ratelimit-Remaining-Requests": {"99"}, "X-Ratelimit-Remaining-Tokens": {"149000"}, "X-Request-Id": {"req-1"}}
 	az := &provider.Azure{Deployments: map[string]string{"prod-chat": "gpt-4o-mini-2024-07-18"}}
 	for _, c := range []struct {
-		file, finish, model string
-		usage               usage.Usage
+		file, deployment, finish, model string
+		usage                           usage.Usage
 	}{
-		// The answer's own model wins over the configured one: Azure
-		// upgrades a deployment's model version in place.
-		{"answer_filtered.json", "content_filter", "gpt-4o-2024-08-06", usage.Usage{InputTokens: 21, OutputTokens: 3}},
-		{"answer_no_model.json", "stop", "gpt-4o-mini-2024-07-18", usage.Usage{InputTokens: 9, OutputTokens: 2}},
+		// A deployment the config does not map: the answer's model.
+		{"answer_filtered.json", "other", "content_filter", "gpt-4o-2024-08-06", usage.Usage{InputTokens: 21, OutputTokens: 3}},
+		// A mapped deployment: the configured model, whatever the answer says.
+		{"answer_filtered.json", "prod-chat", "content_filter", "gpt-4o-mini-2024-07-18", usage.Usage{InputTokens: 21, OutputTokens: 3}},
+		{"answer_no_model.json", "prod-chat", "stop", "gpt-4o-mini-2024-07-18", usage.Usage{InputTokens: 9, OutputTokens: 2}},
+		{"answer_no_model.json", "other", "stop", "", usage.Usage{InputTokens: 9, OutputTokens: 2}},
 	} {
 		f := &fakeAzure{header: hdr, body: fixture(t, c.file)}
 		p := newFake(t, az, f, nil)
-		resp, err := p.ChatCompletion(context.Background(), &provider.Request{Model: "prod-chat", Body: []byte(`{}`)})
+		resp, err := p.ChatCompletion(context.Background(), &provider.Request{Model: c.deployment, Body: []byte(`{}`)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if resp.FinishReason != c.finish || resp.ResponseModel != c.model || resp.Usage != c.usage || !resp.HasUsage {
-			t.Errorf("%s: finish %q model %q usage %+v; want %q %q %+v", c.file, resp.FinishReason, resp.ResponseModel, resp.Usage, c.finish, c.model, c.usage)
+			t.Errorf("%s to %s: finish %q model %q usage %+v; want %q %q %+v", c.file, c.deployment, resp.FinishReason, resp.ResponseModel, resp.Usage, c.finish, c.model, c.usage)
 		}
 		if resp.Header.Get("X-Ratelimit-Remaining-Tokens") != "149000" || resp.Header.Get("X-Ratelimit-Remaining-Requests") != "99" || resp.RequestID != "req-1" {
 			t.Errorf("%s: headers %v, request id %q", c.file, resp.Header, resp.RequestID)
@@ -283,15 +285,15 @@ func TestAnswers(t *testing.T) {
 
 // TestStreamGolden relays Azure streams and records what each event
 // carries: the prelude of prompt_filter_results dropped, filter verdicts as
-// finish reasons, the configured model when no chunk names one, an
-// in-stream content-filter error marked.
+// finish reasons, the configured model of a mapped deployment on every
+// event, an in-stream content-filter error marked.
 func TestStreamGolden(t *testing.T) {
 	az := &provider.Azure{Deployments: map[string]string{"prod-chat": "gpt-4o-mini-2024-07-18"}}
-	for _, name := range []string{"stream_filtered", "stream_no_model"} {
+	for name, deployment := range map[string]string{"stream_filtered": "other", "stream_no_model": "prod-chat"} {
 		t.Run(name, func(t *testing.T) {
 			f := &fakeAzure{header: http.Header{"Content-Type": {"text/event-stream"}}, body: fixture(t, name+".sse")}
 			p := newFake(t, az, f, nil)
-			resp, err := p.ChatCompletion(context.Background(), &provider.Request{Model: "prod-chat", Body: []byte(`{}`), Stream: true, IncludeUsage: true})
+			resp, err := p.ChatCompletion(context.Background(), &provider.Request{Model: deployment, Body: []byte(`{}`), Stream: true, IncludeUsage: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -14,21 +14,17 @@ import (
 // content-filter report (an annotation with "filtered": true, or an error
 // chunk with code content_filter) is marked as such; Azure's first chunk,
 // which only carries prompt_filter_results, is read but not relayed; and
-// the deployment's configured model is reported at the end when no chunk
-// named one.
+// the deployment's configured model, when there is one, is reported as the
+// model that answered.
 type stream struct {
 	provider.Stream
-	model    string
-	sawModel bool
+	model string // the deployment's configured model, reported on every event
 }
 
 func (s *stream) Next() (provider.Event, error) {
 	ev, err := s.Stream.Next()
 	if err != nil {
 		return ev, err
-	}
-	if ev.ResponseModel != "" {
-		s.sawModel = true
 	}
 	if ev.Err != nil {
 		classify(ev.Err)
@@ -43,7 +39,7 @@ func (s *stream) Next() (provider.Event, error) {
 		// OpenAI chunk: strict clients reject it.
 		ev.Data, ev.Drop = nil, true
 	}
-	if ev.Done && !s.sawModel && s.model != "" {
+	if s.model != "" {
 		ev.ResponseModel = s.model
 	}
 	return ev, nil
