@@ -244,6 +244,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			x.writeJSON(http.StatusOK, s.Stats())
 		}
 	default:
+		if strings.HasPrefix(path, "/model/") { // Bedrock: bedrock.go
+			x.bedrock()
+			return
+		}
 		if strings.HasPrefix(path, azurePrefix) {
 			x.serveAzure(path)
 			return
