@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/weirhq/weir/internal/auth"
+	"github.com/weirhq/weir/internal/prompt"
 	"github.com/weirhq/weir/internal/store"
 )
 
@@ -55,13 +56,37 @@ func everything(people People) *API {
 		Alerts: http.NotFoundHandler(), Ingest: http.NotFoundHandler(), Commitments: anyCommit{}, People: people,
 		Credentials: http.NotFoundHandler(),
 		// As the app wires them.
-		Extra: []ExtraRoute{
+		Extra: append([]ExtraRoute{
 			{Method: "GET", Path: "/api/v1/auth/oidc/login", Handler: http.NotFoundHandler(), TeamScoped: true},
 			{Method: "GET", Path: "/api/v1/auth/oidc/callback", Handler: http.NotFoundHandler(), TeamScoped: true},
 			{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: http.NotFoundHandler()},
 			{Method: "GET", Path: "/api/v1/routes", Permission: auth.Read, Handler: http.NotFoundHandler()},
-		},
+		}, promptRoutes()...),
 	})
+}
+
+// promptRoutes are the prompt registry's routes as the app wires them.
+func promptRoutes() []ExtraRoute {
+	var out []ExtraRoute
+	for _, rt := range prompt.Routes {
+		perm := auth.Read
+		if rt.Write {
+			perm = auth.WritePrompts
+		}
+		out = append(out, ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: perm, TeamScoped: true, Handler: http.NotFoundHandler()})
+	}
+	return out
+}
+
+func init() {
+	for _, rt := range prompt.Routes {
+		key := rt.Method + " " + rt.Path
+		allowed[key] = "admin finance owner viewer"
+		if rt.Write {
+			allowed[key] = "admin owner"
+		}
+		teamScoped[key] = true
+	}
 }
 
 // allowed is the role x route table: which roles may call each route.

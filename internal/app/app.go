@@ -33,6 +33,7 @@ import (
 	"github.com/weirhq/weir/internal/limits"
 	"github.com/weirhq/weir/internal/metrics"
 	"github.com/weirhq/weir/internal/pricing"
+	"github.com/weirhq/weir/internal/prompt"
 	"github.com/weirhq/weir/internal/provider"
 	"github.com/weirhq/weir/internal/provider/anthropic"
 	"github.com/weirhq/weir/internal/provider/bedrock"
@@ -322,6 +323,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.registerRecorderMetrics()
 
 	counter := tokencount.New()
+	prompts := prompt.New(prompt.Options{Store: st, Audit: auditLog, AllowUnknownVariables: cfg.Prompts.AllowUnknownVariables, Log: log.With("part", "prompts")})
+	if dir := cfg.Prompts.Dir; dir != "" {
+		res, err := prompts.SyncDir(ctx, dir, "files")
+		if err != nil {
+			alerts.Close(ctx)
+			rec.Close(ctx)
+			st.Close()
+			return nil, fmt.Errorf("prompts: %w", err)
+		}
+		log.Info("prompts synced", "dir", dir, "created", res.Created, "labelled", res.Labelled)
+	}
 	router := gateway.NewRouter(ups, cfg.Models)
 	routes, err := BuildRoutes(cfg, ups)
 	if err == nil {
@@ -345,6 +357,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Pricer:             eng,
 		Limiter:            limiter{lim},
 		Keys:               keyResolver{acc},
+		Prompts:            prompter{prompts},
 		Log:                log.With("part", "gateway"),
 		MaxBodyBytes:       cfg.Gateway.MaxBodyBytes,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(),
@@ -359,7 +372,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Store: st, Pricer: eng, PriceAs: PriceAsOf(cfg), Providers: names,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(), Observe: a.metrics.Observe, Log: log.With("part", "ingest"),
 	})
-	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, People: people, Credentials: creds.Handler(), Extra: append(ssoRoutes(oidc), api.ExtraRoute{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: audit.Handler(st, log.With("part", "audit"))},
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, People: people, Credentials: creds.Handler(), Extra: append(append(ssoRoutes(oidc), promptRoutes(prompts)...), api.ExtraRoute{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: audit.Handler(st, log.With("part", "audit"))},
 		api.ExtraRoute{Method: "GET", Path: "/api/v1/routes", Permission: auth.Read, Handler: routesHandler(router)}), Log: log.With("part", "api")})
 
 	a.gw = gw

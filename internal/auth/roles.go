@@ -23,8 +23,9 @@ const (
 	// Finance reads everything and changes prices, re-pricing,
 	// reconciliation and limits.
 	Finance Role = "finance"
-	// Owner reads everything and changes the use cases they own (as
-	// business or technical owner) and records their KPI results.
+	// Owner reads everything, changes the use cases they own (as business
+	// or technical owner), records their KPI results, and maintains
+	// prompts.
 	Owner Role = "owner"
 	// Reviewer works the human review queue only.
 	Reviewer Role = "reviewer"
@@ -84,12 +85,14 @@ const (
 	WriteCredentials Permission = "credentials.write"
 	// Review: the human review queue.
 	Review Permission = "review"
+	// WritePrompts: prompt and partial versions, and their labels.
+	WritePrompts Permission = "prompts.write"
 )
 
 var grants = map[Role][]Permission{
-	Admin:    {Self, Read, Quote, WriteCosts, WriteLimits, WriteUseCases, WriteKPIs, WriteAccess, ManagePeople, ReadPeople, ReadAudit, ReadConfig, Ingest, WriteCredentials, Review},
+	Admin:    {Self, Read, Quote, WriteCosts, WriteLimits, WriteUseCases, WriteKPIs, WriteAccess, ManagePeople, ReadPeople, ReadAudit, ReadConfig, Ingest, WriteCredentials, Review, WritePrompts},
 	Finance:  {Self, Read, Quote, WriteCosts, WriteLimits, ReadPeople},
-	Owner:    {Self, Read, Quote, WriteUseCases, WriteKPIs, ReadPeople},
+	Owner:    {Self, Read, Quote, WriteUseCases, WriteKPIs, ReadPeople, WritePrompts},
 	Reviewer: {Self, Review},
 	Viewer:   {Self, Read, Quote},
 }

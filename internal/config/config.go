@@ -48,6 +48,8 @@ type Config struct {
 	Pricing  Pricing          `yaml:"pricing" json:"pricing"`
 	Alerts   Alerts           `yaml:"alerts" json:"alerts"`
 	Auth     Auth             `yaml:"auth" json:"auth"`
+	// Prompts configures the prompt registry (docs/prompts.md).
+	Prompts Prompts `yaml:"prompts" json:"prompts"`
 	// PprofListen, when set, serves Go's profiler (/debug/pprof/) on its
 	// own address, e.g. 127.0.0.1:6060. Default off.
 	PprofListen string `yaml:"pprof_listen" json:"pprof_listen,omitempty"`
@@ -89,6 +91,18 @@ func (o OIDC) SSO() sso.Config {
 	c := o.Config
 	c.ClientSecret, c.CookieKey = o.ClientSecret.Value(), o.CookieKey.Value()
 	return c
+}
+
+// Prompts configures the prompt registry.
+type Prompts struct {
+	// Dir holds prompts as YAML files (one prompt or partial per file),
+	// synced into the store at start: a changed file becomes a new
+	// version. A relative path is relative to the config file. Default
+	// none.
+	Dir string `yaml:"dir" json:"dir,omitempty"`
+	// AllowUnknownVariables lets calls pass variables a prompt does not
+	// declare. Default false: such a variable is an error (usually a typo).
+	AllowUnknownVariables bool `yaml:"allow_unknown_variables" json:"allow_unknown_variables,omitempty"`
 }
 
 // Log configures structured logging.
@@ -281,6 +295,9 @@ func Load(path string, env Getenv) (Config, error) {
 	cfg.Source = path
 	if o := cfg.Pricing.Overlay; o != "" && !filepath.IsAbs(o) {
 		cfg.Pricing.Overlay = filepath.Join(filepath.Dir(path), o)
+	}
+	if d := cfg.Prompts.Dir; d != "" && !filepath.IsAbs(d) {
+		cfg.Prompts.Dir = filepath.Join(filepath.Dir(path), d)
 	}
 	return cfg, nil
 }

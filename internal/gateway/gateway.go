@@ -80,6 +80,22 @@ type KeyResolver interface {
 	Resolve(secret string) (Identity, bool)
 }
 
+// Prompter renders a call's prompt reference (x-weir-prompt, or the
+// body's "weir" field) into its body for one target; the app adapts the
+// prompt registry to it. It returns the body unchanged and a zero
+// PromptInfo when the call names no prompt; errors are *apierror.Error
+// (the caller's fault: 400, never retried elsewhere).
+type Prompter interface {
+	Prepare(ctx context.Context, anthropic bool, body []byte, h http.Header, provider, model string) ([]byte, PromptInfo, error)
+}
+
+// PromptInfo is the prompt version a call was rendered from.
+type PromptInfo struct {
+	Name    string
+	Version int
+	Variant string
+}
+
 // Options configure a Gateway.
 type Options struct {
 	Router   *Router
@@ -89,7 +105,10 @@ type Options struct {
 	Pricer   Pricer
 	Limiter  Limiter
 	Keys     KeyResolver
-	Log      *slog.Logger
+	// Prompts renders calls that name a registered prompt; nil: calls
+	// cannot name one (the fields pass through to the provider).
+	Prompts Prompter
+	Log     *slog.Logger
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64
 	// MaxLoggedBodyBytes bounds the bodies kept in a record; 0 keeps none.

@@ -52,8 +52,26 @@ type call struct {
 	costUSD pricing.Money
 	// ticket is the call's admission against limits, settled at the end.
 	ticket Settler
-	// route is the route the call names, if any.
-	route *Route
+	// route is the route the call names, if any; original is the
+	// caller's body, rendered again for each target when it names a
+	// prompt (the prompt's variant depends on the target).
+	route    *Route
+	original []byte
+}
+
+// renderPrompt renders the prompt a call names, if any, for a target.
+func (c *call) renderPrompt(body []byte, provider, model string) ([]byte, error) {
+	if c.g.opt.Prompts == nil {
+		return body, nil
+	}
+	out, info, err := c.g.opt.Prompts.Prepare(c.r.Context(), c.proto == protoAnthropic, body, c.r.Header, provider, model)
+	if err != nil {
+		return body, err
+	}
+	if info.Name != "" {
+		c.rec.Prompt, c.rec.PromptVersion, c.rec.PromptVariant = info.Name, info.Version, info.Variant
+	}
+	return out, nil
 }
 
 func (g *Gateway) handle(endpoint string, p protocol) http.HandlerFunc {
@@ -163,6 +181,9 @@ func (c *call) run() error {
 	if id != nil && id.Allows != nil && !id.Allows(env.Model, target.Upstream.Name+"/"+target.Model) {
 		return apierror.New(apierror.PermissionDenied, "application %q may not call model %q", id.Application, env.Model)
 	}
+	if c.body, err = c.renderPrompt(c.body, target.Upstream.Name, target.Model); err != nil {
+		return err
+	}
 	req := &provider.Request{
 		Model: target.Model, Stream: stream, Header: c.r.Header, Wait: &c.wait,
 		IncludeUsage: env.StreamOptions != nil && env.StreamOptions.IncludeUsage,
@@ -181,7 +202,7 @@ func (c *call) run() error {
 		c.ticket = t
 	}
 	forceUsage := stream && c.endpoint == record.EndpointChatCompletions && !req.IncludeUsage
-	if req.Body, err = rewriteBody(body, env.Model != target.Model, target.Model, forceUsage); err != nil {
+	if req.Body, err = rewriteBody(c.body, env.Model != target.Model, target.Model, forceUsage); err != nil {
 		return err
 	}
 	// The begin entry stays small (no body): it only has to say the call
@@ -601,6 +622,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // serveRoute serves a call whose model names a route.
 func (c *call) serveRoute(rt *Route, env envelope, id *Identity, stream bool) error {
 	c.rec.Route, c.route = rt.Name, rt
+	c.original = c.body
 	for _, f := range rt.Forbid {
 		if _, _, _, err := jsonparser.Get(c.body, f); err == nil {
 			e := apierror.New(apierror.InvalidRequest, "route %s does not allow the parameter '%s'", rt.Name, f)

@@ -164,6 +164,10 @@ func (c *call) runRoute(rt *Route, env envelope, req *provider.Request, forceUsa
 		var refused []string
 		for _, t := range targets {
 			for try := 0; try < rt.Attempts && attempts < rt.MaxAttempts; try++ {
+				body, err := c.targetBody(t, env, forceUsage)
+				if err != nil {
+					return err // the caller's (a prompt that does not render): no target would do better
+				}
 				now := time.Now()
 				ok, why := t.State.Acquire(now, estTokens)
 				if !ok {
@@ -174,7 +178,7 @@ func (c *call) runRoute(rt *Route, env envelope, req *provider.Request, forceUsa
 					break
 				}
 				attempts++
-				committed, err := c.attempt(t, env, req, forceUsage, estTokens)
+				committed, err := c.attempt(t, req, body, estTokens)
 				if err == nil || committed {
 					return err
 				}
@@ -240,25 +244,39 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// targetBody is the body for target t: the caller's, with its prompt
+// rendered for t, t's model, usage asked for, and the route's forced
+// parameters.
+func (c *call) targetBody(t *RouteTarget, env envelope, forceUsage bool) ([]byte, error) {
+	var err error
+	if c.original != nil {
+		if c.body, err = c.renderPrompt(c.original, t.Upstream.Name, t.Model); err != nil {
+			return nil, err
+		}
+	}
+	body, err := rewriteBody(c.body, env.Model != t.Model, t.Model, forceUsage)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range c.route.Force {
+		if len(body) > 0 && len(c.body) > 0 && &body[0] == &c.body[0] {
+			body = append([]byte(nil), body...) // never change the caller's body in place
+		}
+		if body, err = jsonparser.Set(body, f.Value, f.Name); err != nil {
+			return nil, apierror.Wrap(apierror.InvalidRequest, err, "the request body must be a JSON object")
+		}
+	}
+	return body, nil
+}
+
 // attempt tries one target. committed reports whether the caller has
 // received bytes (then nothing can move the call elsewhere).
-func (c *call) attempt(t *RouteTarget, env envelope, req *provider.Request, forceUsage bool, estTokens int64) (committed bool, err error) {
+func (c *call) attempt(t *RouteTarget, req *provider.Request, body []byte, estTokens int64) (committed bool, err error) {
 	target := Target{Upstream: t.Upstream, Model: t.Model}
 	c.target = &target
 	c.rec.Provider, c.rec.Model = t.Upstream.Name, t.Model
 	r := *req
-	r.Model = t.Model
-	if r.Body, err = rewriteBody(c.body, env.Model != t.Model, t.Model, forceUsage); err != nil {
-		return false, err
-	}
-	for _, f := range c.route.Force {
-		if len(r.Body) > 0 && &r.Body[0] == &c.body[0] {
-			r.Body = append([]byte(nil), r.Body...) // never change the caller's body in place
-		}
-		if r.Body, err = jsonparser.Set(r.Body, f.Value, f.Name); err != nil {
-			return false, apierror.Wrap(apierror.InvalidRequest, err, "the request body must be a JSON object")
-		}
-	}
+	r.Model, r.Body = t.Model, body
 	ctx, cancel := context.WithCancelCause(c.r.Context())
 	defer cancel(nil)
 	var timers attemptTimers

@@ -35,6 +35,12 @@ type Record struct {
 	// Provider and Model are then the target that served the call (or the
 	// last one tried), and Attempts lists every try.
 	Route string `json:"route,omitempty"`
+	// Prompt, PromptVersion and PromptVariant name the registered prompt
+	// the call was rendered from (x-weir-prompt or the body's "weir"
+	// field); the variant is "" for the default wording.
+	Prompt        string `json:"prompt,omitempty"`
+	PromptVersion int    `json:"prompt_version,omitempty"`
+	PromptVariant string `json:"prompt_variant,omitempty"`
 	// Model is the model as sent upstream.
 	Model string `json:"model"`
 	// ResponseModel is the model as the provider reported it.
