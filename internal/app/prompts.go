@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -19,7 +20,12 @@ var _ gateway.Prompter = prompter{}
 
 // Prepare implements gateway.Prompter: a prompt that does not exist or
 // does not render is the caller's error (400); a store failure is ours.
-func (p prompter) Prepare(ctx context.Context, anthropic bool, body []byte, h http.Header, provider, model string) ([]byte, gateway.PromptInfo, error) {
+func (p prompter) Prepare(ctx context.Context, anthropic bool, body []byte, h http.Header, provider, model, defaultRef string) ([]byte, gateway.PromptInfo, error) {
+	if defaultRef != "" && h.Get(prompt.HeaderPrompt) == "" && !bytes.Contains(body, []byte(`"`+prompt.BodyField+`"`)) {
+		// The route's prompt, for a call that names none.
+		h = h.Clone()
+		h.Set(prompt.HeaderPrompt, defaultRef)
+	}
 	s := prompt.OpenAIChat
 	if anthropic {
 		s = prompt.AnthropicMessages

@@ -92,3 +92,51 @@ func TestPromptThroughTheGateway(t *testing.T) {
 		t.Errorf("upstream got %d calls", len(got))
 	}
 }
+
+// TestRoutePrompt: a route carrying a prompt renders it for calls that name
+// none, with their variables from the header.
+func TestRoutePrompt(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, string(b))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}`)
+	}))
+	defer up.Close()
+	cfg := config.Default()
+	cfg.Providers = []config.Provider{{Name: "primary", Type: "openai", BaseURL: up.URL + "/v1", PriceAs: "none"}}
+	cfg.Routes = map[string]config.Route{"support": {Prompt: "greeter@production", Targets: []config.RouteTarget{{Provider: "primary", Model: "m"}}}}
+	srv := serveApp(t, cfg)
+	post := func(path, body string, hdr map[string]string) (int, string) {
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if c, b := post("/api/v1/prompts/greeter/versions", `{"variables":[{"name":"who"}],"messages":[{"role":"system","content":"Greet {{who}}."}]}`, nil); c != 201 {
+		t.Fatalf("%d %s", c, b)
+	}
+	req, _ := http.NewRequest("PUT", srv.URL+"/api/v1/prompts/greeter/labels/production", strings.NewReader(`{"version":1}`))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode/100 != 2 {
+		t.Fatalf("label: %v %v", resp, err)
+	}
+	if c, b := post("/v1/chat/completions", `{"model":"support","messages":[{"role":"user","content":"hi"}]}`, map[string]string{"x-weir-prompt-variables": `{"who":"Ann"}`}); c != 200 {
+		t.Fatalf("call: %d %s", c, b)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || !strings.Contains(got[0], `Greet Ann.`) {
+		t.Errorf("upstream got %q", got)
+	}
+}

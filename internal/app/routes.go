@@ -57,7 +57,7 @@ func BuildRoutes(cfg config.Config, ups []*gateway.Upstream) ([]*gateway.Route, 
 		for _, f := range r.FallbackOn {
 			rt.FallbackOn[f] = true
 		}
-		rt.Forbid = r.Params.Forbid
+		rt.Forbid, rt.Prompt = r.Params.Forbid, r.Prompt
 		keys := make([]string, 0, len(r.Params.Force))
 		for k := range r.Params.Force {
 			keys = append(keys, k)

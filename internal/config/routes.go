@@ -28,6 +28,10 @@ type Route struct {
 	Breaker BreakerPolicy `yaml:"breaker" json:"breaker"`
 	// Params forces or forbids request parameters (top-level body fields).
 	Params RouteParams `yaml:"params" json:"params"`
+	// Prompt is a registered prompt (name, name@3, name@production)
+	// rendered for calls that name none; their variables come in
+	// x-weir-prompt-variables.
+	Prompt string `yaml:"prompt" json:"prompt,omitempty"`
 }
 
 // RouteParams are request parameters a route sets or refuses.

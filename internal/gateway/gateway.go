@@ -86,7 +86,9 @@ type KeyResolver interface {
 // PromptInfo when the call names no prompt; errors are *apierror.Error
 // (the caller's fault: 400, never retried elsewhere).
 type Prompter interface {
-	Prepare(ctx context.Context, anthropic bool, body []byte, h http.Header, provider, model string) ([]byte, PromptInfo, error)
+	// Prepare renders the call's prompt, or defaultRef (a route's prompt)
+	// when the call names none.
+	Prepare(ctx context.Context, anthropic bool, body []byte, h http.Header, provider, model, defaultRef string) ([]byte, PromptInfo, error)
 }
 
 // PromptInfo is the prompt version a call was rendered from.

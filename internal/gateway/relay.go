@@ -64,7 +64,11 @@ func (c *call) renderPrompt(body []byte, provider, model string) ([]byte, error)
 	if c.g.opt.Prompts == nil {
 		return body, nil
 	}
-	out, info, err := c.g.opt.Prompts.Prepare(c.r.Context(), c.proto == protoAnthropic, body, c.r.Header, provider, model)
+	var def string
+	if c.route != nil {
+		def = c.route.Prompt
+	}
+	out, info, err := c.g.opt.Prompts.Prepare(c.r.Context(), c.proto == protoAnthropic, body, c.r.Header, provider, model, def)
 	if err != nil {
 		return body, err
 	}

@@ -64,6 +64,9 @@ type Route struct {
 	// Forbid are fields a call may not set.
 	Force  []ForcedParam
 	Forbid []string
+	// Prompt is rendered for calls that name no prompt themselves
+	// (variables in x-weir-prompt-variables).
+	Prompt string
 }
 
 // ForcedParam is a body field a route sets.
