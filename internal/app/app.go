@@ -36,6 +36,7 @@ import (
 	"github.com/weirhq/weir/internal/prompt"
 	"github.com/weirhq/weir/internal/provider"
 	"github.com/weirhq/weir/internal/provider/anthropic"
+	"github.com/weirhq/weir/internal/provider/azure"
 	"github.com/weirhq/weir/internal/provider/bedrock"
 	"github.com/weirhq/weir/internal/provider/openai"
 	"github.com/weirhq/weir/internal/record"
@@ -54,6 +55,7 @@ func Providers() provider.Registry {
 		"openai":    openai.Factory,
 		"anthropic": anthropic.Factory,
 		"bedrock":   bedrock.Factory,
+		"azure":     azure.Factory,
 	}
 }
 
@@ -87,6 +89,9 @@ func BuildUpstreams(cfg config.Config, client *http.Client, keys func(provider s
 			Timeout:           firstPositive(p.UpstreamTimeout.D(), cfg.Gateway.UpstreamTimeout.D()),
 			StreamIdleTimeout: firstPositive(p.StreamIdleTimeout.D(), cfg.Gateway.StreamIdleTimeout.D()),
 			ConnectTimeout:    cfg.Gateway.ConnectTimeout.D(),
+		}
+		if p.Type == "azure" {
+			pc.Azure = &provider.Azure{APIVersion: p.APIVersion, Auth: p.Auth, Deployments: p.Deployments}
 		}
 		if p.Type == "bedrock" {
 			pc.AWS = &provider.AWS{Region: p.Region, Profile: p.AWSProfile,

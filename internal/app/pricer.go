@@ -33,6 +33,8 @@ func priceAs(p config.Provider) string {
 		return "anthropic"
 	case p.Type == "bedrock":
 		return "bedrock"
+	case p.Type == "azure":
+		return "azure"
 	}
 	if u, err := url.Parse(p.BaseURL); err == nil {
 		host := strings.ToLower(u.Hostname())
