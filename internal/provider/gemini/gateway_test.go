@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -41,14 +42,26 @@ func (r *records) Finish(rec *record.Record) error {
 	return nil
 }
 
-func (r *records) last(t *testing.T) record.Record {
+// nth waits for the n-th record (from 1): a stream's record is finished
+// after the caller has read the last byte, so it may lag a little.
+func (r *records) nth(t *testing.T, n int) record.Record {
 	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.all) == 0 {
-		t.Fatal("nothing recorded")
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		r.mu.Lock()
+		if len(r.all) >= n {
+			defer r.mu.Unlock()
+			if len(r.all) > n {
+				t.Errorf("%d records, want %d", len(r.all), n)
+			}
+			return r.all[n-1]
+		}
+		r.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("record %d never came", n)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	return r.all[len(r.all)-1]
 }
 
 const simKey = "gemini-e2e-key"
@@ -127,7 +140,7 @@ func checkRecord(t *testing.T, r record.Record, providerName string, want usage.
 
 func TestGatewayChat(t *testing.T) {
 	c, rec := newStack(t)
-	for _, p := range []string{"gemini", "vertex"} {
+	for i, p := range []string{"gemini", "vertex"} {
 		t.Run(p, func(t *testing.T) {
 			resp, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
 				Model:           p + "/gemini-2.5-flash",
@@ -147,14 +160,14 @@ func TestGatewayChat(t *testing.T) {
 			if u.PromptTokens != 31 || u.CompletionTokens != 12 || u.PromptTokensDetails.CachedTokens != 20 || u.CompletionTokensDetails.ReasoningTokens != 4 {
 				t.Errorf("usage in the answer: %s", u.RawJSON())
 			}
-			checkRecord(t, rec.last(t), p, wantUsage)
+			checkRecord(t, rec.nth(t, i+1), p, wantUsage)
 		})
 	}
 }
 
 func TestGatewayStream(t *testing.T) {
 	c, rec := newStack(t)
-	for _, p := range []string{"gemini", "vertex"} {
+	for i, p := range []string{"gemini", "vertex"} {
 		t.Run(p, func(t *testing.T) {
 			st := c.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
 				Model:           p + "/gemini-2.5-flash",
@@ -183,7 +196,7 @@ func TestGatewayStream(t *testing.T) {
 			if acc.Usage.PromptTokens != 31 || acc.Usage.CompletionTokens != 12 {
 				t.Errorf("streamed usage: %+v", acc.Usage)
 			}
-			r := rec.last(t)
+			r := rec.nth(t, i+1)
 			checkRecord(t, r, p, wantUsage)
 			if r.TTFTMs == nil || r.TTFCTMs == nil {
 				t.Errorf("a stream with thoughts recorded no ttft or ttfct")
@@ -230,7 +243,7 @@ func TestGatewayTools(t *testing.T) {
 
 func TestGatewayEmbeddings(t *testing.T) {
 	c, rec := newStack(t)
-	for _, p := range []string{"gemini", "vertex"} {
+	for i, p := range []string{"gemini", "vertex"} {
 		t.Run(p, func(t *testing.T) {
 			resp, err := c.Embeddings.New(context.Background(), openai.EmbeddingNewParams{
 				Model: p + "/gemini-embedding-001",
@@ -246,7 +259,7 @@ func TestGatewayEmbeddings(t *testing.T) {
 			if resp.Usage.PromptTokens != 6 {
 				t.Errorf("usage.prompt_tokens = %d, want 6", resp.Usage.PromptTokens)
 			}
-			r := rec.last(t)
+			r := rec.nth(t, i+1)
 			if r.Usage.InputTokens != 6 || r.CostUSD == nil {
 				t.Errorf("record: usage %+v cost %v", r.Usage, r.CostUSD)
 			}
@@ -263,7 +276,7 @@ func TestGatewayErrors(t *testing.T) {
 	if !asError(err, &ae) || ae.StatusCode != 404 {
 		t.Fatalf("unknown model: %v, want a 404", err)
 	}
-	if r := rec.last(t); r.ErrorKind != "not_found" {
+	if r := rec.nth(t, 1); r.ErrorKind != "not_found" {
 		t.Errorf("recorded error kind %q, want not_found", r.ErrorKind)
 	}
 }
