@@ -58,6 +58,9 @@ func BuildRoutes(cfg config.Config, ups []*gateway.Upstream) ([]*gateway.Route, 
 			rt.FallbackOn[f] = true
 		}
 		rt.Forbid, rt.Prompt = r.Params.Forbid, r.Prompt
+		if h := r.Hedge; h != nil {
+			rt.Hedge = &gateway.Hedge{After: h.After.D(), Percentile: h.Percentile, Min: h.Min.D()}
+		}
 		keys := make([]string, 0, len(r.Params.Force))
 		for k := range r.Params.Force {
 			keys = append(keys, k)

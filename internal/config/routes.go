@@ -32,6 +32,21 @@ type Route struct {
 	// rendered for calls that name none; their variables come in
 	// x-weir-prompt-variables.
 	Prompt string `yaml:"prompt" json:"prompt,omitempty"`
+	// Hedge, when set, sends a second attempt of a non-streamed call to
+	// the next target when the first is slow; the first answer wins.
+	// Default off.
+	Hedge *HedgePolicy `yaml:"hedge" json:"hedge,omitempty"`
+}
+
+// HedgePolicy says when a slow non-streamed call gets a second attempt.
+type HedgePolicy struct {
+	// After is the wait before the second attempt (required); with
+	// Percentile, the longest wait.
+	After Duration `yaml:"after" json:"after"`
+	// Percentile (e.g. 95) waits for that percentile of the first
+	// target's recent latencies instead, at least Min, once 20 are known.
+	Percentile float64  `yaml:"percentile" json:"percentile,omitempty"`
+	Min        Duration `yaml:"min" json:"min,omitempty"`
 }
 
 // RouteParams are request parameters a route sets or refuses.
@@ -159,6 +174,9 @@ func (c *Config) validateRoutes(names map[string]bool, bad func(key, format stri
 			if _, ok := r.Params.Force[k]; ok {
 				bad(key+".params", "%q is both forced and forbidden", k)
 			}
+		}
+		if h := r.Hedge; h != nil && (h.After.D() <= 0 || h.Percentile < 0 || h.Percentile >= 100 || h.Min.D() < 0 || h.Min.D() > h.After.D()) {
+			bad(key+".hedge", "after is required and positive, percentile between 0 and 100, min at most after")
 		}
 		for _, f := range r.FallbackOn {
 			if f == "" || len(f) > 64 {

@@ -57,6 +57,9 @@ type call struct {
 	// prompt (the prompt's variant depends on the target).
 	route    *Route
 	original []byte
+	// extraCost is what attempts other than the one that answered were
+	// billed (a hedge's loser that answered too).
+	extraCost pricing.Money
 }
 
 // renderPrompt renders the prompt a call names, if any, for a target.
@@ -476,7 +479,7 @@ func (c *call) finish() {
 		c.cost = cost
 		rec.Cost = &c.cost
 		if m, ok := cost.Amount(); ok {
-			c.costUSD = m
+			c.costUSD = m + c.extraCost
 			rec.CostUSD = &c.costUSD
 		}
 	}

@@ -44,6 +44,8 @@ type RouteTarget struct {
 	// TTFT, Idle and Total bound each attempt (0: not set here).
 	TTFT, Idle, Total time.Duration
 	State             TargetState
+	// lat keeps recent latencies for hedging.
+	lat latencyRing
 }
 
 // Route is a name callers use as their model, served by targets.
@@ -67,6 +69,8 @@ type Route struct {
 	// Prompt is rendered for calls that name no prompt themselves
 	// (variables in x-weir-prompt-variables).
 	Prompt string
+	// Hedge, when set, hedges non-streamed calls.
+	Hedge *Hedge
 }
 
 // ForcedParam is a body field a route sets.
@@ -162,6 +166,13 @@ func (c *call) runRoute(rt *Route, env envelope, req *provider.Request, forceUsa
 	queueUntil := now.Add(rt.Queue)
 	attempts := 0
 	var last *apierror.Error
+	if rt.Hedge != nil && !req.Stream && len(targets) > 1 {
+		done, next, tried, hl, err := c.hedged(rt, targets, req, env, forceUsage, estTokens)
+		if done {
+			return err
+		}
+		attempts, last, targets = tried, hl, targets[next:]
+	}
 	for {
 		var earliest time.Time
 		var refused []string
@@ -293,28 +304,11 @@ func (c *call) attempt(t *RouteTarget, req *provider.Request, body []byte, estTo
 	start := time.Now()
 	attempt := record.Attempt{Provider: t.Upstream.Name, Model: t.Model, StartMs: ms(c.meter.Since())}
 	done := func(err error, hdr http.Header) error {
-		var res resilience.Result
-		res.Latency, res.Header, res.Estimated = time.Since(start), hdr, estTokens
-		attempt.DurationMs = ms(c.meter.Since()) - attempt.StartMs
-		if err != nil {
-			e := c.attemptError(ctx, err, t)
-			attempt.ErrorKind, attempt.Error = e.Kind.String(), e.Message
-			if attempt.Status == 0 {
-				attempt.Status = upstreamStatus(e)
-			}
-			res.Failed = targetFailure(e)
-			res.RateLimited = e.Kind == apierror.RateLimited
-			res.RetryAfter = e.RetryAfter
-			if res.Header == nil {
-				res.Header = e.Header
-			}
-			err = e
-		} else if c.hasUsage {
-			res.Used = c.usage.InputTokens + c.usage.OutputTokens
+		var used int64
+		if err == nil && c.hasUsage {
+			used = c.usage.InputTokens + c.usage.OutputTokens
 		}
-		c.rec.Attempts = append(c.rec.Attempts, attempt)
-		t.State.Done(time.Now(), res)
-		return err
+		return c.settle(ctx, t, attempt, start, err, hdr, estTokens, used)
 	}
 	resp, err := c.dispatchCtx(ctx, t.Upstream, &r)
 	if err != nil {
@@ -324,7 +318,11 @@ func (c *call) attempt(t *RouteTarget, req *provider.Request, body []byte, estTo
 	c.rec.ProviderRequestID = resp.RequestID
 	if resp.Stream == nil {
 		c.upstreamOK = true
-		return true, done(c.relayBody(resp), resp.Header)
+		err := c.relayBody(resp)
+		if err == nil {
+			t.lat.add(time.Since(start))
+		}
+		return true, done(err, resp.Header)
 	}
 	// Hold the stream's first events until its first token: until then
 	// nothing has reached the caller and the call may still move on.
@@ -346,6 +344,30 @@ func (c *call) attempt(t *RouteTarget, req *provider.Request, body []byte, estTo
 		attempt.ErrorKind = c.rec.ErrorKind
 	}
 	return true, done(err, resp.Header)
+}
+
+// settle records an ended attempt and reports it to its target's state.
+func (c *call) settle(ctx context.Context, t *RouteTarget, attempt record.Attempt, start time.Time, err error, hdr http.Header, estTokens, used int64) error {
+	var res resilience.Result
+	res.Latency, res.Header, res.Estimated, res.Used = time.Since(start), hdr, estTokens, used
+	attempt.DurationMs = ms(c.meter.Since()) - attempt.StartMs
+	if err != nil {
+		e := c.attemptError(ctx, err, t)
+		attempt.ErrorKind, attempt.Error = e.Kind.String(), e.Message
+		if attempt.Status == 0 {
+			attempt.Status = upstreamStatus(e)
+		}
+		res.Failed = targetFailure(e)
+		res.RateLimited = e.Kind == apierror.RateLimited
+		res.RetryAfter = e.RetryAfter
+		if res.Header == nil {
+			res.Header = e.Header
+		}
+		err = e
+	}
+	c.rec.Attempts = append(c.rec.Attempts, attempt)
+	t.State.Done(time.Now(), res)
+	return err
 }
 
 type attemptTimers struct{ total, ttft, idle *time.Timer }

@@ -364,3 +364,54 @@ func TestRouteParams(t *testing.T) {
 		t.Fatalf("forbidden: %d %s", resp.StatusCode, body)
 	}
 }
+
+func TestRouteHedge(t *testing.T) {
+	slow := newSim(t, mock.Profile{TTFT: 2 * time.Second})
+	fast := newSim(t, mock.Profile{})
+	srv, rec, router := routeGateway(t, routeOpt{attempts: 1, maxAttempts: 3}, slow, fast)
+	router.Route("r").Hedge = &Hedge{After: 100 * time.Millisecond}
+	start := time.Now()
+	resp, body := post(t, srv.URL+"/v1/chat/completions", chatBody, nil)
+	if resp.StatusCode != 200 || time.Since(start) > time.Second {
+		t.Fatalf("hedged call: %d after %v: %s", resp.StatusCode, time.Since(start), body)
+	}
+	r := rec.last(t)
+	if got := attemptsOf(r); got != "p2:200 p1:0:client_closed->hedge" {
+		t.Errorf("attempts %q", got)
+	}
+	if r.Provider != "p2" || r.Usage.OutputTokens != 5 {
+		t.Errorf("record %+v", r)
+	}
+	// A fast first target answers before the hedge: one attempt.
+	fast2 := newSim(t, mock.Profile{})
+	srv2, rec2, router2 := routeGateway(t, routeOpt{attempts: 1, maxAttempts: 3}, fast2, slow)
+	router2.Route("r").Hedge = &Hedge{After: time.Second}
+	post(t, srv2.URL+"/v1/chat/completions", chatBody, nil)
+	if got := attemptsOf(rec2.last(t)); got != "p1:200" {
+		t.Errorf("unhedged attempts %q", got)
+	}
+	// The first target failing before the hedge moves on at once.
+	down := newSim(t, mock.Profile{Failures: []mock.Failure{{Status: 503, Rate: 1}}})
+	srv3, rec3, router3 := routeGateway(t, routeOpt{attempts: 1, maxAttempts: 3}, down, fast)
+	router3.Route("r").Hedge = &Hedge{After: time.Second}
+	if resp, _ := post(t, srv3.URL+"/v1/chat/completions", chatBody, nil); resp.StatusCode != 200 {
+		t.Errorf("after a failed first leg: %d", resp.StatusCode)
+	}
+	if got := attemptsOf(rec3.last(t)); got != "p1:503:upstream_unavailable p2:200" {
+		t.Errorf("attempts %q", got)
+	}
+}
+
+func TestHedgePercentile(t *testing.T) {
+	h := &Hedge{After: time.Second, Percentile: 90, Min: 10 * time.Millisecond}
+	tg := &RouteTarget{}
+	if d := h.delay(tg); d != time.Second {
+		t.Errorf("without samples: %v", d)
+	}
+	for i := 1; i <= 100; i++ {
+		tg.lat.add(time.Duration(i) * time.Millisecond)
+	}
+	if d := h.delay(tg); d < 85*time.Millisecond || d > 95*time.Millisecond {
+		t.Errorf("p90 of 1..100 ms: %v", d)
+	}
+}
