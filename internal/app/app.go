@@ -38,6 +38,7 @@ import (
 	"github.com/weirhq/weir/internal/provider/anthropic"
 	"github.com/weirhq/weir/internal/provider/azure"
 	"github.com/weirhq/weir/internal/provider/bedrock"
+	"github.com/weirhq/weir/internal/provider/gemini"
 	"github.com/weirhq/weir/internal/provider/openai"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/recorder"
@@ -56,6 +57,8 @@ func Providers() provider.Registry {
 		"anthropic": anthropic.Factory,
 		"bedrock":   bedrock.Factory,
 		"azure":     azure.Factory,
+		"gemini":    gemini.Factory,
+		"vertex":    gemini.VertexFactory,
 	}
 }
 

@@ -21,11 +21,11 @@ func TestBuildUpstreamsErrors(t *testing.T) {
 	cfg := config.Default()
 	cfg.Providers = []config.Provider{
 		{Name: "ok", Type: "openai"},
-		{Name: "bad", Type: "gemini"},
+		{Name: "bad", Type: "cohere"},
 		{Name: "worse", Type: "anthropic", BaseURL: "ftp://x"},
 	}
 	_, err := BuildUpstreams(cfg, &http.Client{}, nil)
-	if err == nil || !strings.Contains(err.Error(), `providers[1]: provider "bad": unknown type "gemini"`) || !strings.Contains(err.Error(), "providers[2]") {
+	if err == nil || !strings.Contains(err.Error(), `providers[1]: provider "bad": unknown type "cohere"`) || !strings.Contains(err.Error(), "providers[2]") {
 		t.Errorf("err = %v", err)
 	}
 }

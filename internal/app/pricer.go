@@ -35,6 +35,8 @@ func priceAs(p config.Provider) string {
 		return "bedrock"
 	case p.Type == "azure":
 		return "azure"
+	case p.Type == "gemini", p.Type == "vertex":
+		return "google"
 	}
 	if u, err := url.Parse(p.BaseURL); err == nil {
 		host := strings.ToLower(u.Hostname())
