@@ -688,6 +688,7 @@ func redactURL(raw string) string {
 var envProviders = []struct{ name, typ, keyVar, urlVar, url string }{
 	{"openai", "openai", "OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1"},
 	{"anthropic", "anthropic", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "https://api.anthropic.com"},
+	{"gemini", "gemini", "GEMINI_API_KEY", "GEMINI_BASE_URL", "https://generativelanguage.googleapis.com/v1beta"},
 	{"groq", "openai", "GROQ_API_KEY", "GROQ_BASE_URL", "https://api.groq.com/openai/v1"},
 	{"mistral", "openai", "MISTRAL_API_KEY", "MISTRAL_BASE_URL", "https://api.mistral.ai/v1"},
 	{"deepseek", "openai", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL", "https://api.deepseek.com/v1"},

@@ -123,6 +123,7 @@ func notFound(model, format string, args ...any) *apierror.Error {
 // vendorPrefixes infer the provider type of a bare model name.
 var vendorPrefixes = []struct{ prefix, typ, name string }{
 	{"claude-", "anthropic", "anthropic"},
+	{"gemini-", "gemini", "gemini"},
 	{"gpt-", "openai", "openai"},
 	{"chatgpt-", "openai", "openai"},
 	{"o1", "openai", "openai"},
