@@ -23,7 +23,7 @@ func TestConfigCheck(t *testing.T) {
 	good := filepath.Join(dir, "good.yaml")
 	os.WriteFile(good, []byte("providers:\n  - {name: local, type: openai, base_url: http://127.0.0.1:8000/v1}\nmodels: {fast: local/llama}\n"), 0o600)
 	badType := filepath.Join(dir, "bad-type.yaml")
-	os.WriteFile(badType, []byte("providers:\n  - {name: x, type: gemini}\n"), 0o600)
+	os.WriteFile(badType, []byte("providers:\n  - {name: x, type: cohere}\n"), 0o600)
 	badKey := filepath.Join(dir, "bad-key.yaml")
 	os.WriteFile(badKey, []byte("providers:\n  - {name: x, type: openai, apikey: foo}\n"), 0o600)
 
@@ -32,7 +32,7 @@ func TestConfigCheck(t *testing.T) {
 		t.Errorf("good config: %v %q", err, out.String())
 	}
 	for path, want := range map[string]string{
-		badType:                            `unknown type "gemini"`,
+		badType:                            `unknown type "cohere"`,
 		badKey:                             "field apikey not found",
 		filepath.Join(dir, "missing.yaml"): "no such file",
 	} {
