@@ -28,6 +28,7 @@ import (
 	"github.com/weirhq/weir/internal/config"
 	"github.com/weirhq/weir/internal/costing"
 	"github.com/weirhq/weir/internal/credential"
+	"github.com/weirhq/weir/internal/dashboard"
 	"github.com/weirhq/weir/internal/gateway"
 	"github.com/weirhq/weir/internal/ingest"
 	"github.com/weirhq/weir/internal/limits"
@@ -390,6 +391,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /{$}", a.index)
+	ssoPath := ""
+	if oidc != nil {
+		ssoPath = sso.LoginPath
+	}
+	dash, err := dashboard.New(dashboard.Options{Auth: people, Sessions: people, Requests: st, Costs: st, SSOLoginPath: ssoPath, Log: log.With("part", "dashboard")})
+	if err != nil {
+		alerts.Close(ctx)
+		rec.Close(ctx)
+		st.Close()
+		return nil, err
+	}
+	mux.Handle(dashboard.Prefix, dash)
 	a.handler = mux
 	return a, nil
 }
