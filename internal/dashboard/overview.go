@@ -23,9 +23,9 @@ type overviewData struct {
 	CallsToday, UnpricedToday int64
 	// Errors and ErrorRate are over today's latest calls (Recent of
 	// them, at most recentCalls).
-	Errors    int
-	Recent    int
-	ErrorRate float64
+	Errors      int
+	Recent      int
+	ErrorRate   float64
 	TopUseCases []store.CostTotal
 	// Days is the chart's table: one row per UTC day, oldest first.
 	Days []dayRow
