@@ -82,6 +82,15 @@ type callData struct {
 	Timeline timeline
 	// Costs are the cost components that are not zero.
 	Costs []costLine
+	// Usage are the usage counts that are not zero.
+	Usage []usageLine
+	// Unpriced names the units without a price, when the call is unpriced.
+	Unpriced []string
+}
+
+type usageLine struct {
+	Name  string
+	Count int64
 }
 
 type costLine struct {
@@ -109,6 +118,20 @@ func (d *Dashboard) call(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := callData{Call: rec, Timeline: newTimeline(&rec)}
+	u := rec.Usage
+	for _, l := range []usageLine{
+		{"Input tokens", u.InputTokens}, {"Cache read tokens", u.CacheReadTokens}, {"Cache write tokens", u.CacheWriteTokens},
+		{"Cache write tokens (1 h)", u.CacheWrite1hTokens}, {"Output tokens", u.OutputTokens}, {"Reasoning tokens", u.ReasoningTokens},
+		{"Input audio tokens", u.InputAudioTokens}, {"Output audio tokens", u.OutputAudioTokens},
+		{"Input image tokens", u.InputImageTokens}, {"Output image tokens", u.OutputImageTokens},
+	} {
+		if l.Count != 0 {
+			data.Usage = append(data.Usage, l)
+		}
+	}
+	if rec.CostUSD == nil && rec.Cost != nil {
+		data.Unpriced = rec.Cost.Unpriced.Names()
+	}
 	if c := rec.Cost; c != nil {
 		for _, l := range []struct {
 			name string
@@ -136,7 +159,9 @@ type timeline struct {
 	TotalMs float64
 	Bars    []timelineBar
 	Marks   []timelineMark
-	Height  int
+	// Height is the bars' height; ViewHeight adds room for the marks'
+	// labels below them.
+	Height, ViewHeight int
 }
 
 type timelineBar struct {
@@ -144,12 +169,20 @@ type timelineBar struct {
 	X, W, Y      float64
 	OK           bool
 	Start, Ended float64
+	// TextX is where the label starts, or ends when TextEnd is set (a
+	// bar in the right part of the scale is labelled leftwards).
+	TextX   float64
+	TextEnd bool
 }
 
 type timelineMark struct {
 	Label string
 	X     float64
 	Ms    float64
+	// End: the label is anchored at its end (a mark right of the middle).
+	End bool
+	// Y is the label's baseline, below the bars (one line per mark).
+	Y int
 }
 
 const timelineRow = 22
@@ -165,7 +198,12 @@ func newTimeline(rec *record.Record) timeline {
 	scale := func(ms float64) float64 { return max(0, min(1000, ms/t.TotalMs*1000)) }
 	y := 0.0
 	add := func(label string, start, dur float64, ok bool) {
-		t.Bars = append(t.Bars, timelineBar{Label: label, X: scale(start), W: max(2, scale(dur)), Y: y, OK: ok, Start: start, Ended: start + dur})
+		b := timelineBar{Label: label, X: scale(start), W: max(2, scale(dur)), Y: y, OK: ok, Start: start, Ended: start + dur}
+		b.TextX = b.X
+		if b.X > 500 {
+			b.TextX, b.TextEnd = min(1000, b.X+b.W), true
+		}
+		t.Bars = append(t.Bars, b)
 		y += timelineRow
 	}
 	add("whole call", 0, rec.E2EMs, rec.Status < 400 && rec.ErrorKind == "")
@@ -178,10 +216,15 @@ func newTimeline(rec *record.Record) timeline {
 		v     *float64
 	}{{"first token", rec.TTFTMs}, {"first content token", rec.TTFCTMs}} {
 		if m.v != nil {
-			t.Marks = append(t.Marks, timelineMark{m.label, scale(*m.v), *m.v})
+			x := scale(*m.v)
+			t.Marks = append(t.Marks, timelineMark{Label: m.label, X: x, Ms: *m.v, End: x > 500})
 		}
 	}
 	t.Height = int(y) + 4
+	t.ViewHeight = t.Height + 4 + 14*len(t.Marks)
+	for i := range t.Marks {
+		t.Marks[i].Y = t.Height + 12 + 14*i
+	}
 	return t
 }
 

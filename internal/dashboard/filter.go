@@ -14,6 +14,8 @@ import (
 // callFilter is the calls list's filters as the URL carries them.
 type callFilter struct {
 	UseCase, Team, User, Model, Provider, ErrorKind string
+	// UseCaseInstance is one run of a use case (x-weir-use-case-instance).
+	UseCaseInstance string
 	// Status is the HTTP status answered to the caller; 0 does not filter.
 	Status int
 	// Range is a preset ("1h", "24h", "7d", "30d") or "" for any time;
@@ -50,11 +52,11 @@ var errFilter = errors.New("filter")
 // an error wrapping errFilter.
 func parseFilter(q url.Values, now time.Time) (callFilter, error) {
 	f := callFilter{
-		UseCase: q.Get("use_case"), Team: q.Get("team"), User: q.Get("user"), Model: q.Get("model"),
+		UseCase: q.Get("use_case"), UseCaseInstance: q.Get("use_case_instance"), Team: q.Get("team"), User: q.Get("user"), Model: q.Get("model"),
 		Provider: q.Get("provider"), ErrorKind: q.Get("error_kind"), Range: q.Get("range"),
 		FromText: strings.TrimSpace(q.Get("from")), ToText: strings.TrimSpace(q.Get("to")), TZ: q.Get("tz"), Cursor: q.Get("cursor"),
 	}
-	for name, s := range map[string]*string{"use case": &f.UseCase, "team": &f.Team, "user": &f.User, "model": &f.Model,
+	for name, s := range map[string]*string{"use case": &f.UseCase, "use case instance": &f.UseCaseInstance, "team": &f.Team, "user": &f.User, "model": &f.Model,
 		"provider": &f.Provider, "error kind": &f.ErrorKind, "time zone": &f.TZ, "cursor": &f.Cursor} {
 		*s = strings.TrimSpace(*s)
 		if len(*s) > maxFilterLen {
@@ -135,7 +137,7 @@ func parseBound(s string, loc *time.Location, end bool) (time.Time, error) {
 // query is the store query of f for a principal limited to team (""
 // for none): the team always wins over the filter.
 func (f callFilter) query(team string) store.RequestQuery {
-	q := store.RequestQuery{UseCase: f.UseCase, Team: f.Team, User: f.User, Model: f.Model, Provider: f.Provider,
+	q := store.RequestQuery{UseCase: f.UseCase, UseCaseInstance: f.UseCaseInstance, Team: f.Team, User: f.User, Model: f.Model, Provider: f.Provider,
 		ErrorKind: f.ErrorKind, Status: f.Status, From: f.from, To: f.to, Limit: f.Limit, Cursor: f.Cursor}
 	if team != "" {
 		q.Team = team
@@ -156,6 +158,7 @@ func (f callFilter) values() url.Values {
 		}
 	}
 	set("use_case", f.UseCase)
+	set("use_case_instance", f.UseCaseInstance)
 	set("team", f.Team)
 	set("user", f.User)
 	set("model", f.Model)

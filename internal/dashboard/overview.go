@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -29,7 +28,7 @@ type overviewData struct {
 	TopUseCases []store.CostTotal
 	// Days is the chart's table: one row per UTC day, oldest first.
 	Days []dayRow
-	// Chart is the chart's data for static/app.js: {"t":[unix s],"usd":[dollars]}.
+	// Chart is the chart's data for static/app.js (see chartData).
 	Chart string
 	// Empty: no call is recorded at all.
 	Empty     bool
@@ -108,19 +107,15 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
 				data.Month.AddAmount(t.CostUSD)
 			}
 		}
-		var chart struct {
-			T   []int64   `json:"t"`
-			USD []float64 `json:"usd"`
-		}
+		chart := chartData{Series: []chartSeries{{Label: "Spend", Unit: "usd"}}}
 		for day := chartFrom; !day.After(today); day = day.AddDate(0, 0, 1) {
 			t := byDay[day.Format(time.DateOnly)]
 			data.Days = append(data.Days, dayRow{Day: day.Format(time.DateOnly), Calls: t.Calls, Spend: t.CostUSD})
 			usd, _ := strconv.ParseFloat(t.CostUSD.Format(6), 64)
 			chart.T = append(chart.T, day.Unix())
-			chart.USD = append(chart.USD, usd)
+			chart.Series[0].Values = append(chart.Series[0].Values, &usd)
 		}
-		b, _ := json.Marshal(chart)
-		data.Chart = string(b)
+		data.Chart = chart.JSON()
 		if data.TopUseCases, err = c.CostTotals(ctx, store.CostQuery{From: month, Team: v.Team, GroupBy: store.GroupUseCase, Limit: 5}); err != nil {
 			fail("the top use cases", err)
 		}

@@ -116,6 +116,11 @@ var funcs = template.FuncMap{
 	"statusOK": func(s int, kind string) bool { return s < 400 && kind == "" },
 	"with":     withParam,
 	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"int64":    func(n int) int64 { return int64(n) },
+	"inc":      func(n int) int { return n + 1 },
+	"addf":     func(a, b float64) float64 { return a + b },
+	"num":      func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
+	"fixed":    func(f float64, places int) string { return strconv.FormatFloat(f, 'f', places, 64) },
 }
 
 // when renders t in a <time> element: the UTC time as text (what a

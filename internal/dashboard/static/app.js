@@ -1,0 +1,357 @@
+// Weir dashboard behaviour. Loaded with defer from every page; the CSP
+// allows no inline script and no eval, so everything is wired here:
+// local times, uPlot charts, htmx re-initialisation, keyboard shortcuts
+// and copy buttons. Pages work without it (times in UTC, tables under
+// each chart).
+(function () {
+  "use strict";
+
+  // all returns the elements under root (root included) matching sel.
+  function all(root, sel) {
+    var out = Array.prototype.slice.call(root.querySelectorAll ? root.querySelectorAll(sel) : []);
+    if (root.matches && root.matches(sel)) out.unshift(root);
+    return out;
+  }
+
+  // ---- Times: <time datetime> in the viewer's time zone. ----------------
+
+  var dateFmt = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+
+  function localTimes(root) {
+    all(root, "time[datetime]").forEach(function (el) {
+      if (el.dataset.local) return;
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d.getTime())) return;
+      el.title = el.textContent.trim(); // the UTC text the server wrote
+      el.textContent = dateFmt.format(d);
+      el.dataset.local = "1";
+    });
+    // Filter forms send the viewer's zone, in which typed days are read.
+    var tz = "";
+    try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* old browser */ }
+    all(root, "input[data-tz]").forEach(function (el) {
+      if (!el.value && tz) el.value = tz;
+    });
+  }
+
+  // ---- Charts -------------------------------------------------------------
+  //
+  // <div data-chart='{"t":[unix s],"series":[{"label":"Spend","values":[…],"unit":"usd"}],
+  //                   "markers":[{"t":unix s,"label":"v2"}]}'>
+  // Units: usd (dollars), ms, count, percent (a fraction: 0.05 is 5 %).
+  // data-sparkline (with the same JSON, or as a flag beside data-chart)
+  // draws a tiny chart without axes, legend or cursor.
+
+  var palette = ["#1f77b4", "#d6672b", "#2ca02c", "#9467bd", "#c2185b", "#17becf", "#8c564b", "#7f7f7f"];
+
+  function numFmt(opts) { return new Intl.NumberFormat(undefined, opts); }
+  var compact = numFmt({ notation: "compact", maximumFractionDigits: 1 });
+  var whole = numFmt({ maximumFractionDigits: 0 });
+
+  function formatter(unit) {
+    switch (unit) {
+      case "usd":
+        return function (v) {
+          if (v == null) return "—";
+          var a = Math.abs(v);
+          var places = a >= 100 ? 0 : a >= 1 ? 2 : a >= 0.01 ? 4 : a === 0 ? 0 : 6;
+          return "$" + numFmt({ minimumFractionDigits: places, maximumFractionDigits: places }).format(v);
+        };
+      case "ms":
+        return function (v) {
+          if (v == null) return "—";
+          var a = Math.abs(v);
+          if (a < 10) return v.toFixed(1) + " ms";
+          if (a < 1000) return Math.round(v) + " ms";
+          if (a < 60000) return (v / 1000).toFixed(2) + " s";
+          return (v / 60000).toFixed(1) + " min";
+        };
+      case "percent":
+        return function (v) { return v == null ? "—" : (v * 100).toFixed(Math.abs(v) < 0.1 ? 2 : 1) + " %"; };
+      default:
+        return function (v) { return v == null ? "—" : Math.abs(v) >= 10000 ? compact.format(v) : whole.format(v); };
+    }
+  }
+
+  // parseSpec reads a chart's JSON, accepting the overview's first shape
+  // {"t":[…],"usd":[…]} too.
+  function parseSpec(text) {
+    var s;
+    try { s = JSON.parse(text); } catch (e) { return null; }
+    if (!s || !Array.isArray(s.t)) return null;
+    if (!s.series && Array.isArray(s.usd)) s.series = [{ label: "Spend", values: s.usd, unit: "usd" }];
+    if (!Array.isArray(s.series) || s.series.length === 0) return null;
+    return s;
+  }
+
+  function cssColor(name, fallback) {
+    var v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    return v || fallback;
+  }
+
+  var charts = new Set();
+
+  function makeChart(el, spec, spark) {
+    if (typeof uPlot === "undefined") return;
+    var fg = cssColor("--muted", "#5f6670");
+    var grid = cssColor("--line", "#dde0e4");
+    var units = [];
+    spec.series.forEach(function (s) {
+      var u = s.unit || "count";
+      if (units.indexOf(u) < 0) units.push(u);
+    });
+    var series = [{ label: "Time", value: function (u, v) { return v == null ? "—" : dateFmt.format(new Date(v * 1000)); } }];
+    var data = [spec.t];
+    spec.series.forEach(function (s, i) {
+      var unit = s.unit || "count";
+      var fmt = formatter(unit);
+      var color = s.color || palette[i % palette.length];
+      series.push({
+        label: s.label || "series " + (i + 1),
+        scale: unit,
+        stroke: color,
+        width: spark ? 1.5 : 2,
+        fill: spec.series.length === 1 ? color + "22" : undefined,
+        points: { show: spec.t.length <= 2 },
+        spanGaps: false,
+        value: function (u, v) { return fmt(v); },
+      });
+      data.push(s.values);
+    });
+    var scales = { x: { time: true } };
+    var axes = [];
+    if (spark) {
+      axes = [{ show: false }];
+      units.forEach(function (u) { axes.push({ scale: u, show: false }); scales[u] = { auto: true }; });
+    } else {
+      axes = [{ stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } }];
+      units.forEach(function (u, i) {
+        var fmt = formatter(u);
+        scales[u] = { auto: true, range: function (self, min, max) { return [Math.min(0, min), max > 0 ? max * 1.1 : 1]; } };
+        axes.push({
+          scale: u, side: i === 0 ? 3 : 1, stroke: fg,
+          grid: { show: i === 0, stroke: grid, width: 1 }, ticks: { stroke: grid },
+          size: 70,
+          values: function (self, splits) { return splits.map(fmt); },
+        });
+      });
+    }
+    var markers = Array.isArray(spec.markers) ? spec.markers : [];
+    var height = spark ? (el.clientHeight || 28) : (spec.height || 240);
+    var opts = {
+      width: Math.max(el.clientWidth, 100),
+      height: height,
+      series: series,
+      scales: scales,
+      axes: axes,
+      legend: { show: !spark },
+      cursor: spark ? { show: false } : { drag: { x: true, y: false } },
+      padding: spark ? [2, 2, 2, 2] : undefined,
+      hooks: {
+        draw: [function (u) {
+          if (!markers.length) return;
+          var ctx = u.ctx;
+          var top = u.bbox.top, bottom = u.bbox.top + u.bbox.height;
+          ctx.save();
+          ctx.strokeStyle = cssColor("--accent", "#1f5fbf");
+          ctx.fillStyle = ctx.strokeStyle;
+          ctx.lineWidth = Math.max(1, devicePixelRatio);
+          ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+          ctx.font = (11 * devicePixelRatio) + "px system-ui, sans-serif";
+          ctx.textBaseline = "top";
+          markers.forEach(function (m) {
+            var x = Math.round(u.valToPos(m.t, "x", true));
+            if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+            ctx.beginPath();
+            ctx.moveTo(x, top);
+            ctx.lineTo(x, bottom);
+            ctx.stroke();
+            if (!spark && m.label) ctx.fillText(m.label, x + 3 * devicePixelRatio, top + 2 * devicePixelRatio);
+          });
+          ctx.restore();
+        }],
+      },
+    };
+    var plot = new uPlot(opts, data, el);
+    charts.add(plot);
+    if (typeof ResizeObserver !== "undefined") {
+      var ro = new ResizeObserver(function () {
+        if (!el.isConnected) { ro.disconnect(); plot.destroy(); charts.delete(plot); return; }
+        var w = Math.max(el.clientWidth, 100);
+        if (w !== plot.width) plot.setSize({ width: w, height: height });
+      });
+      ro.observe(el);
+    }
+  }
+
+  function initCharts(root) {
+    all(root, "[data-chart], [data-sparkline]").forEach(function (el) {
+      if (el.dataset.drawn) return;
+      var spark = el.hasAttribute("data-sparkline");
+      var text = el.getAttribute("data-chart") || el.getAttribute("data-sparkline");
+      var spec = parseSpec(text);
+      if (!spec) return;
+      el.dataset.drawn = "1";
+      makeChart(el, spec, spark);
+    });
+  }
+
+  // ---- Copy buttons -------------------------------------------------------
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    return new Promise(function (resolve, reject) {
+      var ta = document.createElement("textarea");
+      ta.value = text;
+      ta.setAttribute("readonly", "");
+      ta.className = "sr";
+      document.body.appendChild(ta);
+      ta.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { /* refused */ }
+      ta.remove();
+      if (ok) { resolve(); } else { reject(new Error("copy refused")); }
+    });
+  }
+
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("[data-copy]");
+    if (!b) return;
+    e.preventDefault();
+    copyText(b.getAttribute("data-copy")).then(function () {
+      say(b, "Copied");
+    }, function () {
+      say(b, "Copy failed: select the text instead");
+    });
+  });
+
+  function say(after, text) {
+    var s = after.nextElementSibling;
+    if (!s || !s.classList.contains("copied")) {
+      s = document.createElement("span");
+      s.className = "copied";
+      s.setAttribute("role", "status");
+      after.after(s);
+    }
+    s.textContent = text;
+    setTimeout(function () { s.textContent = ""; }, 2000);
+  }
+
+  // ---- Keyboard -----------------------------------------------------------
+
+  var help = [
+    ["/", "focus the first filter"],
+    ["j / k", "next / previous row of a table"],
+    ["Enter", "open the focused row"],
+    ["g o", "go to the overview"],
+    ["g c", "go to the calls"],
+    ["?", "show this help"],
+    ["Esc", "close this help"],
+  ];
+  var dialog = null;
+
+  function showHelp() {
+    if (!dialog) {
+      dialog = document.createElement("dialog");
+      dialog.className = "keys";
+      dialog.setAttribute("aria-labelledby", "keys-h");
+      var h = document.createElement("h2");
+      h.id = "keys-h";
+      h.textContent = "Keyboard shortcuts";
+      var dl = document.createElement("dl");
+      help.forEach(function (row) {
+        var dt = document.createElement("dt");
+        row[0].split(" ").forEach(function (k, i) {
+          if (k === "/" && row[0] === "j / k") { dt.append(" / "); return; }
+          if (i > 0 && row[0] !== "j / k") dt.append(" then ");
+          var kbd = document.createElement("kbd");
+          kbd.textContent = k;
+          dt.append(kbd);
+        });
+        var dd = document.createElement("dd");
+        dd.textContent = row[1];
+        dl.append(dt, dd);
+      });
+      var close = document.createElement("button");
+      close.type = "button";
+      close.textContent = "Close";
+      close.addEventListener("click", function () { dialog.close(); });
+      dialog.append(h, dl, close);
+      document.body.append(dialog);
+    }
+    if (!dialog.open) dialog.showModal();
+  }
+
+  function rowLinks() {
+    var out = [];
+    document.querySelectorAll("main table tbody tr").forEach(function (tr) {
+      var a = tr.querySelector("td a[href], th a[href]");
+      if (a) out.push(a);
+    });
+    return out;
+  }
+
+  function moveRow(step) {
+    var links = rowLinks();
+    if (!links.length) return;
+    var cur = -1;
+    var row = document.activeElement && document.activeElement.closest && document.activeElement.closest("tr");
+    if (row) links.forEach(function (a, i) { if (a.closest("tr") === row) cur = i; });
+    var next = cur < 0 ? (step > 0 ? 0 : links.length - 1) : Math.min(links.length - 1, Math.max(0, cur + step));
+    links[next].focus();
+    links[next].closest("tr").scrollIntoView({ block: "nearest" });
+  }
+
+  var pendingG = 0;
+
+  document.addEventListener("keydown", function (e) {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+    var t = e.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) {
+      if (e.key === "Escape" && t.blur) t.blur();
+      return;
+    }
+    if (dialog && dialog.open) return;
+    var now = Date.now();
+    if (pendingG && now - pendingG < 1500) {
+      pendingG = 0;
+      if (e.key === "o") { e.preventDefault(); location.href = "/ui/"; return; }
+      if (e.key === "c") { e.preventDefault(); location.href = "/ui/calls"; return; }
+    }
+    pendingG = 0;
+    switch (e.key) {
+      case "/": {
+        var f = document.querySelector("main form input:not([type=hidden]), main form select");
+        if (f) { e.preventDefault(); f.focus(); if (f.select) f.select(); }
+        break;
+      }
+      case "j": e.preventDefault(); moveRow(1); break;
+      case "k": e.preventDefault(); moveRow(-1); break;
+      case "g": pendingG = now; break;
+      case "?": e.preventDefault(); showHelp(); break;
+    }
+  });
+
+  // ---- Start, and again on every htmx swap --------------------------------
+
+  function init(root) {
+    localTimes(root);
+    initCharts(root);
+  }
+
+  function start() {
+    init(document);
+    // htmx:load fires for every element htmx adds (after a swap).
+    document.body.addEventListener("htmx:load", function (e) { init(e.detail && e.detail.elt ? e.detail.elt : document); });
+    document.body.addEventListener("htmx:afterSwap", function (e) { init(e.detail && e.detail.target ? e.detail.target : document); });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
