@@ -360,6 +360,57 @@ BEGIN SELECT RAISE(ABORT, 'prompt versions are immutable'); END;
 CREATE TRIGGER prompt_labels_no_update BEFORE UPDATE ON prompt_labels
 BEGIN SELECT RAISE(ABORT, 'label history is append-only'); END;
 `},
+	{12, "rollups", `
+-- Summaries of the calls per minute, hour and UTC day (level, in seconds)
+-- and per key (use case, version, team, provider, model, route), written
+-- in the transaction that inserts the calls: what charts read instead of
+-- the calls. cost_femto sums the priced calls' cost; unpriced counts the
+-- calls with unpriced_units set.
+CREATE TABLE rollups (
+	id                INTEGER PRIMARY KEY,
+	level             INTEGER NOT NULL,
+	bucket            INTEGER NOT NULL, -- Unix seconds of the bucket's start
+	use_case          TEXT    NOT NULL,
+	use_case_version  TEXT    NOT NULL,
+	team              TEXT    NOT NULL,
+	provider          TEXT    NOT NULL,
+	model             TEXT    NOT NULL,
+	route             TEXT    NOT NULL,
+	calls             INTEGER NOT NULL,
+	errors            INTEGER NOT NULL,
+	rate_limited      INTEGER NOT NULL,
+	retried           INTEGER NOT NULL,
+	fell_back         INTEGER NOT NULL,
+	streams           INTEGER NOT NULL,
+	cost_femto        INTEGER NOT NULL,
+	unpriced          INTEGER NOT NULL,
+	input_tokens      INTEGER NOT NULL,
+	output_tokens     INTEGER NOT NULL,
+	cache_read_tokens INTEGER NOT NULL,
+	reasoning_tokens  INTEGER NOT NULL,
+	UNIQUE (level, bucket, use_case, use_case_version, team, provider, model, route)
+);
+-- The latency sketches of a summary (rollup.EncodeSketch), apart so that
+-- questions about counts and cost do not read them.
+CREATE TABLE rollup_sketches (
+	id       INTEGER PRIMARY KEY REFERENCES rollups (id),
+	ttft     BLOB,
+	ttfct    BLOB,
+	itl      BLOB,
+	otps     BLOB,
+	e2e      BLOB,
+	overhead BLOB
+);
+-- The calls stored before this migration are summarised when the store
+-- opens (in Go: the sketches need it), up to rowid backfill_to; every call
+-- inserted afterwards is summarised by its own insert.
+CREATE TABLE rollup_backfill (
+	id          INTEGER PRIMARY KEY CHECK (id = 1),
+	backfill_to INTEGER NOT NULL,
+	done_to     INTEGER NOT NULL
+);
+INSERT INTO rollup_backfill (id, backfill_to, done_to) SELECT 1, COALESCE(MAX(rowid), 0), 0 FROM requests;
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

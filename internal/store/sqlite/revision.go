@@ -11,6 +11,7 @@ import (
 
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/record"
+	"github.com/weirhq/weir/internal/rollup"
 	"github.com/weirhq/weir/internal/store"
 )
 
@@ -26,6 +27,7 @@ func (s *Store) ReviseCosts(ctx context.Context, revs []store.CostRevision) erro
 	}
 	defer tx.Rollback()
 	now := time.Now().UnixNano()
+	moved := rollupBatch{} // the cost deltas of the calls' summaries
 	for _, rv := range revs {
 		var (
 			doc        []byte
@@ -63,10 +65,24 @@ func (s *Store) ReviseCosts(ctx context.Context, revs []store.CostRevision) erro
 		if err != nil {
 			return fmt.Errorf("revise costs: %w", err)
 		}
+		var oldUnpriced sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT unpriced_units FROM requests WHERE id = ?`, rv.RequestID).Scan(&oldUnpriced); err != nil {
+			return fmt.Errorf("revise costs: read %s: %w", rv.RequestID, err)
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE requests SET record = ?, cost_femto = ?, unpriced_units = ? WHERE id = ?`,
 			newDoc, costFemto, unpriced, rv.RequestID); err != nil {
 			return fmt.Errorf("revise costs: update %s: %w", rv.RequestID, err)
 		}
+		var oldF, oldU any
+		if femto.Valid {
+			oldF = femto.Int64
+		}
+		if oldUnpriced.Valid {
+			oldU = oldUnpriced.String
+		}
+		delta := rollupCostDelta(oldF, oldU, costFemto, unpriced)
+		k, _ := rollup.FromRecord(&rec, 0, false)
+		moved.merge(rec.ReceivedAt, k, &delta)
 		var oldFemto any
 		if femto.Valid {
 			oldFemto = femto.Int64
@@ -77,6 +93,9 @@ func (s *Store) ReviseCosts(ctx context.Context, revs []store.CostRevision) erro
 			rv.RunID, rv.RequestID, receivedAt, now, rv.Reason, oldFemto, costFemto, string(oldCost), string(newCost)); err != nil {
 			return fmt.Errorf("revise costs: audit %s: %w", rv.RequestID, err)
 		}
+	}
+	if err := moved.flush(ctx, tx); err != nil {
+		return fmt.Errorf("revise costs: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("revise costs: commit: %w", err)

@@ -74,6 +74,12 @@ func open(ctx context.Context, path string, opts Options, migs []migration) (*St
 		w.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
+	if len(migs) >= rollupMigration {
+		if err := (&Store{w: w}).backfillRollups(ctx); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+		}
+	}
 
 	r, err := sql.Open("sqlite", name+"?"+busy+"&_query_only=1")
 	if err != nil {
@@ -128,6 +134,7 @@ func (s *Store) WriteRecords(ctx context.Context, recs []record.Record) error {
 		return fmt.Errorf("write records: prepare: %w", err)
 	}
 	defer stmt.Close()
+	rollups := rollupBatch{}
 	for i := range recs {
 		rec := &recs[i]
 		doc, err := marshalDoc(rec)
@@ -139,14 +146,25 @@ func (s *Store) WriteRecords(ctx context.Context, recs []record.Record) error {
 			return fmt.Errorf("write records: encode %s: %w", rec.ID, err)
 		}
 		tin, tout := tokenColumns(rec)
-		if _, err := stmt.ExecContext(ctx,
+		res, err := stmt.ExecContext(ctx,
 			rec.ID, rec.ReceivedAt.UnixNano(), rec.Endpoint, rec.UseCase, rec.UseCaseInstance,
 			rec.Team, rec.User, rec.Account, rec.Provider, rec.Model, rec.Status, rec.ErrorKind,
 			rec.Stream, doc, rec.Request, rec.Response, costFemto, unpriced, tin, tout,
 			rec.UseCaseVersion, rec.E2EMs, rec.TTFTMs, rec.Application, rec.APIKeyID,
-		); err != nil {
+		)
+		if err != nil {
 			return fmt.Errorf("write records: insert %s: %w", rec.ID, err)
 		}
+		// Only a call inserted now is summarised: a duplicate is skipped
+		// by the insert and must not count twice.
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("write records: insert %s: %w", rec.ID, err)
+		} else if n == 1 {
+			rollups.add(rec, costFemto, unpriced)
+		}
+	}
+	if err := rollups.flush(ctx, tx); err != nil {
+		return fmt.Errorf("write records: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("write records: commit: %w", err)

@@ -41,6 +41,7 @@ type Store interface {
 	store.AuditStore
 	store.CredentialStore
 	store.PromptStore
+	store.RollupReader
 	io.Closer
 }
 
@@ -92,6 +93,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Credentials", testCredentials},
 		{"Prompts", testPrompts},
 		{"PromptVersionsConcurrent", testPromptVersionsConcurrent},
+		{"Rollups", testRollups},
+		{"RollupsRevised", testRollupsRevised},
+		{"RollupsInvalid", testRollupsInvalid},
+		{"RollupsConcurrent", testRollupsConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
