@@ -61,6 +61,16 @@ type Options struct {
 	Requests store.RequestReader
 	// Costs sums costs for the overview; nil leaves the spend out.
 	Costs store.CostReader
+	// Rollups answer the charts and totals from the per-minute, hour and
+	// day summaries; nil leaves the charts out.
+	Rollups store.RollupReader
+	// Value, Health, Spend and Settings feed the pages of those areas
+	// (their files say what each field is for); a nil field hides what
+	// needs it.
+	Value    ValueSources
+	Health   HealthSources
+	Spend    SpendSources
+	Settings SettingsSources
 	// SSOLoginPath, when set, offers single sign-on on the sign-in page
 	// (e.g. sso.LoginPath); the dashboard adds ?next=.
 	SSOLoginPath string
