@@ -415,6 +415,11 @@ func TestCallsCSV(t *testing.T) {
 			t.Errorf("a row of team %q", r[col["team"]])
 		}
 	}
+	// The list's CSV link carries its filters.
+	w = e.do(t, req{target: "/ui/calls?team=growth&status=429", session: "admin-secret", header: map[string]string{"HX-Request": "true", "HX-Target": "results"}})
+	if want := `href="/ui/calls.csv?status=429&amp;team=growth"`; !strings.Contains(w.Body.String(), want) {
+		t.Errorf("the results lack the CSV link %s", want)
+	}
 	// A team-limited viewer exports its team only.
 	w = e.do(t, req{target: "/ui/calls.csv?team=growth", session: "cx-secret"})
 	rows, _ = csv.NewReader(w.Body).ReadAll()

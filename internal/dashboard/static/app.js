@@ -20,13 +20,25 @@
     hour: "2-digit", minute: "2-digit", second: "2-digit",
   });
 
+  var timeOnly = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  var sameYear = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+  // shortFmt is the format of a time in a table: the clock alone today,
+  // without the year this year.
+  function shortFmt(d) {
+    var n = new Date();
+    if (d.getFullYear() !== n.getFullYear()) return dateFmt;
+    if (d.getMonth() === n.getMonth() && d.getDate() === n.getDate()) return timeOnly;
+    return sameYear;
+  }
+
   function localTimes(root) {
     all(root, "time[datetime]").forEach(function (el) {
       if (el.dataset.local) return;
       var d = new Date(el.getAttribute("datetime"));
       if (isNaN(d.getTime())) return;
       el.title = el.textContent.trim(); // the UTC text the server wrote
-      el.textContent = dateFmt.format(d);
+      el.textContent = (el.closest("table") ? shortFmt(d) : dateFmt).format(d);
       el.dataset.local = "1";
     });
     // Filter forms send the viewer's zone, in which typed days are read.
