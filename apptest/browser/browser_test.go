@@ -125,9 +125,9 @@ func (l *lockedBuffer) String() string {
 func startWeir(t *testing.T) (string, *lockedBuffer) {
 	t.Helper()
 	sim := httptest.NewServer(mock.New(mock.Config{Seed: 7, Models: map[string]mock.Profile{
-		"gpt-4o-mini":       {OutputTokens: 20, InputTokens: 900, CacheReadTokens: 512},
-		"gpt-4o":            {OutputTokens: 60, InputTokens: 1500},
-		"claude-sonnet-4-5": {OutputTokens: 40, InputTokens: 300, CacheReadTokens: 2000},
+		"gpt-4o-mini":       {TTFT: 40 * time.Millisecond, TTFTJitter: 20 * time.Millisecond, ITL: 2 * time.Millisecond, OutputTokens: 20, InputTokens: 900, CacheReadTokens: 512},
+		"gpt-4o":            {TTFT: 60 * time.Millisecond, TTFTJitter: 30 * time.Millisecond, ITL: time.Millisecond, OutputTokens: 60, InputTokens: 1500},
+		"claude-sonnet-4-5": {TTFT: 80 * time.Millisecond, TTFTJitter: 40 * time.Millisecond, ITL: 3 * time.Millisecond, OutputTokens: 40, InputTokens: 300, CacheReadTokens: 2000},
 		"overloaded":        {OutputTokens: 3, Failures: []mock.Failure{{Status: 400, Rate: 1}}},
 	}}, nil))
 	t.Cleanup(sim.Close)

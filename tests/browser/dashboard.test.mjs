@@ -94,10 +94,18 @@ async function settle() {
   await page.waitForLoadState('networkidle');
 }
 
-// shoot saves a full-page screenshot as NAME.png in WEIR_SCREENSHOTS.
+// Screenshots are of the whole page down to maxShotHeight pixels, which
+// keeps a long list's PNG near 300 KB.
+const maxShotHeight = 1100;
+
+// shoot saves a screenshot as NAME.png in WEIR_SCREENSHOTS.
 async function shoot(name) {
   if (!shots) return;
-  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true, animations: 'disabled' });
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.screenshot({
+    path: path.join(shots, `${name}.png`), fullPage: true, animations: 'disabled', caret: 'hide',
+    clip: { x: 0, y: 0, width: 1366, height: Math.min(height, maxShotHeight) },
+  });
 }
 
 // slug names a dashboard path's screenshot: /ui/ is overview, /ui/use-cases
@@ -254,7 +262,15 @@ test('following a use case leads to one of its calls', async () => {
     await Promise.all([page.waitForURL((u) => u.href !== from), link.click()]);
     await settle();
     noProblems(`following ${useCase} to ${page.url()}`);
-    const call = page.locator('main a[href*="/ui/calls/"]').first();
+    // A successful streamed call (status shown as .ok) makes the richest
+    // page; any call will do.
+    let call = page.locator('main a[href*="/ui/calls/"]').first();
+    for (const sel of ['main tr:has(.ok):has([title="streamed"]) a[href*="/ui/calls/"]', 'main tr:has(.ok) a[href*="/ui/calls/"]']) {
+      if (await page.locator(sel).count()) {
+        call = page.locator(sel).first();
+        break;
+      }
+    }
     const instance = page.locator('main a[href*="instance"]').first();
     if (await call.count()) {
       callID = decodeURIComponent((await call.getAttribute('href')).split('/').pop());
