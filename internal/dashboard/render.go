@@ -118,12 +118,11 @@ var funcs = template.FuncMap{
 	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"int64":    func(n int) int64 { return int64(n) },
 	"inc":      func(n int) int { return n + 1 },
+	"addf":     func(a, b float64) float64 { return a + b },
+	"fixed":    func(f float64, places int) string { return strconv.FormatFloat(f, 'f', places, 64) },
 	// query is "?" and the encoded values ("" for none): write it right
 	// after a path, where html/template keeps its ? = and & as they are.
 	"query": encodeQuery,
-	"addf":     func(a, b float64) float64 { return a + b },
-	"num":      func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
-	"fixed":    func(f float64, places int) string { return strconv.FormatFloat(f, 'f', places, 64) },
 }
 
 // when renders t in a <time> element: the UTC time as text (what a
