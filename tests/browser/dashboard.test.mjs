@@ -208,6 +208,9 @@ test('calls: "/" focuses the filter, a use-case filter narrows the list and the 
   assert.ok(['INPUT', 'SELECT'].includes(focused.tag) && focused.inForm, `"/" focused ${JSON.stringify(focused)}, not a filter field`);
   assert.ok(!focused.value.includes('/'), 'the "/" is not typed into the filter');
 
+  const tz = page.locator('main form [name="tz"]');
+  if (await tz.count()) assert.equal(await tz.first().inputValue(), timezone, 'the filter reads days in the viewer\'s time zone');
+
   const field = page.locator('main form [name="use_case"]').first();
   assert.equal(await field.count(), 1, 'the calls list has a use-case filter (name="use_case")');
   if (await field.evaluate((e) => e.tagName) === 'SELECT') {
