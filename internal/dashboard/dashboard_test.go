@@ -509,3 +509,36 @@ func TestNewFailsWithoutReader(t *testing.T) {
 		t.Error("New without a request reader succeeded")
 	}
 }
+
+func TestTimeline(t *testing.T) {
+	rec := record.Record{E2EMs: 1000, TTFTMs: ptr(250.0), TTFCTMs: ptr(900.0), Status: 200, Attempts: []record.Attempt{
+		{Provider: "a", Model: "m", StartMs: 0, DurationMs: 200, Status: 503, ErrorKind: "upstream_unavailable"},
+		{Provider: "b", Model: "n", StartMs: 600, DurationMs: 400, Status: 200},
+	}}
+	tl := newTimeline(&rec)
+	if len(tl.Bars) != 3 || len(tl.Marks) != 2 {
+		t.Fatalf("%d bars and %d marks, want 3 and 2", len(tl.Bars), len(tl.Marks))
+	}
+	b := tl.Bars[1]
+	if b.X != 0 || b.W != 200 || b.OK || b.TextEnd {
+		t.Errorf("the failed first attempt: %+v", b)
+	}
+	b = tl.Bars[2]
+	if b.X != 600 || b.W != 400 || !b.OK || !b.TextEnd || b.TextX != 1000 {
+		t.Errorf("the second attempt: %+v", b)
+	}
+	if m := tl.Marks[0]; m.X != 250 || m.End || m.Y != tl.Height+12 {
+		t.Errorf("first token mark: %+v", m)
+	}
+	if m := tl.Marks[1]; m.X != 900 || !m.End || m.Y <= tl.Marks[0].Y || tl.ViewHeight <= m.Y {
+		t.Errorf("first content token mark: %+v (view height %d)", m, tl.ViewHeight)
+	}
+	// An attempt running past the call's end widens the scale.
+	rec.Attempts[1].DurationMs = 1400
+	if tl := newTimeline(&rec); tl.TotalMs != 2000 || tl.Bars[0].W != 500 {
+		t.Errorf("scale %v, whole-call bar %v; want 2000 ms and 500", tl.TotalMs, tl.Bars[0].W)
+	}
+	if tl := newTimeline(&record.Record{}); len(tl.Bars) != 0 {
+		t.Error("a call of no length has a timeline")
+	}
+}

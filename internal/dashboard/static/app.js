@@ -76,13 +76,14 @@
         return function (v) {
           if (v == null) return "—";
           var a = Math.abs(v);
+          if (a === 0) return "0 ms";
           if (a < 10) return v.toFixed(1) + " ms";
           if (a < 1000) return Math.round(v) + " ms";
           if (a < 60000) return (v / 1000).toFixed(2) + " s";
           return (v / 60000).toFixed(1) + " min";
         };
       case "percent":
-        return function (v) { return v == null ? "—" : (v * 100).toFixed(Math.abs(v) < 0.1 ? 2 : 1) + " %"; };
+        return function (v) { return v == null ? "—" : v === 0 ? "0 %" : (v * 100).toFixed(Math.abs(v) < 0.1 ? 2 : 1) + " %"; };
       default:
         return function (v) { return v == null ? "—" : Math.abs(v) >= 10000 ? compact.format(v) : whole.format(v); };
     }
@@ -127,7 +128,8 @@
         stroke: color,
         width: spark ? 1.5 : 2,
         fill: spec.series.length === 1 ? color + "22" : undefined,
-        points: { show: spec.t.length <= 2 },
+        // Points make lone values (between gaps) visible on short series.
+        points: { show: !spark && spec.t.length <= 60, size: 5 },
         spanGaps: false,
         value: function (u, v) { return fmt(v); },
       });
