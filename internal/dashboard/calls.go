@@ -24,7 +24,9 @@ type callsData struct {
 	Next string
 	// Paged: this is not the first page.
 	Paged bool
-	Error string
+	// Filtered: the viewer's filters narrow the list.
+	Filtered bool
+	Error    string
 }
 
 // calls is the filterable list of calls, newest first, one keyset page at
@@ -54,6 +56,11 @@ func (d *Dashboard) calls(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	// A team-limited viewer's team is no filter of theirs: with nothing
+	// else set, an empty list means "no calls yet".
+	g := f
+	g.Team = ""
+	data.Filtered = g.Filtered() || (v.Team == "" && f.Team != "")
 	if v.Team != "" {
 		f.Team = v.Team
 	}

@@ -278,6 +278,11 @@ func TestCallsTeamLimitedViewer(t *testing.T) {
 			t.Errorf("a cx viewer sees %s of team growth", id)
 		}
 	}
+	// With no calls of the team, the list says how to send some.
+	e0 := newEnv(t, 0)
+	if w := e0.do(t, req{target: "/ui/calls", session: "cx-secret"}); !strings.Contains(w.Body.String(), "No calls recorded yet") {
+		t.Error("an empty list of a team-limited viewer does not say how to send calls")
+	}
 	if w := e.do(t, req{target: "/ui/calls/call-001", session: "cx-secret"}); w.Code != http.StatusNotFound {
 		t.Errorf("another team's call: status %d, want 404", w.Code)
 	}
