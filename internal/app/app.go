@@ -429,8 +429,13 @@ func (a *App) registerRecorderMetrics() {
 func (a *App) Handler() http.Handler { return a.handler }
 
 func (a *App) index(w http.ResponseWriter, r *http.Request) {
+	// A browser is sent to the dashboard; programs get the directory.
+	if strings.Contains(r.Header.Get("Accept"), "text/html") {
+		http.Redirect(w, r, dashboard.Prefix, http.StatusFound)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprint(w, `{"name":"weir","openai_base_url":"/v1","anthropic_base_url":"/","requests":"/api/v1/requests","metrics":"/metrics","health":"/healthz"}`+"\n")
+	fmt.Fprint(w, `{"name":"weir","openai_base_url":"/v1","anthropic_base_url":"/","dashboard":"/ui/","requests":"/api/v1/requests","metrics":"/metrics","health":"/healthz"}`+"\n")
 }
 
 // Serve listens on cfg.Listen until ctx is done, then drains in-flight
