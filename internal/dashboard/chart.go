@@ -13,6 +13,9 @@ type chartData struct {
 	Series []chartSeries `json:"series"`
 	// Markers are vertical lines with a label.
 	Markers []chartMarker `json:"markers,omitempty"`
+	// Stacked draws each series on top of the ones before it (shares of
+	// a total: spend by team, calls by target); a nil value counts as 0.
+	Stacked bool `json:"stacked,omitempty"`
 }
 
 type chartSeries struct {

@@ -118,22 +118,33 @@
     });
     var series = [{ label: "Time", value: function (u, v) { return v == null ? "—" : dateFmt.format(new Date(v * 1000)); } }];
     var data = [spec.t];
+    // "stacked": each series is drawn on top of the ones before it (the
+    // legend still shows its own value); a null counts as 0.
+    var stacked = !!spec.stacked && spec.series.length > 1;
+    var sums = spec.t.map(function () { return 0; });
+    var bands = [];
     spec.series.forEach(function (s, i) {
       var unit = s.unit || "count";
       var fmt = formatter(unit);
       var color = s.color || palette[i % palette.length];
+      var own = s.values;
+      if (stacked) {
+        data.push(own.map(function (v, j) { sums[j] += v == null ? 0 : +v; return sums[j]; }));
+        if (i > 0) bands.push({ series: [i + 1, i] });
+      } else {
+        data.push(own);
+      }
       series.push({
         label: s.label || "series " + (i + 1),
         scale: unit,
         stroke: color,
         width: spark ? 1.5 : 2,
-        fill: spec.series.length === 1 ? color + "22" : undefined,
+        fill: stacked ? color + "55" : spec.series.length === 1 ? color + "22" : undefined,
         // Points make lone values (between gaps) visible on short series.
         points: { show: !spark && spec.t.length <= 60, size: 5 },
         spanGaps: false,
-        value: function (u, v) { return fmt(v); },
+        value: function (u, v, si, idx) { return fmt(idx == null ? v : own[idx]); },
       });
-      data.push(s.values);
     });
     var scales = { x: { time: true } };
     var axes = [];
@@ -159,6 +170,7 @@
       width: Math.max(el.clientWidth, 100),
       height: height,
       series: series,
+      bands: bands,
       scales: scales,
       axes: axes,
       legend: { show: !spark },
