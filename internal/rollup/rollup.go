@@ -89,11 +89,14 @@ type Agg struct {
 	// final target differs from their first.
 	Retried, FellBack int64
 	Streams           int64
-	// CostFemto sums the cost of the priced calls, in femto-dollars
-	// (1e-15 USD); Unpriced counts the calls that reached a provider but
-	// could not be priced.
-	CostFemto int64
-	Unpriced  int64
+	// CostDollars and CostFemto sum the cost of the priced calls: whole
+	// dollars and a femto-dollar (1e-15 USD) remainder, |CostFemto| <
+	// 1e15 (an int64 of femto-dollars alone would overflow past $9,223).
+	// store.RollupRow.Cost gives the exact sum. Unpriced counts the calls
+	// that reached a provider but could not be priced.
+	CostDollars int64
+	CostFemto   int64
+	Unpriced    int64
 	// Token totals (input and output include their cached and reasoning
 	// parts).
 	InputTokens, OutputTokens, CacheReadTokens, ReasoningTokens int64
@@ -131,7 +134,7 @@ func FromRecord(rec *record.Record, costFemto int64, priced bool) (Key, Agg) {
 		a.Streams = 1
 	}
 	if priced {
-		a.CostFemto = costFemto
+		a.AddCostFemto(costFemto)
 	} else if rec.Cost != nil {
 		a.Unpriced = 1
 	}
@@ -179,7 +182,8 @@ func (a *Agg) Merge(b *Agg) {
 	a.Retried += b.Retried
 	a.FellBack += b.FellBack
 	a.Streams += b.Streams
-	a.CostFemto += b.CostFemto
+	a.CostDollars += b.CostDollars
+	a.AddCostFemto(b.CostFemto)
 	a.Unpriced += b.Unpriced
 	a.InputTokens += b.InputTokens
 	a.OutputTokens += b.OutputTokens
@@ -195,6 +199,24 @@ func (a *Agg) Merge(b *Agg) {
 		}
 		a.Sketches[m].MergeWith(s) // same mapping: cannot fail
 	}
+}
+
+// femtoPerDollar is 1e15.
+const femtoPerDollar = 1_000_000_000_000_000
+
+// AddCostFemto adds f femto-dollars to the cost, keeping the remainder
+// under a dollar.
+func (a *Agg) AddCostFemto(f int64) {
+	a.CostDollars += f / femtoPerDollar
+	a.CostFemto += f % femtoPerDollar
+	a.CostDollars += a.CostFemto / femtoPerDollar
+	a.CostFemto %= femtoPerDollar
+}
+
+// CostUSD returns the cost in dollars as a float, for charts (the exact
+// sum is store.RollupRow.Cost).
+func (a *Agg) CostUSD() float64 {
+	return float64(a.CostDollars) + float64(a.CostFemto)/femtoPerDollar
 }
 
 // Quantile returns the metric's q-quantile (0 ≤ q ≤ 1) and false when no

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/rollup"
 )
 
@@ -58,6 +59,14 @@ type RollupRow struct {
 	// Key holds the dimensions of GroupBy; the others are empty.
 	Key rollup.Key
 	rollup.Agg
+}
+
+// Cost returns the exact cost of the row's priced calls.
+func (r *RollupRow) Cost() Amount {
+	var a Amount
+	a.AddDollars(r.CostDollars)
+	a.Add(pricing.Money(r.CostFemto))
+	return a
 }
 
 // Rollup levels, the widths summaries are kept at.

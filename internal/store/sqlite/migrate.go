@@ -411,6 +411,13 @@ CREATE TABLE rollup_backfill (
 );
 INSERT INTO rollup_backfill (id, backfill_to, done_to) SELECT 1, COALESCE(MAX(rowid), 0), 0 FROM requests;
 `},
+	{13, "rollup cost in whole dollars", `
+-- A summary's cost is whole dollars plus a femto-dollar remainder under a
+-- dollar: femto-dollars alone overflow an integer past $9,223.
+ALTER TABLE rollups ADD COLUMN cost_dollars INTEGER NOT NULL DEFAULT 0;
+UPDATE rollups SET cost_dollars = cost_femto / 1000000000000000, cost_femto = cost_femto % 1000000000000000
+	WHERE cost_femto >= 1000000000000000 OR cost_femto <= -1000000000000000;
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

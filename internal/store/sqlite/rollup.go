@@ -18,7 +18,7 @@ import (
 var _ store.RollupReader = (*Store)(nil)
 
 // rollupMigration is the schema version that adds the rollups.
-const rollupMigration = 12
+const rollupMigration = 13
 
 // rollupLevels are the widths summaries are kept at, in seconds.
 var rollupLevels = [...]int64{60, 3600, 86400}
@@ -69,14 +69,15 @@ func mod(a, b int64) int64 {
 
 const upsertRollupSQL = `INSERT INTO rollups
 	(level, bucket, use_case, use_case_version, team, provider, model, route,
-	 calls, errors, rate_limited, retried, fell_back, streams, cost_femto, unpriced,
+	 calls, errors, rate_limited, retried, fell_back, streams, cost_dollars, cost_femto, unpriced,
 	 input_tokens, output_tokens, cache_read_tokens, reasoning_tokens)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (level, bucket, use_case, use_case_version, team, provider, model, route) DO UPDATE SET
 	calls = calls + excluded.calls, errors = errors + excluded.errors,
 	rate_limited = rate_limited + excluded.rate_limited, retried = retried + excluded.retried,
 	fell_back = fell_back + excluded.fell_back, streams = streams + excluded.streams,
-	cost_femto = cost_femto + excluded.cost_femto, unpriced = unpriced + excluded.unpriced,
+	cost_dollars = cost_dollars + excluded.cost_dollars + (cost_femto + excluded.cost_femto) / 1000000000000000,
+	cost_femto = (cost_femto + excluded.cost_femto) % 1000000000000000, unpriced = unpriced + excluded.unpriced,
 	input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
 	cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
 	reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens
@@ -109,7 +110,7 @@ func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx) error {
 		k := c.key
 		var id int64
 		if err := up.QueryRowContext(ctx, c.level, c.bucket, k.UseCase, k.UseCaseVersion, k.Team, k.Provider, k.Model, k.Route,
-			a.Calls, a.Errors, a.RateLimited, a.Retried, a.FellBack, a.Streams, a.CostFemto, a.Unpriced,
+			a.Calls, a.Errors, a.RateLimited, a.Retried, a.FellBack, a.Streams, a.CostDollars, a.CostFemto, a.Unpriced,
 			a.InputTokens, a.OutputTokens, a.CacheReadTokens, a.ReasoningTokens).Scan(&id); err != nil {
 			return fmt.Errorf("rollups: upsert: %w", err)
 		}
@@ -184,10 +185,10 @@ func compareKeys(x, y rollup.Key) int {
 func rollupCostDelta(oldFemto, oldUnpriced, newFemto, newUnpriced any) rollup.Agg {
 	var a rollup.Agg
 	if f, ok := newFemto.(int64); ok {
-		a.CostFemto += f
+		a.AddCostFemto(f)
 	}
 	if f, ok := oldFemto.(int64); ok {
-		a.CostFemto -= f
+		a.AddCostFemto(-f)
 	}
 	if newUnpriced != nil {
 		a.Unpriced++
@@ -211,8 +212,20 @@ var rollupDims = []struct {
 	{store.RollupRoute, func(k *rollup.Key) *string { return &k.Route }},
 }
 
+// rollupCounters sums the counters. The femto remainders (each under
+// 1e15) are summed in two parts that cannot overflow over any number of
+// rows: femto / 1e9 and femto % 1e9.
 const rollupCounters = `SUM(calls), SUM(errors), SUM(rate_limited), SUM(retried), SUM(fell_back), SUM(streams),
-	SUM(cost_femto), SUM(unpriced), SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), SUM(reasoning_tokens)`
+	SUM(cost_dollars), SUM(cost_femto / 1000000000), SUM(cost_femto % 1000000000),
+	SUM(unpriced), SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), SUM(reasoning_tokens)`
+
+// setCost sets a's cost from the sums of rollupCounters.
+func setCost(a *rollup.Agg, dollars, femtoHi, femtoLo int64) {
+	a.CostDollars, a.CostFemto = dollars, 0
+	a.CostDollars += femtoHi / 1_000_000 // 1e6 × 1e9 femto is a dollar
+	a.AddCostFemto(femtoHi % 1_000_000 * 1_000_000_000)
+	a.AddCostFemto(femtoLo)
+}
 
 // Rollup answers q from the level store.RollupLevel picks. Counts and
 // sums are added up by SQLite; sketches are merged here.
@@ -274,11 +287,13 @@ func (s *Store) Rollup(ctx context.Context, q store.RollupQuery) ([]store.Rollup
 				}
 			}
 			a := &row.Agg
+			var dollars, hi, lo int64
 			dest = append(dest, &a.Calls, &a.Errors, &a.RateLimited, &a.Retried, &a.FellBack, &a.Streams,
-				&a.CostFemto, &a.Unpriced, &a.InputTokens, &a.OutputTokens, &a.CacheReadTokens, &a.ReasoningTokens)
+				&dollars, &hi, &lo, &a.Unpriced, &a.InputTokens, &a.OutputTokens, &a.CacheReadTokens, &a.ReasoningTokens)
 			if err := rows.Scan(dest...); err != nil {
 				return nil, fmt.Errorf("rollup: %w", err)
 			}
+			setCost(a, dollars, hi, lo)
 			row.Bucket = time.Unix(b, 0).UTC()
 			out = append(out, row)
 		}
@@ -290,7 +305,7 @@ func (s *Store) Rollup(ctx context.Context, q store.RollupQuery) ([]store.Rollup
 
 	// With sketches: every row is read and merged into its group here.
 	query := `SELECT ` + bucket + ` AS b, use_case, use_case_version, team, provider, model, route,
-		calls, errors, rate_limited, retried, fell_back, streams, cost_femto, unpriced,
+		calls, errors, rate_limited, retried, fell_back, streams, cost_dollars, cost_femto, unpriced,
 		input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, ` + prefixed("s.", sketchColumns) + `
 		FROM rollups r LEFT JOIN rollup_sketches s ON s.id = r.id WHERE ` + where + ` ORDER BY b`
 	rows, err := s.r.QueryContext(ctx, query, append(bargs, args...)...)
@@ -312,7 +327,7 @@ func (s *Store) Rollup(ctx context.Context, q store.RollupQuery) ([]store.Rollup
 		)
 		dest := []any{&b, &k.UseCase, &k.UseCaseVersion, &k.Team, &k.Provider, &k.Model, &k.Route,
 			&a.Calls, &a.Errors, &a.RateLimited, &a.Retried, &a.FellBack, &a.Streams,
-			&a.CostFemto, &a.Unpriced, &a.InputTokens, &a.OutputTokens, &a.CacheReadTokens, &a.ReasoningTokens}
+			&a.CostDollars, &a.CostFemto, &a.Unpriced, &a.InputTokens, &a.OutputTokens, &a.CacheReadTokens, &a.ReasoningTokens}
 		if err := rows.Scan(append(dest, sketchDest(&blobs)...)...); err != nil {
 			return nil, fmt.Errorf("rollup: %w", err)
 		}

@@ -59,6 +59,8 @@ func rollupRecords(n int, seed uint64) []record.Record {
 		case 0:
 			r = unpriced(r, pricing.UnitInput)
 		case 1: // no cost at all
+		case 2:
+			r = priced(r, pricing.Money(rnd.Int64N(int64(pricing.USD)*50))) // up to $50: whole dollars
 		default:
 			r = priced(r, pricing.Money(rnd.Int64N(int64(pricing.Micro)*1000)))
 		}
@@ -136,12 +138,14 @@ func rollupOf(t *testing.T, s Store, q store.RollupQuery) []store.RollupRow {
 
 // counters is an Agg without its sketches, for comparison.
 type counters struct {
-	Calls, Errors, RateLimited, Retried, FellBack, Streams, CostFemto, Unpriced int64
-	InputTokens, OutputTokens, CacheReadTokens, ReasoningTokens                 int64
+	Calls, Errors, RateLimited, Retried, FellBack, Streams, Unpriced int64
+	Cost                                                             string
+	InputTokens, OutputTokens, CacheReadTokens, ReasoningTokens      int64
 }
 
 func countersOf(a *rollup.Agg) counters {
-	return counters{a.Calls, a.Errors, a.RateLimited, a.Retried, a.FellBack, a.Streams, a.CostFemto, a.Unpriced,
+	row := store.RollupRow{Agg: *a}
+	return counters{a.Calls, a.Errors, a.RateLimited, a.Retried, a.FellBack, a.Streams, a.Unpriced, row.Cost().Format(15),
 		a.InputTokens, a.OutputTokens, a.CacheReadTokens, a.ReasoningTokens}
 }
 
@@ -248,8 +252,8 @@ func testRollupsRevised(t *testing.T, s Store) {
 		for i := range rows {
 			sum.Merge(&rows[i].Agg)
 		}
-		if sum.Calls != 2 || sum.CostFemto != int64(9*pricing.Micro) || sum.Unpriced != 0 {
-			t.Errorf("step %s after re-pricing: calls %d cost %d unpriced %d, want 2, %d, 0", step, sum.Calls, sum.CostFemto, sum.Unpriced, int64(9*pricing.Micro))
+		if cost := (&store.RollupRow{Agg: sum}).Cost().Format(15); sum.Calls != 2 || cost != "0.000009000000000" || sum.Unpriced != 0 {
+			t.Errorf("step %s after re-pricing: calls %d cost %s unpriced %d, want 2, 0.000009, 0", step, sum.Calls, cost, sum.Unpriced)
 		}
 	}
 }
@@ -302,4 +306,27 @@ func testRollupsConcurrent(t *testing.T, s Store) {
 	}
 	checkRollup(t, s, recs, store.RollupQuery{From: rollupDay, To: rollupDay.Add(72 * time.Hour), Step: time.Hour, GroupBy: []string{store.RollupUseCase}, Sketches: true},
 		rollupDay, rollupDay.Add(72*time.Hour))
+}
+
+// testRollupsLargeCost: a summary past $9,223 (where femto-dollars
+// overflow an int64) is still exact, in every level and in sums of rows.
+func testRollupsLargeCost(t *testing.T, s Store) {
+	var recs []record.Record
+	for i := range 25 {
+		r := priced(minimal(fmt.Sprintf("big%02d", i), rollupDay.Add(time.Duration(i)*time.Second)), 1000*pricing.USD+pricing.Money(i))
+		recs = append(recs, r)
+	}
+	write(t, s, recs...)
+	for _, step := range []time.Duration{0, time.Minute, time.Hour, 24 * time.Hour} {
+		rows := rollupOf(t, s, store.RollupQuery{From: rollupDay, To: rollupDay.Add(24 * time.Hour), Step: step})
+		if len(rows) != 1 {
+			t.Fatalf("step %s: %d rows", step, len(rows))
+		}
+		if got := rows[0].Cost().Format(15); got != "25000.000000000000300" {
+			t.Errorf("step %s: cost %s, want 25000.000000000000300", step, got)
+		}
+		if got := rows[0].CostUSD(); got < 24999.99 || got > 25000.01 {
+			t.Errorf("step %s: CostUSD %v", step, got)
+		}
+	}
 }

@@ -97,6 +97,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"RollupsRevised", testRollupsRevised},
 		{"RollupsInvalid", testRollupsInvalid},
 		{"RollupsConcurrent", testRollupsConcurrent},
+		{"RollupsLargeCost", testRollupsLargeCost},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
