@@ -211,10 +211,10 @@ type useCase struct {
 }
 
 var useCases = []useCase{
-	{"support-reply", "cx", []string{"amara", "bo"}, []string{"openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5"}, 30, []string{"classify", "draft", "check"}},
-	{"invoice-extract", "finance", []string{"chen"}, []string{"openai/gpt-4o"}, 20, []string{"extract", "validate"}},
-	{"code-review", "platform", []string{"dara", "eli"}, []string{"anthropic/claude-sonnet-4-5"}, 15, []string{"summarise", "review", "comment", "score"}},
-	{"search-summary", "platform", []string{"fynn"}, []string{"openai/gpt-4o-mini"}, 25, []string{"answer"}},
+	{"support-reply", "cx", []string{"amara", "bo"}, []string{"openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5"}, 40, []string{"classify", "draft", "check"}},
+	{"invoice-extract", "finance", []string{"chen"}, []string{"openai/gpt-4o"}, 30, []string{"extract", "validate"}},
+	{"code-review", "platform", []string{"dara", "eli"}, []string{"anthropic/claude-sonnet-4-5"}, 20, []string{"summarise", "review", "comment", "score"}},
+	{"search-summary", "platform", []string{"fynn"}, []string{"openai/gpt-4o-mini"}, 40, []string{"answer"}},
 }
 
 // sendCalls sends the calls of every use case's instances through the

@@ -144,6 +144,8 @@ func (d *Dashboard) routes() *http.ServeMux {
 	mux.HandleFunc("GET "+Prefix+"calls", d.signedIn(auth.Read, d.calls))
 	mux.HandleFunc("GET "+Prefix+"calls.csv", d.signedIn(auth.Read, d.callsCSV))
 	mux.HandleFunc("GET "+Prefix+"calls/{id}", d.signedIn(auth.Read, d.call))
+	mux.HandleFunc("GET "+Prefix+"latency", d.signedIn(auth.Read, d.latency))
+	mux.HandleFunc("GET "+Prefix+"providers", d.signedIn(auth.Read, d.providers))
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, nil, http.StatusNotFound, "There is no such page.")
 	})

@@ -26,6 +26,8 @@ type navItem struct {
 var nav = []navItem{
 	{"Overview", Prefix},
 	{"Calls", Prefix + "calls"},
+	{"Latency", Prefix + "latency"},
+	{"Providers", Prefix + "providers"},
 }
 
 // pages are the parsed page templates, each with the layout.
