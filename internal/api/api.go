@@ -26,6 +26,8 @@ type Options struct {
 	Requests store.RequestReader
 	// Costs answers GET /api/v1/costs and /api/v1/costs/unpriced.
 	Costs store.CostReader
+	// Rollups answer GET /api/v1/stats (nil leaves it out).
+	Rollups store.RollupReader
 	// Config returns the redacted running configuration.
 	Config func() any
 	// Quoter prices calls for POST /api/v1/cost/quote.
@@ -140,6 +142,9 @@ func (a *API) routes() []route {
 	handle("POST", "/api/v1/cost/quote", Q, teamAny, a.quote)
 	handle("GET", "/api/v1/prices", R, teamAny, a.listPrices)
 	handle("POST", "/api/v1/cost/estimate", Q, teamAny, a.estimate)
+	if a.opt.Rollups != nil {
+		handle("GET", "/api/v1/stats", R, teamFiltered, a.stats)
+	}
 	if a.opt.Costs != nil {
 		handle("GET", "/api/v1/costs", R, teamFiltered, a.costTotals)
 		handle("GET", "/api/v1/costs/unpriced", R, teamFiltered, a.unpriced)
