@@ -272,7 +272,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}()
 	signIn := fmt.Sprintf("sign in as %s with the password you set (forgot it? weir admin reset-password --name %s --data %s)", admin, admin, cfg.DataDir)
 	if otp != "" {
-		signIn = fmt.Sprintf("sign in as %s with the one-time password %s (change it first: POST /api/v1/me/password)", admin, otp)
+		signIn = fmt.Sprintf("sign in as %s with the one-time password %s (you choose your own at the first sign-in)", admin, otp)
 	}
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	return a.Serve(ctx, func(addr string) {
@@ -281,10 +281,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 Weir demo: gateway on %[1]s with simulated OpenAI and Anthropic providers (%[2]s),
 sending sample traffic for three use cases (support-triage, lead-qualification, contract-review).
 
+  Dashboard            %[1]s/ui/   (%[6]s)
   OpenAI base URL      %[1]s/v1
   Anthropic base URL   %[1]s
 
-The management API needs a person or a token: %[6]s,
+The management API needs a person or a token: sign in as above,
 or use this admin token, valid while the demo runs:
 
   export WEIR_TOKEN=%[7]s
