@@ -177,17 +177,20 @@ test('signing in: /ui/ sends to the sign-in page, then back to the overview', as
   noProblems('sign-in');
 });
 
-test('every page of the navigation opens cleanly', async () => {
+test('every page of the navigation opens cleanly', async (t) => {
   assert.ok(pages.length, 'signed in');
   for (const { name, href } of pages) {
-    await open(href);
-    const h1 = (await page.locator('main h1').first().textContent()).trim();
-    assert.ok(h1, `${name} has a heading`);
-    const current = await page.locator('nav[aria-label="Pages"] a[aria-current="page"]').getAttribute('href');
-    assert.equal(current, href, `${name} is marked as the current page in the navigation`);
-    await checkTimes();
-    await shoot(slug(href));
-    noProblems(`${name} ${href}`);
+    await t.test(`${name} (${href})`, async () => {
+      problems = [];
+      await open(href);
+      const h1 = (await page.locator('main h1').first().textContent()).trim();
+      assert.ok(h1, `${name} has a heading`);
+      const current = await page.locator('nav[aria-label="Pages"] a[aria-current="page"]').getAttribute('href');
+      assert.equal(current, href, `${name} is marked as the current page in the navigation`);
+      await checkTimes();
+      await shoot(slug(href));
+      noProblems(`${name} ${href}`);
+    });
   }
 });
 
