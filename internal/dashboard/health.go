@@ -54,11 +54,15 @@ type rangeOption struct {
 }
 
 // healthRanges are the selectable ranges, with the step of each chart.
+// Each step is a whole number of the coarsest summaries that serve it (a
+// 15-minute step over a day would read 1,440 per-minute summaries of
+// every key, with their sketches: too slow with millions of calls), so a
+// page reads at most a few thousand summaries per key.
 var healthRanges = []rangeOption{
 	{"1h", "last hour", time.Hour, time.Minute},
-	{"24h", "last 24 hours", 24 * time.Hour, 15 * time.Minute},
+	{"24h", "last 24 hours", 24 * time.Hour, time.Hour},
 	{"7d", "last 7 days", 7 * 24 * time.Hour, time.Hour},
-	{"30d", "last 30 days", 30 * 24 * time.Hour, 6 * time.Hour},
+	{"30d", "last 30 days", 30 * 24 * time.Hour, 24 * time.Hour},
 }
 
 const defaultHealthRange = "24h"
@@ -91,6 +95,8 @@ func (h healthRange) Label() string {
 // StepLabel says how wide a chart's point is.
 func (h healthRange) StepLabel() string {
 	switch {
+	case h.Step == 24*time.Hour:
+		return "UTC day"
 	case h.Step >= time.Hour && h.Step%time.Hour == 0:
 		if h.Step == time.Hour {
 			return "hour"
