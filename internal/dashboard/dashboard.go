@@ -141,6 +141,9 @@ func (d *Dashboard) routes() *http.ServeMux {
 	post(Prefix+"password", d.signedIn(auth.Self, d.changePassword))
 
 	mux.HandleFunc("GET "+Prefix+"{$}", d.signedIn(auth.Read, d.overview))
+	mux.HandleFunc("GET "+Prefix+"usecases", d.signedIn(auth.Read, d.useCases))
+	mux.HandleFunc("GET "+Prefix+"usecases/{name}", d.signedIn(auth.Read, d.useCase))
+	mux.HandleFunc("GET "+Prefix+"usecases/{name}/instances/{instance}", d.signedIn(auth.Read, d.instance))
 	mux.HandleFunc("GET "+Prefix+"calls", d.signedIn(auth.Read, d.calls))
 	mux.HandleFunc("GET "+Prefix+"calls.csv", d.signedIn(auth.Read, d.callsCSV))
 	mux.HandleFunc("GET "+Prefix+"calls/{id}", d.signedIn(auth.Read, d.call))

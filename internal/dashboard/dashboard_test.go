@@ -124,7 +124,7 @@ func newEnv(t *testing.T, calls int) env {
 	t.Cleanup(func() { st.Close() })
 	seed(t, st, calls)
 	ses := &fakeSessions{}
-	d, err := New(Options{Auth: fakeAuth{people}, Sessions: ses, Requests: st, Costs: st, Now: func() time.Time { return now }})
+	d, err := New(Options{Auth: fakeAuth{people}, Sessions: ses, Requests: st, Costs: st, Rollups: st, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ type navItem struct {
 // nav lists the pages, in the order the navigation shows them.
 var nav = []navItem{
 	{"Overview", Prefix},
+	{"Use cases", Prefix + "usecases"},
 	{"Calls", Prefix + "calls"},
 	{"Latency", Prefix + "latency"},
 	{"Providers", Prefix + "providers"},
@@ -111,6 +112,7 @@ var funcs = template.FuncMap{
 	"when":     when,
 	"money":    money,
 	"amount":   func(a store.Amount) string { return "$" + a.Format(2) },
+	"amountp":  ucAmountPrecise,
 	"ms":       ms,
 	"msp":      func(p *float64) string { return msPtr(p) },
 	"count":    count,
