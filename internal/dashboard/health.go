@@ -188,11 +188,9 @@ func (r headroomRow) Level(p *float64, limit int64) int64 {
 	return max(0, min(limit, int64(*p)))
 }
 
-// Reported says whether the provider reported any headroom.
-func (r headroomRow) Reported() bool {
-	h := r.Headroom
-	return h.RemainingRequests != nil || h.RemainingTokens != nil || h.CoolingUntil != nil
-}
+// Fifth is a fifth of limit: below it a <meter> shows the headroom as
+// running out.
+func (r headroomRow) Fifth(limit int64) int64 { return limit / 5 }
 
 // routeStates returns every route target's state with its configured
 // limits, in the routes' order (nil when no router is wired).

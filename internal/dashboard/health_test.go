@@ -269,7 +269,7 @@ func TestLatencyPage(t *testing.T) {
 		t.Fatal("no headroom row of route chat")
 	}
 	mustContain(t, strings.Join(hr, "|"), "499 / 500", "199,000 / 200,000", "4,321", "765,432")
-	mustContain(t, body, `<meter min="0" max="500" low="500" value="499"`)
+	mustContain(t, body, `<meter min="0" max="500" low="100" optimum="500" value="499"`)
 }
 
 func median(v []float64) float64 {
