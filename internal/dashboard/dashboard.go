@@ -149,6 +149,12 @@ func (d *Dashboard) routes() *http.ServeMux {
 	mux.HandleFunc("GET "+Prefix+"calls/{id}", d.signedIn(auth.Read, d.call))
 	mux.HandleFunc("GET "+Prefix+"latency", d.signedIn(auth.Read, d.latency))
 	mux.HandleFunc("GET "+Prefix+"providers", d.signedIn(auth.Read, d.providers))
+	mux.HandleFunc("GET "+Prefix+"costs", d.signedIn(auth.Read, d.costs))
+	mux.HandleFunc("GET "+Prefix+"costs.csv", d.signedIn(auth.Read, d.costsCSV))
+	post(Prefix+"costs/reconcile", limitBody(maxExport, d.signedIn(auth.WriteCosts, d.reconcileCosts)))
+	mux.HandleFunc("GET "+Prefix+"limits", d.signedIn(auth.Read, d.limitsPage))
+	mux.HandleFunc("GET "+Prefix+"limits/forecasts", d.signedIn(auth.Read, d.limitForecasts))
+	mux.HandleFunc("GET "+Prefix+"settings", d.signedIn(auth.Read, d.settings))
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, nil, http.StatusNotFound, "There is no such page.")
 	})

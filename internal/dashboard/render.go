@@ -29,6 +29,9 @@ var nav = []navItem{
 	{"Calls", Prefix + "calls"},
 	{"Latency", Prefix + "latency"},
 	{"Providers", Prefix + "providers"},
+	{"Costs", Prefix + "costs"},
+	{"Limits", Prefix + "limits"},
+	{"Settings", Prefix + "settings"},
 }
 
 // pages are the parsed page templates, each with the layout.
