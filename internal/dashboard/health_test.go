@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"math"
@@ -509,4 +510,30 @@ func TestHealthPagesHTMX(t *testing.T) {
 			t.Errorf("%s: HX-Push-Url %q, want %q", c.target, got, c.push)
 		}
 	}
+}
+
+// FuzzParseHealthRange: any input either is refused with errFilter or
+// gives a range of whole steps, at most a few hundred of them, that ends
+// after now and within one step of it.
+func FuzzParseHealthRange(f *testing.F) {
+	for _, s := range []string{"", "1h", "24h", "7d", "30d", "2y", "1H", " 1h", "\x00"} {
+		f.Add(s, int64(0))
+	}
+	f.Fuzz(func(t *testing.T, s string, offset int64) {
+		at := now.Add(time.Duration(offset % int64(400*24*time.Hour)))
+		h, err := parseHealthRange(s, at)
+		if err != nil {
+			if !errors.Is(err, errFilter) {
+				t.Fatalf("%q: error %v does not wrap errFilter", s, err)
+			}
+			return
+		}
+		n := h.To.Sub(h.From) / h.Step
+		if h.To.Sub(h.From)%h.Step != 0 || n < 1 || n > 200 || len(h.buckets()) != int(n) {
+			t.Fatalf("%q: %s to %s in steps of %s", s, h.From, h.To, h.Step)
+		}
+		if !h.To.After(at) || h.To.Sub(at) > h.Step || !h.From.Equal(h.From.Truncate(h.Step)) {
+			t.Fatalf("%q at %s: %s to %s", s, at, h.From, h.To)
+		}
+	})
 }
