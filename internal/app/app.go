@@ -395,7 +395,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if oidc != nil {
 		ssoPath = sso.LoginPath
 	}
-	dash, err := dashboard.New(dashboard.Options{Auth: people, Sessions: people, Requests: st, Costs: st, SSOLoginPath: ssoPath, Log: log.With("part", "dashboard")})
+	dash, err := dashboard.New(dashboard.Options{Auth: people, Sessions: people, Requests: st, Costs: st, Rollups: st,
+		Health:       dashboard.HealthSources{Routes: router, RouteConfig: cfg.Routes},
+		SSOLoginPath: ssoPath, Log: log.With("part", "dashboard")})
 	if err != nil {
 		alerts.Close(ctx)
 		rec.Close(ctx)
