@@ -22,6 +22,7 @@ import (
 	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/config"
 	"github.com/weirhq/weir/internal/mock"
+	"github.com/weirhq/weir/internal/seed"
 	"github.com/weirhq/weir/internal/store/sqlite"
 )
 
@@ -140,7 +141,7 @@ func startWeir(t *testing.T) (string, *lockedBuffer) {
 		{Name: "openai", Type: "openai", BaseURL: sim.URL + "/v1", PriceAs: "openai"},
 		{Name: "anthropic", Type: "anthropic", BaseURL: sim.URL, PriceAs: "anthropic"},
 	}
-	createAdmin(t, cfg)
+	prepareStore(t, cfg)
 
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -179,9 +180,15 @@ func startWeir(t *testing.T) (string, *lockedBuffer) {
 	return "", nil
 }
 
-// createAdmin adds the admin with a password of its own, through the same
-// calls as `weir admin create-user`.
-func createAdmin(t *testing.T, cfg config.Config) {
+// historyCalls is the number of calls of the seeded history: a month of
+// them gives the charts a shape (the calls sent through the gateway all
+// land today).
+const historyCalls = 4000
+
+// prepareStore writes a month of history (as `weir seed` does: use cases
+// with KPIs and versions, instances, priced calls) and adds the admin with a
+// password of its own, through the same calls as `weir admin create-user`.
+func prepareStore(t *testing.T, cfg config.Config) {
 	t.Helper()
 	ctx := audit.WithActor(t.Context(), audit.CLIActor())
 	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "weir.db"), sqlite.Options{})
@@ -189,6 +196,13 @@ func createAdmin(t *testing.T, cfg config.Config) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	_, eng, err := app.OpenPrices(ctx, cfg, st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seed.Run(ctx, st, eng, seed.Options{Calls: historyCalls, Days: 30, Seed: 1}); err != nil {
+		t.Fatalf("seed the history: %v", err)
+	}
 	m, err := app.OpenAuth(cfg, st, audit.New(st, audit.Options{}), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -145,6 +145,15 @@ function callRows() {
   return page.locator('main tr').filter({ has: page.locator('a[href*="/ui/calls/"]') });
 }
 
+// useCaseOf returns the use case a link leads to: its page
+// (/ui/usecases/NAME) or its calls (?use_case=NAME); '' for other links.
+function useCaseOf(href) {
+  const u = new URL(href, base);
+  const m = u.pathname.match(/^\/ui\/use-?cases\/([^/]+)$/);
+  if (m) return decodeURIComponent(m[1]);
+  return u.pathname.startsWith('/ui/calls') ? u.searchParams.get('use_case') || '' : '';
+}
+
 async function waitFor(what, fn, timeout = 5_000) {
   const deadline = Date.now() + timeout;
   for (;;) {
@@ -171,9 +180,9 @@ test('signing in: /ui/ sends to the sign-in page, then back to the overview', as
   assert.equal(await page.locator('h1').first().textContent(), 'Overview');
   assert.match(await page.locator('header').textContent(), new RegExp(user));
   pages = await navLinks();
-  useCase = await page.locator('main a[href*="use_case="], main a[href*="/ui/use-cases/"]').first().textContent();
-  useCase = useCase.trim();
-  assert.ok(useCase, 'the overview names a use case');
+  const hrefs = await page.$$eval('main a[href]', (as) => as.map((a) => a.getAttribute('href')));
+  useCase = hrefs.map(useCaseOf).find(Boolean) || '';
+  assert.ok(useCase, `the overview links no use case: ${hrefs.join(' ')}`);
   noProblems('sign-in');
 });
 
@@ -258,15 +267,19 @@ test('calls: Download CSV exports the filtered calls', async () => {
 test('following a use case leads to one of its calls', async () => {
   const usecases = pages.find((p) => /use.?cases/i.test(p.name));
   await open(usecases ? usecases.href : '/ui/');
-  let link = page.locator('main a', { hasText: useCase }).first();
-  assert.equal(await link.count(), 1, `${useCase} is linked from ${page.url()}`);
+  const hrefs = await page.$$eval('main a[href]', (as) => as.map((a) => a.getAttribute('href')));
+  const href = hrefs.find((h) => useCaseOf(h) === useCase);
+  assert.ok(href, `${useCase} is linked from ${page.url()}`);
+  let link = page.locator(`main a[href="${href}"]`).first();
   let callID = '';
+  const trail = [new URL(page.url()).pathname];
   // Down at most four pages (use case, instance, calls, call), preferring
   // the most direct link to a single call.
   for (let hop = 0; hop < 4 && !callID; hop++) {
     const from = page.url();
     await Promise.all([page.waitForURL((u) => u.href !== from), link.click()]);
     await settle();
+    trail.push(new URL(page.url()).pathname + new URL(page.url()).search);
     noProblems(`following ${useCase} to ${page.url()}`);
     // A successful streamed call (status shown as .ok) makes the richest
     // page; any call will do.
@@ -291,6 +304,8 @@ test('following a use case leads to one of its calls', async () => {
   assert.ok(callID, `no call reached from ${useCase}`);
   await Promise.all([page.waitForURL((u) => u.pathname.endsWith(`/ui/calls/${callID}`)), link.click()]);
   await settle();
+  trail.push(new URL(page.url()).pathname);
+  console.log(`followed ${useCase}: ${trail.join(' → ')}`);
   assert.match(await page.locator('main').textContent(), new RegExp(callID), 'the call page shows its id');
   assert.match(await page.locator('main').textContent(), new RegExp(useCase), 'the call page shows its use case');
   await checkTimes();
