@@ -3,7 +3,6 @@ package dashboard
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -127,13 +126,15 @@ type costsData struct {
 	Chart  string
 	Days   []costRow
 	Tables []costTable
-	// HasCosts: the account and user tables are available.
-	HasCosts        bool
-	Accounts, Users costTable
-	Unpriced        unpricedData
-	Catalog         catalogData
-	Custom          customData
-	Revisions       revisionsData
+	// HasCosts: the account and user tables are available; they read
+	// the calls (not the rollups), so the page loads them by htmx from
+	// /ui/costs/accounts unless AccountsLoaded.
+	HasCosts, AccountsLoaded bool
+	Accounts, Users          costTable
+	Unpriced                 unpricedData
+	Catalog                  catalogData
+	Custom                   customData
+	Revisions                revisionsData
 	// CanReconcile: the viewer may reconcile and a reconciler is wired.
 	CanReconcile bool
 	Reconcile    reconcileForm
@@ -229,17 +230,8 @@ func (d *Dashboard) costsData(ctx context.Context, v viewer, q url.Values) (cost
 			data.Days = append(data.Days, row)
 		}
 	}
-	if c := d.opt.Costs; c != nil {
-		data.HasCosts = true
-		var err error
-		if data.Accounts, err = d.costTotals(ctx, v.Team, rng, store.GroupAccount, "Account", ""); err != nil {
-			data.Accounts.Error = fail("the spend by account", err)
-		}
-		if data.Users, err = d.costTotals(ctx, v.Team, rng, store.GroupUser, "User", "user"); err != nil {
-			data.Users.Error = fail("the spend by user", err)
-		}
-	}
-	data.Unpriced = d.unpricedModels(ctx, v.Team, rng)
+	data.HasCosts = d.opt.Costs != nil
+	data.Unpriced = d.unpricedModels(ctx, v.Team, rng, false)
 	if data.Unpriced.Error != "" {
 		status = http.StatusInternalServerError
 	}
@@ -257,6 +249,50 @@ func (d *Dashboard) costsData(ctx context.Context, v viewer, q url.Values) (cost
 	data.CanReconcile = v.Team == "" && v.Role.Can(auth.WriteCosts) && d.opt.Spend.Reconciler != nil
 	data.Reconcile = reconcileForm{From: rng.FromText, To: rng.ToText}
 	return data, status
+}
+
+// loadAccounts fills the account and user tables of data.
+func (d *Dashboard) loadAccounts(ctx context.Context, v viewer, data *costsData) int {
+	status := http.StatusOK
+	if d.opt.Costs == nil || data.Error != "" {
+		return status
+	}
+	data.AccountsLoaded = true
+	var err error
+	if data.Accounts, err = d.costTotals(ctx, v.Team, data.Range, store.GroupAccount, "Account", ""); err != nil {
+		d.log.Error("costs: spend by account", "err", err)
+		status, data.Accounts.Error = http.StatusInternalServerError, "Could not read the spend by account; try again."
+	}
+	if data.Users, err = d.costTotals(ctx, v.Team, data.Range, store.GroupUser, "User", "user"); err != nil {
+		d.log.Error("costs: spend by user", "err", err)
+		status, data.Users.Error = http.StatusInternalServerError, "Could not read the spend by user; try again."
+	}
+	return status
+}
+
+// costsAccounts answers the spend by account and user of the range (the
+// block the Costs page loads by htmx; the whole page with it otherwise):
+// they are not rollup dimensions, so they sum the range's calls.
+func (d *Dashboard) costsAccounts(w http.ResponseWriter, r *http.Request) {
+	v := viewerFrom(r)
+	if r.Header.Get("HX-Request") == "true" {
+		data := costsData{Team: v.Team, HasCosts: d.opt.Costs != nil}
+		rng, err := parseCostRange(r.URL.Query(), d.now())
+		data.Range, data.Query = rng, rng.values()
+		status := http.StatusBadRequest
+		if err != nil {
+			data.Error = err.Error()
+		} else {
+			status = d.loadAccounts(r.Context(), v, &data)
+		}
+		d.render(w, status, "costs", "costs-accounts", view{Title: "Costs", Active: Prefix + "costs", Viewer: &v, Data: data})
+		return
+	}
+	data, status := d.costsData(r.Context(), v, r.URL.Query())
+	if s := d.loadAccounts(r.Context(), v, &data); s != http.StatusOK {
+		status = s
+	}
+	d.render(w, status, "costs", "", view{Title: "Costs", Active: Prefix + "costs", Viewer: &v, Data: data})
 }
 
 // callsQuery is the calls page's filter of a group of calls in the days
@@ -374,23 +410,6 @@ func (d *Dashboard) costTotals(ctx context.Context, team string, rng costRange, 
 	return t, nil
 }
 
-// stackSeries is a chart series whose values are stacked on the ones
-// before it; Raw are its own values, which the legend shows.
-type stackSeries struct {
-	Label  string     `json:"label"`
-	Values []*float64 `json:"values"`
-	Raw    []*float64 `json:"raw"`
-	Unit   string     `json:"unit"`
-}
-
-// stackChart is chartData's shape with "stacked": each series is drawn
-// on top of the previous ones (values are cumulative), filled.
-type stackChart struct {
-	T       []int64       `json:"t"`
-	Series  []stackSeries `json:"series"`
-	Stacked bool          `json:"stacked"`
-}
-
 // stackedChart is the spend per day of the most expensive groups of rows
 // (and the rest as "other"), stacked, for static/app.js.
 func stackedChart(rng costRange, rows []costRow, perDay map[int64]map[string]costRow) string {
@@ -399,18 +418,18 @@ func stackedChart(rng costRange, rows []costRow, perDay map[int64]map[string]cos
 		top = top[:chartSeriesMax]
 	}
 	shown := map[string]bool{}
-	c := stackChart{Stacked: true}
+	c := chartData{Stacked: true}
 	for _, r := range top {
 		shown[r.Key] = true
 		label := r.Key
 		if label == "" {
 			label = "(none)"
 		}
-		c.Series = append(c.Series, stackSeries{Label: label, Unit: "usd"})
+		c.Series = append(c.Series, chartSeries{Label: label, Unit: "usd"})
 	}
 	other := len(rows) > len(top)
 	if other {
-		c.Series = append(c.Series, stackSeries{Label: "other", Unit: "usd"})
+		c.Series = append(c.Series, chartSeries{Label: "other", Unit: "usd"})
 	}
 	for day := rng.from; day.Before(rng.to); day = day.AddDate(0, 0, 1) {
 		c.T = append(c.T, day.Unix())
@@ -421,7 +440,6 @@ func stackedChart(rng costRange, rows []costRow, perDay map[int64]map[string]cos
 				rest.AddAmount(g.Spend)
 			}
 		}
-		sum := 0.0
 		for i := range c.Series {
 			var a store.Amount
 			if i < len(top) {
@@ -430,25 +448,17 @@ func stackedChart(rng costRange, rows []costRow, perDay map[int64]map[string]cos
 				a = rest
 			}
 			usd := amountUSD(a)
-			sum += usd
-			cum := sum
-			c.Series[i].Raw = append(c.Series[i].Raw, &usd)
-			c.Series[i].Values = append(c.Series[i].Values, &cum)
+			c.Series[i].Values = append(c.Series[i].Values, &usd)
 		}
 	}
 	if len(c.Series) == 0 {
-		c.Series = []stackSeries{{Label: "Spend", Unit: "usd"}}
+		c.Series = []chartSeries{{Label: "Spend", Unit: "usd"}}
 		for range c.T {
 			zero := 0.0
 			c.Series[0].Values = append(c.Series[0].Values, &zero)
-			c.Series[0].Raw = append(c.Series[0].Raw, &zero)
 		}
 	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return "{}"
-	}
-	return string(b)
+	return c.JSON()
 }
 
 // amountUSD is a as a float, for charts only.
@@ -458,13 +468,13 @@ func amountUSD(a store.Amount) float64 {
 }
 
 // unpricedModels lists the models some calls of the range could not be
-// priced for: from the cost reader (with units and when they were seen)
-// for a viewer of every team, from the rollups for a team-limited one
-// (the cost reader's list cannot filter by team).
-func (d *Dashboard) unpricedModels(ctx context.Context, team string, rng costRange) unpricedData {
+// priced for: from the rollups, or, when detailed (the CSV export) or
+// without rollups, from the cost reader with the units and when they were
+// seen (not for a team-limited viewer: that list cannot filter by team).
+func (d *Dashboard) unpricedModels(ctx context.Context, team string, rng costRange, detailed bool) unpricedData {
 	var out unpricedData
 	switch {
-	case team == "" && d.opt.Costs != nil:
+	case team == "" && d.opt.Costs != nil && (detailed || d.opt.Rollups == nil):
 		out.Available, out.Detailed = true, true
 		ms, err := d.opt.Costs.UnpricedModels(ctx, store.CostQuery{From: rng.from, To: rng.to, Limit: costRows})
 		if err != nil {

@@ -222,7 +222,7 @@ func (d *Dashboard) costCSVRows(ctx context.Context, v viewer, table string, rng
 		spendTable(table, t)
 		return out, nil
 	case "unpriced":
-		u := d.unpricedModels(ctx, v.Team, rng)
+		u := d.unpricedModels(ctx, v.Team, rng, true)
 		if !u.Available {
 			return nil, errNoSource
 		}

@@ -151,6 +151,7 @@ func (d *Dashboard) routes() *http.ServeMux {
 	mux.HandleFunc("GET "+Prefix+"providers", d.signedIn(auth.Read, d.providers))
 	mux.HandleFunc("GET "+Prefix+"costs", d.signedIn(auth.Read, d.costs))
 	mux.HandleFunc("GET "+Prefix+"costs.csv", d.signedIn(auth.Read, d.costsCSV))
+	mux.HandleFunc("GET "+Prefix+"costs/accounts", d.signedIn(auth.Read, d.costsAccounts))
 	post(Prefix+"costs/reconcile", limitBody(maxExport, d.signedIn(auth.WriteCosts, d.reconcileCosts)))
 	mux.HandleFunc("GET "+Prefix+"limits", d.signedIn(auth.Read, d.limitsPage))
 	mux.HandleFunc("GET "+Prefix+"limits/forecasts", d.signedIn(auth.Read, d.limitForecasts))

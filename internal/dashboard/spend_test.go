@@ -42,7 +42,9 @@ type spendPricesFake struct {
 	revs    []store.CostRevision
 }
 
-func (p spendPricesFake) Entries(context.Context) ([]store.StoredPriceEntry, error) { return p.entries, nil }
+func (p spendPricesFake) Entries(context.Context) ([]store.StoredPriceEntry, error) {
+	return p.entries, nil
+}
 func (p spendPricesFake) History(_ context.Context, id string) ([]store.StoredPriceEntry, error) {
 	return p.history[id], nil
 }
@@ -219,7 +221,8 @@ func TestCostsPage(t *testing.T) {
 	body := w.Body.String()
 	// 40 calls: 32 priced at $0.003 = $0.096; 20 each team, cx (even)
 	// has 16 priced ($0.048), 4 unpriced (i%5==4 and even: 4, 14, 24, 34).
-	hasAll(t, body, `data-chart=`, `&#34;stacked&#34;:true`, "By provider", "By model", "By team", "By use case", "By account", "By user",
+	hasAll(t, body, `data-chart=`, `&#34;stacked&#34;:true`, "By provider", "By model", "By team", "By use case",
+		`hx-get="/ui/costs/accounts?from=2026-03-01&amp;to=2026-03-14"`,
 		"$0.096000", "$0.048000", "openai", "gpt-4o-mini", "support-reply",
 		"Unpriced models", "PUT /api/v1/prices/custom/{id}",
 		"Price catalog", "openai/gpt-4o-mini", // the embedded catalog
@@ -232,6 +235,19 @@ func TestCostsPage(t *testing.T) {
 	if !spendMatch(`<td class="num">1 <span class="muted">|<td class="num">1</td>`, body) {
 		t.Error("the run's newly priced count is missing")
 	}
+
+	// The spend by account and user, loaded by htmx.
+	w = e.do(t, req{method: "GET", target: "/ui/costs/accounts?from=2026-03-01&to=2026-03-14", session: "admin-secret", header: map[string]string{"HX-Request": "true"}})
+	if w.Code != http.StatusOK {
+		t.Fatalf("accounts: status %d: %s", w.Code, w.Body)
+	}
+	body = w.Body.String()
+	hasNone(t, body, "<html", "Price catalog")
+	hasAll(t, body, "By account", "By user", "u1", "-u2", `/ui/calls?from=2026-03-01&amp;to=2026-03-14&amp;user=u1`, "$0.048000", "$0.096000")
+	// Without JavaScript: the whole page with them.
+	w = e.do(t, req{method: "GET", target: "/ui/costs/accounts?from=2026-03-01&to=2026-03-14", session: "admin-secret"})
+	hasAll(t, w.Body.String(), "<html", "Price catalog", "By account", "By user")
+	hasNone(t, w.Body.String(), `hx-get="/ui/costs/accounts`)
 }
 
 func spendMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
@@ -245,6 +261,9 @@ func TestCostsTeamViewer(t *testing.T) {
 	body := w.Body.String()
 	hasAll(t, body, "You see team <strong>cx</strong> only", "$0.048000", "support-reply")
 	hasNone(t, body, "HYPERLINK", "growth", "$0.096000", "run-b", `action="/ui/costs/reconcile"`)
+	w = e.do(t, req{method: "GET", target: "/ui/costs/accounts", session: "cx-secret", header: map[string]string{"HX-Request": "true"}})
+	hasAll(t, w.Body.String(), "u1", "$0.048000")
+	hasNone(t, w.Body.String(), "-u2", "$0.096000")
 	// The CSV of another team's use case is empty but for the header.
 	w = e.do(t, req{method: "GET", target: "/ui/costs.csv?table=use_case&from=2026-03-01&to=2026-03-14", session: "cx-secret"})
 	rows, err := csv.NewReader(w.Body).ReadAll()
@@ -262,7 +281,7 @@ func TestCostsTeamViewer(t *testing.T) {
 
 func TestSpendPagesRefuseRoleWithoutRead(t *testing.T) {
 	e := newSpendEnv(t, 0, true)
-	for _, target := range []string{"/ui/costs", "/ui/costs.csv?table=day", "/ui/limits", "/ui/limits/forecasts", "/ui/settings"} {
+	for _, target := range []string{"/ui/costs", "/ui/costs.csv?table=day", "/ui/costs/accounts", "/ui/limits", "/ui/limits/forecasts", "/ui/settings"} {
 		if w := e.do(t, req{method: "GET", target: target, session: "reviewer-secret"}); w.Code != http.StatusForbidden {
 			t.Errorf("GET %s as reviewer: status %d, want 403", target, w.Code)
 		}
