@@ -115,6 +115,9 @@ type ucComparison struct {
 	Options []string
 	Range   string
 	Name    string
+	// Lazy: the figures are to be loaded from Load (htmx).
+	Lazy bool
+	Load string
 }
 
 type useCaseData struct {
@@ -152,9 +155,9 @@ type ucRangeLink struct {
 	Current    bool
 }
 
-// useCase is one use case's page: charts of spend, cost per ucOutcome, KPI
-// rates and latency with version ucMarkers, a version ucComparison, the
-// distribution of cost per instance and a ucBreakdown by model and team.
+// useCase is one use case's page: charts of spend, cost per outcome, KPI
+// rates and latency with version markers, a version comparison, the
+// distribution of cost per instance and a breakdown by model and team.
 func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 	v := viewerFrom(r)
 	ctx := r.Context()
@@ -173,6 +176,8 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 		d.log.Error("use case page: "+what, "use_case", name, "err", err)
 		errs = append(errs, what)
 	}
+
+	src := d.reportSource(v, rg.From)
 
 	// The definition, if any.
 	if uc := d.opt.Value.UseCases; uc != nil {
@@ -234,8 +239,36 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, &v, http.StatusNotFound, "No use case "+strconv.Quote(name)+" is defined or seen in calls of the last "+strconv.Itoa(rg.Days)+" days"+ucTeamSuffix(v)+".")
 		return
 	}
+	// The version comparison reads two reports: htmx asks for it apart,
+	// once the page is shown, so that the page itself stays fast.
+	q := r.URL.Query()
+	if r.Header.Get("HX-Target") == "compare" && r.Header.Get("HX-History-Restore-Request") != "true" {
+		data.Compare = d.compare(ctx, v, src, &data, q.Get("a"), q.Get("b"), false)
+		d.render(w, http.StatusOK, "usecase", "compare-partial", view{Title: name + " · Use cases", Active: Prefix + "usecases", Viewer: &v, Data: data})
+		return
+	}
 	data.CallsLink = ucCallsLink("use_case", name, "from", rg.FromDay(), "to", rg.ToDay())
 	mk := ucMarkers(data.Versions)
+
+	// The report and the instances' costs read the range's calls per
+	// instance, the slow part of the page: they run while the rollups
+	// are read.
+	var (
+		rep      value.UseCaseReport
+		repErr   = errNoReport
+		insts    []store.InstanceTotal
+		instsErr error
+		done     = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		if data.Def != nil {
+			rep, repErr = d.report(ctx, v, src, *data.Def, value.ReportQuery{From: rg.From, To: rg.To, GroupBy: value.GroupDay})
+		}
+		if src != nil {
+			insts, instsErr = src.InstanceTotals(ctx, store.InstanceQuery{UseCase: name, From: rg.From, To: rg.To})
+		}
+	}()
 
 	// Latency percentiles, from the rollups' sketches.
 	if d.opt.Rollups != nil {
@@ -254,17 +287,17 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 		}{{store.RollupModel, &data.ByModel}, {store.RollupTeam, &data.ByTeam}} {
 			rows, err := d.opt.Rollups.Rollup(ctx, store.RollupQuery{From: rg.From, To: rg.To, GroupBy: []string{g.dim}, Filter: filter, Sketches: true})
 			if err != nil {
-				fail("the ucBreakdown by "+g.dim, err)
+				fail("the breakdown by "+g.dim, err)
 				continue
 			}
 			*g.out = ucBreakdown(rows, g.dim, name, rg)
 		}
 	}
 
-	// The report: KPI figures, cost per ucOutcome and KPI rates per day.
+	// The report: KPI figures, cost per outcome and KPI rates per day.
+	<-done
 	if data.Def != nil {
-		rep, err := d.report(ctx, v, *data.Def, value.ReportQuery{From: rg.From, To: rg.To, GroupBy: value.GroupDay})
-		switch {
+		switch err := repErr; {
 		case errors.Is(err, errNoReport):
 			data.Notes = append(data.Notes, "KPI figures and value are not available to your team on this server.")
 		case err != nil:
@@ -278,13 +311,12 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 			data.OutcomeChart, data.KPIChart = ucKPICharts(&rep, rg, mk)
 		}
 	} else {
-		data.Notes = append(data.Notes, "This use case is not defined: define it (PUT /api/v1/use-cases/"+name+" with owners and KPIs) to see cost per ucOutcome, KPI rates and value.")
+		data.Notes = append(data.Notes, "This use case is not defined: define it (PUT /api/v1/use-cases/"+name+" with owners and KPIs) to see cost per outcome, KPI rates and value.")
 	}
 
 	// The cost of every instance: histogram and outliers.
-	if src := d.opt.Value.Reports; src != nil {
-		insts, err := src.InstanceTotals(ctx, store.InstanceQuery{UseCase: name, From: rg.From, To: rg.To})
-		if err != nil {
+	if src != nil {
+		if err := instsErr; err != nil {
 			fail("the instances", err)
 		} else {
 			data.Hist, data.HistMax, data.Outliers = ucInstanceCosts(insts, v.Team, name)
@@ -295,18 +327,15 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	// The version ucComparison.
-	data.Compare = d.compare(ctx, v, &data, r.URL.Query().Get("a"), r.URL.Query().Get("b"))
+	// The version comparison: loaded apart (see above) unless the
+	// versions are asked for (a browser without JavaScript).
+	data.Compare = d.compare(ctx, v, src, &data, q.Get("a"), q.Get("b"), q.Get("a") == "" || q.Get("b") == "")
 
 	status := http.StatusOK
 	if len(errs) > 0 {
 		status, data.Error = http.StatusInternalServerError, "Could not read "+strings.Join(errs, ", ")+"; the figures below may be incomplete."
 	}
-	block := ""
-	if r.Header.Get("HX-Target") == "compare" && r.Header.Get("HX-History-Restore-Request") != "true" {
-		block = "compare-partial"
-	}
-	d.render(w, status, "usecase", block, view{Title: name + " · Use cases", Active: Prefix + "usecases", Viewer: &v, Data: data})
+	d.render(w, status, "usecase", "", view{Title: name + " · Use cases", Active: Prefix + "usecases", Viewer: &v, Data: data})
 }
 
 // anyCall reports whether the use case has a call of team ("": any) in
@@ -435,7 +464,7 @@ func ucBreakdown(rows []store.RollupRow, dim, useCase string, rg useCaseRange) [
 	return out
 }
 
-// ucKPICharts are the cost per ucOutcome of each KPI per day, and each KPI's
+// ucKPICharts are the cost per outcome of each KPI per day, and each KPI's
 // rate (boolean) or mean per day against its goal.
 func ucKPICharts(rep *value.UseCaseReport, rg useCaseRange, mk []chartMarker) (outcomes, rates string) {
 	byDay := map[string]*value.Group{}
@@ -517,7 +546,7 @@ const ucHistBins = 12
 // instances only, of team when set) and the ten costliest, flagged when
 // above the upper Tukey fence.
 func ucInstanceCosts(insts []store.InstanceTotal, team, useCase string) ([]ucHistBin, int, []ucOutlier) {
-	insts = slices.DeleteFunc(insts, func(it store.InstanceTotal) bool {
+	insts = slices.DeleteFunc(slices.Clone(insts), func(it store.InstanceTotal) bool {
 		return it.Instance == "" || team != "" && it.Team != team
 	})
 	if len(insts) == 0 {
@@ -575,7 +604,10 @@ func ucAmount(f float64) store.Amount {
 // compare puts versions a and b side by side; by default the last two
 // versions of the definition, or the two versions of the range with the
 // most calls.
-func (d *Dashboard) compare(ctx context.Context, v viewer, data *useCaseData, a, b string) *ucComparison {
+//
+// Lazy only chooses the versions: the template then asks for the figures
+// with htmx.
+func (d *Dashboard) compare(ctx context.Context, v viewer, src *pageSource, data *useCaseData, a, b string, lazy bool) *ucComparison {
 	c := &ucComparison{A: a, B: b, Range: data.Range.Name, Name: data.Name}
 	have := map[string]bool{}
 	add := func(s string) {
@@ -613,11 +645,15 @@ func (d *Dashboard) compare(ctx context.Context, v viewer, data *useCaseData, a,
 		c.Error = "Define the use case to compare its versions."
 		return c
 	}
+	if lazy {
+		c.Lazy = true
+		c.Load = useCasePath(data.Name) + "?" + url.Values{"range": {data.Range.Name}, "a": {c.A}, "b": {c.B}}.Encode()
+		return c
+	}
 	rg := data.Range
-	src := d.opt.Value
 	switch {
-	case v.Team == "" && src.UseCases != nil:
-		cmpr, err := src.UseCases.Compare(ctx, data.Name, c.A, c.B, rg.From, rg.To, 0.1)
+	case v.Team == "" && d.opt.Value.UseCases != nil:
+		cmpr, err := d.opt.Value.UseCases.Compare(ctx, data.Name, c.A, c.B, rg.From, rg.To, 0.1)
 		if err != nil {
 			d.log.Error("use case page: compare", "use_case", data.Name, "err", err)
 			c.Error = "Could not compare the versions; try again."
@@ -629,7 +665,7 @@ func (d *Dashboard) compare(ctx context.Context, v viewer, data *useCaseData, a,
 			ver string
 			out *value.Figures
 		}{{c.A, &c.FiguresA}, {c.B, &c.FiguresB}} {
-			rep, err := d.report(ctx, v, *data.Def, value.ReportQuery{From: rg.From, To: rg.To, Version: p.ver})
+			rep, err := d.report(ctx, v, src, *data.Def, value.ReportQuery{From: rg.From, To: rg.To, Version: p.ver})
 			if errors.Is(err, errNoReport) {
 				c.Error = "Version figures are not available to your team on this server."
 				return c

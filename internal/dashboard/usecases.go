@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/weirhq/weir/internal/alert"
@@ -91,20 +92,69 @@ type OverviewAlerts interface {
 // errNoReport: the viewer cannot be shown a report (no source for it).
 var errNoReport = errors.New("no report source")
 
-// report builds a use case's report for viewer v: across teams through
-// UseCases, or for a team-limited viewer from Reports filtered to the
-// team. errNoReport when neither can.
-func (d *Dashboard) report(ctx context.Context, v viewer, st value.Stored, q value.ReportQuery) (value.UseCaseReport, error) {
-	src := d.opt.Value
+// reportSource is what reports for viewer v are built from on one page
+// about [from, to): Reports (limited to the viewer's team) behind a
+// pageSource, or nil when there is none (reports then come from UseCases,
+// for viewers who see every team).
+func (d *Dashboard) reportSource(v viewer, from time.Time) *pageSource {
+	src := d.opt.Value.Reports
+	if src == nil {
+		return nil
+	}
+	if v.Team != "" {
+		src = teamSource{src, v.Team}
+	}
+	return &pageSource{Source: src, from: from, totals: map[store.InstanceQuery][]store.InstanceTotal{}}
+}
+
+// report builds a use case's report for viewer v: from src when there is
+// one, else across teams through UseCases (a team-limited viewer gets
+// errNoReport then).
+func (d *Dashboard) report(ctx context.Context, v viewer, src *pageSource, st value.Stored, q value.ReportQuery) (value.UseCaseReport, error) {
 	switch {
-	case v.Team == "" && src.UseCases != nil:
-		return src.UseCases.Report(ctx, st.Name, q)
-	case v.Team == "" && src.Reports != nil:
-		return value.Build(ctx, src.Reports, st.UseCase, q)
-	case v.Team != "" && src.Reports != nil:
-		return value.Build(ctx, teamSource{src.Reports, v.Team}, st.UseCase, q)
+	case src != nil:
+		return value.Build(ctx, src, st.UseCase, q)
+	case v.Team == "" && d.opt.Value.UseCases != nil:
+		return d.opt.Value.UseCases.Report(ctx, st.Name, q)
 	}
 	return value.UseCaseReport{}, errNoReport
+}
+
+// pageSource answers the report queries of one page: each query's
+// instance totals are read once (the report and the distribution of cost
+// per instance share them), and the period before the page's range,
+// which reports read for a trend the pages do not show, is not read.
+type pageSource struct {
+	value.Source
+	from   time.Time
+	mu     sync.Mutex
+	totals map[store.InstanceQuery][]store.InstanceTotal
+}
+
+func (s *pageSource) InstanceTotals(ctx context.Context, q store.InstanceQuery) ([]store.InstanceTotal, error) {
+	if !q.To.After(s.from) {
+		return nil, nil
+	}
+	s.mu.Lock()
+	rows, ok := s.totals[q]
+	s.mu.Unlock()
+	if ok {
+		return rows, nil
+	}
+	rows, err := s.Source.InstanceTotals(ctx, q)
+	if err == nil {
+		s.mu.Lock()
+		s.totals[q] = rows
+		s.mu.Unlock()
+	}
+	return rows, err
+}
+
+func (s *pageSource) InstanceKPIs(ctx context.Context, q store.InstanceQuery) ([]store.KPIResult, error) {
+	if !q.To.After(s.from) {
+		return nil, nil
+	}
+	return s.Source.InstanceKPIs(ctx, q)
 }
 
 // teamSource is a report source limited to one team's instances (those
@@ -220,6 +270,9 @@ type monthUseCases struct {
 	Errors []string
 }
 
+// reportWorkers bounds the reports a page builds at once.
+const reportWorkers = 4
+
 // ucSparkDays is the length of the use case list's sparklines.
 const ucSparkDays = 30
 
@@ -290,7 +343,9 @@ func (d *Dashboard) loadMonthUseCases(ctx context.Context, v viewer, now time.Ti
 		}
 	}
 	out.Reports = v.Team == "" && (d.opt.Value.UseCases != nil || d.opt.Value.Reports != nil) || v.Team != "" && d.opt.Value.Reports != nil
+	src := d.reportSource(v, month)
 	defined := map[string]bool{}
+	var reported []value.Stored // the defined rows, first in out.Rows
 	for _, def := range defs {
 		defined[def.Name] = true
 		a := get(def.Name)
@@ -301,24 +356,42 @@ func (d *Dashboard) loadMonthUseCases(ctx context.Context, v viewer, now time.Ti
 			TechnicalOwner: def.TechnicalOwner, Version: def.Version, Defined: true,
 			Calls: a.calls, Unpriced: a.unpriced, Spend: a.spend, Spark: spark(a),
 			CallsLink: ucCallsLink("use_case", def.Name, "from", month.Format(time.DateOnly))}
-		if out.Reports {
-			rep, err := d.report(ctx, v, def, value.ReportQuery{From: month, To: end})
+		out.Rows = append(out.Rows, row)
+		reported = append(reported, def)
+	}
+	// The reports, a few at a time: each reads its use case's calls of the
+	// month per instance, the slow part of these pages.
+	if out.Reports {
+		reps := make([]value.UseCaseReport, len(reported))
+		errs := make([]error, len(reported))
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, reportWorkers)
+		for i, def := range reported {
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				reps[i], errs[i] = d.report(ctx, v, src, def, value.ReportQuery{From: month, To: end})
+			})
+		}
+		wg.Wait()
+		for i := range reported {
+			row := &out.Rows[i]
+			rep, err := reps[i], errs[i]
 			if err != nil {
-				d.log.Error("use cases: report", "use_case", def.Name, "err", err)
-				out.Errors = append(out.Errors, "the report of "+def.Name)
-			} else {
-				row.HasReport = true
-				row.Instances = rep.Instances
-				row.Value, row.ValuePerDollar = rep.ValueUSD, rep.ValuePerDollar
-				out.Value.AddAmount(rep.ValueUSD)
-				for _, k := range rep.KPIs {
-					if k.Type == value.TypeBoolean || k.Type == value.TypeNumber || k.Type == value.TypeCurrency {
-						row.Outcomes = append(row.Outcomes, ucOutcome{KPI: k.Name, Sum: k.Sum, CostPerOutcome: k.CostPerOutcome})
-					}
+				d.log.Error("use cases: report", "use_case", row.Name, "err", err)
+				out.Errors = append(out.Errors, "the report of "+row.Name)
+				continue
+			}
+			row.HasReport = true
+			row.Instances = rep.Instances
+			row.Value, row.ValuePerDollar = rep.ValueUSD, rep.ValuePerDollar
+			out.Value.AddAmount(rep.ValueUSD)
+			for _, k := range rep.KPIs {
+				if k.Type == value.TypeBoolean || k.Type == value.TypeNumber || k.Type == value.TypeCurrency {
+					row.Outcomes = append(row.Outcomes, ucOutcome{KPI: k.Name, Sum: k.Sum, CostPerOutcome: k.CostPerOutcome})
 				}
 			}
 		}
-		out.Rows = append(out.Rows, row)
 	}
 	for name, a := range byName {
 		if defined[name] || !a.seen {

@@ -281,7 +281,7 @@ func TestUseCasePage(t *testing.T) {
 			"<span class=\"ok\">met", // goal 0.7
 			`&#34;label&#34;:&#34;v2&#34;`, "TTFT p95", "Cost per resolved", "resolved rate", "resolved goal",
 			`href="/ui/usecases/support-reply/instances/t6"`, "outlier", "<meter",
-			"Version comparison", "Version 1", "Version 2",
+			"Version comparison", `hx-get="/ui/usecases/support-reply?a=1&amp;b=2&amp;range=7d"`, `hx-trigger="load"`,
 			"gpt-4o-mini", `href="/ui/calls?from=`)
 		// t6 is the costliest run, first in the table.
 		if m := regexp.MustCompile(`/instances/(t\d)"`).FindStringSubmatch(body); m == nil || m[1] != "t6" {
@@ -294,7 +294,10 @@ func TestUseCasePage(t *testing.T) {
 		if w.Code != http.StatusOK || strings.Contains(body, "<html") || !strings.Contains(body, `id="compare"`) {
 			t.Fatalf("status %d, want the compare block alone: %s", w.Code, body)
 		}
-		contains(t, "the comparison", body, "Version 2</th><th scope=\"col\">Version 1")
+		contains(t, "the comparison", body, "Version 2</th><th scope=\"col\">Version 1", `<th scope="row">resolved</th>`)
+		// Without JavaScript, the versions asked for are compared in the page.
+		body = get(t, e.env, "/ui/usecases/support-reply?range=7d&a=1&b=2", "admin-secret", http.StatusOK)
+		contains(t, "the page with versions", body, "Version 1</th><th scope=\"col\">Version 2", "<html", "resolved rate: 1 in 1, 0.5 in 2")
 	})
 	t.Run("undefined", func(t *testing.T) {
 		body := get(t, e.env, "/ui/usecases/triage", "admin-secret", http.StatusOK)

@@ -1,0 +1,166 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/weirhq/weir/internal/pricing"
+	"github.com/weirhq/weir/internal/record"
+	"github.com/weirhq/weir/internal/store/sqlite"
+	"github.com/weirhq/weir/internal/usage"
+	"github.com/weirhq/weir/internal/value"
+)
+
+// Seeded history of the value pages' benchmarks: valueBenchCalls calls
+// over the 30 days before now, in runs of valueBenchRunCalls calls, of
+// five use cases (three defined, with a KPI) and five teams;
+// valueBenchKPIs runs have a KPI result.
+const (
+	valueBenchCalls    = 200_000
+	valueBenchRunCalls = 5
+	valueBenchKPIs     = 3000
+)
+
+var valueBench struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var valueBenchUseCases = []string{"support-reply", "lead-gen", "summarise", "triage", "translate"}
+
+func valueBenchStore(b *testing.B) *sqlite.Store {
+	b.Helper()
+	ctx := context.Background()
+	valueBench.once.Do(func() {
+		start := time.Now()
+		valueBench.err = func() error {
+			dir, err := os.MkdirTemp("", "weir-value-bench-")
+			if err != nil {
+				return err
+			}
+			valueBench.path = filepath.Join(dir, "weir.db")
+			st, err := sqlite.Open(ctx, valueBench.path, sqlite.Options{})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			svc := &value.Service{St: st, Now: func() time.Time { return now.Add(-40 * 24 * time.Hour) }}
+			goal := 0.7
+			for _, n := range valueBenchUseCases[:3] {
+				uc := value.UseCase{Name: n, Version: "1", BusinessOwner: "owner-" + n,
+					KPIs: []value.KPI{{Name: "resolved", Type: value.TypeBoolean, Goal: &goal, Direction: value.HigherIsBetter, Value: []value.ValueRule{{USDPerUnit: *pricing.Dec("2.5")}}}}}
+				if _, err := svc.Put(ctx, uc, 0, "bench"); err != nil {
+					return err
+				}
+			}
+			svc.Now = func() time.Time { return now.Add(-10 * 24 * time.Hour) }
+			if _, err := svc.NewVersion(ctx, "support-reply", "2", "", "bench"); err != nil {
+				return err
+			}
+			step := 30 * 24 * time.Hour / valueBenchCalls
+			models := []string{"gpt-4o-mini", "gpt-4o", "claude-sonnet-4"}
+			batch := make([]record.Record, 0, 5000)
+			for i := range valueBenchCalls {
+				run := i / valueBenchRunCalls
+				uc := valueBenchUseCases[run%len(valueBenchUseCases)]
+				at := now.Add(-time.Duration(valueBenchCalls-i) * step)
+				ver := "1"
+				if uc == "support-reply" && at.After(now.Add(-10*24*time.Hour)) {
+					ver = "2"
+				}
+				cost := pricing.Money((1 + i%7) * int(pricing.Milli))
+				r := record.Record{ID: fmt.Sprintf("b-%07d", i), ReceivedAt: at, Endpoint: record.EndpointChatCompletions, Provider: "openai",
+					RequestedModel: models[i%3], Model: models[i%3], Status: 200, Stream: true, TTFTMs: ptr(80.0 + float64(i%400)), E2EMs: 500 + float64(i%2000),
+					Usage: usage.Usage{InputTokens: 500, OutputTokens: 50}, CostUSD: ptr(cost),
+					Cost: &pricing.Cost{Total: cost, PriceAs: "openai", EntryID: "openai/x", Version: "bench", Multiplier: 1_000_000},
+					Attribution: record.Attribution{UseCase: uc, UseCaseVersion: ver, UseCaseInstance: fmt.Sprintf("run-%06d", run),
+						Team: fmt.Sprintf("team-%d", run%5), User: fmt.Sprintf("user-%d", i%50)}}
+				if i%50 == 0 {
+					r.Status, r.ErrorKind = 500, "upstream"
+				}
+				batch = append(batch, r)
+				if len(batch) == cap(batch) {
+					if err := st.WriteRecords(ctx, batch); err != nil {
+						return err
+					}
+					batch = batch[:0]
+				}
+			}
+			if err := st.WriteRecords(ctx, batch); err != nil {
+				return err
+			}
+			svc.Now = func() time.Time { return now }
+			runs := valueBenchCalls / valueBenchRunCalls
+			for k := range valueBenchKPIs {
+				run := k * (runs / valueBenchKPIs) / len(valueBenchUseCases) * len(valueBenchUseCases) // support-reply's runs
+				raw := json.RawMessage("true")
+				if k%3 == 0 {
+					raw = json.RawMessage("false")
+				}
+				if _, _, err := svc.PutKPI(ctx, "support-reply", fmt.Sprintf("run-%06d", run), "resolved", raw, now.Add(-time.Hour), "bench"); err != nil {
+					return err
+				}
+			}
+			return nil
+		}()
+		b.Logf("seeded %d calls and %d KPI results in %s", valueBenchCalls, valueBenchKPIs, time.Since(start).Round(time.Millisecond))
+	})
+	if valueBench.err != nil {
+		b.Fatal(valueBench.err)
+	}
+	st, err := sqlite.Open(ctx, valueBench.path, sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
+}
+
+func benchValuePage(b *testing.B, target, session string) {
+	st := valueBenchStore(b)
+	svc := &value.Service{St: st, Now: func() time.Time { return now }}
+	d, err := New(Options{Auth: fakeAuth{valuePeople}, Requests: st, Costs: st, Rollups: st, Now: func() time.Time { return now },
+		Value: ValueSources{UseCases: svc, Reports: st, KPIs: st, Forecaster: fakeForecaster{100}, Limits: fakeLimits{}, Alerts: fakeAlerts{}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodGet, target, nil)
+		r.AddCookie(&http.Cookie{Name: "weir_session", Value: session})
+		d.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatalf("GET %s: status %d", target, w.Code)
+		}
+	}
+}
+
+func BenchmarkPageOverview(b *testing.B) {
+	b.Run("admin", func(b *testing.B) { benchValuePage(b, "/ui/", "admin-secret") })
+}
+
+func BenchmarkPageUseCases(b *testing.B) {
+	b.Run("admin", func(b *testing.B) { benchValuePage(b, "/ui/usecases", "admin-secret") })
+}
+
+func BenchmarkPageUseCase(b *testing.B) {
+	for _, r := range useCaseRanges {
+		b.Run(r, func(b *testing.B) { benchValuePage(b, "/ui/usecases/support-reply?range="+r, "admin-secret") })
+	}
+	b.Run("undefined-30d", func(b *testing.B) { benchValuePage(b, "/ui/usecases/triage?range=30d", "admin-secret") })
+}
+
+func BenchmarkPageInstance(b *testing.B) {
+	benchValuePage(b, "/ui/usecases/support-reply/instances/run-039995", "admin-secret")
+}
