@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/weirhq/weir/internal/alert"
+	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/limits"
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/record"
@@ -105,7 +106,34 @@ func benchSpendPage(b *testing.B, target, session string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d, err := New(Options{Auth: fakeAuth{spendPeople}, Requests: st, Costs: st, Rollups: st, Now: func() time.Time { return now },
+	usd := func(s string) *pricing.Decimal {
+		var d pricing.Decimal
+		if err := d.UnmarshalJSON([]byte(s)); err != nil {
+			b.Fatal(err)
+		}
+		return &d
+	}
+	for _, l := range []limits.Limit{
+		{Name: "team-3-month", Match: limits.Match{Team: "team-3"}, USD: usd("100"), Window: limits.WindowMonth, Mode: limits.ModeWarn},
+		{Name: "per-team", Per: limits.PerTeam, USD: usd("500"), Window: limits.WindowMonth, Mode: limits.ModeWarn},
+		{Name: "per-user-day", Per: limits.PerUser, USD: usd("1"), Window: limits.WindowDay, Mode: limits.ModeBlock},
+	} {
+		if _, err := lim.Put(ctx, l, "bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range 200 {
+		if _, _, err := alerts.Raise(ctx, alert.Alert{Rule: "per-team", Kind: alert.KindLimitThreshold, Severity: alert.SeverityWarning,
+			Scope: map[string]string{"limit": "per-team", "team": fmt.Sprintf("team-%d", i%8)}, Title: "limit per-team: warning",
+			At: now.Add(-time.Duration(i) * time.Hour), DedupKey: fmt.Sprint(i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	people := map[string]auth.Principal{
+		"admin-secret": spendPeople["admin-secret"],
+		"team-secret":  {Kind: "user", Person: "t3", Role: auth.Viewer, Team: "team-3", Session: true},
+	}
+	d, err := New(Options{Auth: fakeAuth{people}, Requests: st, Costs: st, Rollups: st, Now: func() time.Time { return now },
 		Spend: SpendSources{Catalog: func() *pricing.Catalog { return cat }, Limits: lim, Alerts: alerts, Forecaster: &spendForecasterFake{}}})
 	if err != nil {
 		b.Fatal(err)
@@ -126,7 +154,7 @@ func benchSpendPage(b *testing.B, target, session string) {
 func BenchmarkPageCosts(b *testing.B) {
 	b.Run("month", func(b *testing.B) { benchSpendPage(b, "/ui/costs", "admin-secret") })
 	b.Run("30d", func(b *testing.B) { benchSpendPage(b, "/ui/costs?from=2026-02-13&to=2026-03-14", "admin-secret") })
-	b.Run("30d-team", func(b *testing.B) { benchSpendPage(b, "/ui/costs?from=2026-02-13&to=2026-03-14", "cx-secret") })
+	b.Run("30d-team", func(b *testing.B) { benchSpendPage(b, "/ui/costs?from=2026-02-13&to=2026-03-14", "team-secret") })
 }
 
 // BenchmarkPageCostsAccounts is the spend by account and user the Costs
@@ -145,7 +173,11 @@ func BenchmarkPageCostsCSV(b *testing.B) {
 }
 
 func BenchmarkPageLimits(b *testing.B) {
-	benchSpendPage(b, "/ui/limits", "admin-secret")
+	b.Run("admin", func(b *testing.B) { benchSpendPage(b, "/ui/limits", "admin-secret") })
+	b.Run("team", func(b *testing.B) { benchSpendPage(b, "/ui/limits", "team-secret") })
+	// The forecasts the page loads by htmx (a fake forecaster: the real
+	// one's cost is internal/watch's).
+	b.Run("forecasts", func(b *testing.B) { benchSpendPage(b, "/ui/limits/forecasts", "admin-secret") })
 }
 
 func BenchmarkPageSettings(b *testing.B) {
