@@ -279,8 +279,12 @@ test('following a use case leads to one of its calls', async () => {
     const from = page.url();
     await Promise.all([page.waitForURL((u) => u.href !== from), link.click()]);
     await settle();
-    trail.push(new URL(page.url()).pathname + new URL(page.url()).search);
+    const at = new URL(page.url());
+    trail.push(at.pathname + at.search);
     noProblems(`following ${useCase} to ${page.url()}`);
+    // Pages outside the navigation get their screenshots on the way.
+    if (/^\/ui\/use-?cases\/[^/]+$/.test(at.pathname)) await shoot('usecase');
+    if (/\/instances?\/[^/]+$/.test(at.pathname)) await shoot('instance');
     // A successful streamed call (status shown as .ok) makes the richest
     // page; any call will do.
     let call = page.locator('main a[href*="/ui/calls/"]').first();
