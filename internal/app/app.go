@@ -396,7 +396,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		ssoPath = sso.LoginPath
 	}
 	dash, err := dashboard.New(dashboard.Options{Auth: people, Sessions: people, Requests: st, Costs: st, Rollups: st,
-		Health:       dashboard.HealthSources{Routes: router, RouteConfig: cfg.Routes},
+		Health: dashboard.HealthSources{Routes: router, RouteConfig: cfg.Routes},
+		Spend: dashboard.SpendSources{Catalog: eng.Catalog, Prices: prices, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers},
+			Limits: lim, Forecaster: a.watch, Alerts: alerts, WatchRules: func() watch.Rules { return a.watch.Rules }},
+		Settings:     dashboard.SettingsSources{Access: acc, People: people, Prompts: prompts},
 		SSOLoginPath: ssoPath, Log: log.With("part", "dashboard")})
 	if err != nil {
 		alerts.Close(ctx)
