@@ -148,6 +148,12 @@ type useCaseData struct {
 	ByModel, ByTeam         []ucBreakdownRow
 	Notes                   []string
 	Error                   string
+	// ReportLazy: the report's figures are loaded from ReportLoad (htmx);
+	// ReportNotes say why some are missing.
+	ReportLazy  bool
+	ReportLoad  string
+	ReportNotes []string
+	ReportError string
 }
 
 type ucRangeLink struct {
@@ -249,26 +255,17 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 	}
 	data.CallsLink = ucCallsLink("use_case", name, "from", rg.FromDay(), "to", rg.ToDay())
 	mk := ucMarkers(data.Versions)
-
-	// The report and the instances' costs read the range's calls per
-	// instance, the slow part of the page: they run while the rollups
-	// are read.
-	var (
-		rep      value.UseCaseReport
-		repErr   = errNoReport
-		insts    []store.InstanceTotal
-		instsErr error
-		done     = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		if data.Def != nil {
-			rep, repErr = d.report(ctx, v, src, *data.Def, value.ReportQuery{From: rg.From, To: rg.To, GroupBy: value.GroupDay})
+	// So do the KPI figures, value and the cost per run: they read the
+	// range's calls per instance.
+	if r.Header.Get("HX-Target") == "report" && r.Header.Get("HX-History-Restore-Request") != "true" {
+		d.useCaseReport(ctx, v, src, &data, mk, fail)
+		if len(errs) > 0 {
+			// htmx swaps only successful answers: the error goes in the block.
+			data.ReportError = "Could not read " + strings.Join(errs, ", ") + "; try again."
 		}
-		if src != nil {
-			insts, instsErr = src.InstanceTotals(ctx, store.InstanceQuery{UseCase: name, From: rg.From, To: rg.To})
-		}
-	}()
+		d.render(w, http.StatusOK, "usecase", "report-partial", view{Title: name + " · Use cases", Active: Prefix + "usecases", Viewer: &v, Data: data})
+		return
+	}
 
 	// Latency percentiles, from the rollups' sketches.
 	if d.opt.Rollups != nil {
@@ -294,37 +291,13 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	// The report: KPI figures, cost per outcome and KPI rates per day.
-	<-done
-	if data.Def != nil {
-		switch err := repErr; {
-		case errors.Is(err, errNoReport):
-			data.Notes = append(data.Notes, "KPI figures and value are not available to your team on this server.")
-		case err != nil:
-			fail("the report", err)
-		default:
-			data.Report = &rep
-			data.Dist = rep.CostPerInstance
-			for _, k := range rep.KPIs {
-				data.KPIs = append(data.KPIs, ucKPIGoal{k})
-			}
-			data.OutcomeChart, data.KPIChart = ucKPICharts(&rep, rg, mk)
-		}
+	// The report: shown with the page when asked for (a browser without
+	// JavaScript), else loaded apart (see above).
+	if q.Get("report") == "1" {
+		d.useCaseReport(ctx, v, src, &data, mk, fail)
 	} else {
-		data.Notes = append(data.Notes, "This use case is not defined: define it (PUT /api/v1/use-cases/"+name+" with owners and KPIs) to see cost per outcome, KPI rates and value.")
-	}
-
-	// The cost of every instance: histogram and outliers.
-	if src != nil {
-		if err := instsErr; err != nil {
-			fail("the instances", err)
-		} else {
-			data.Hist, data.HistMax, data.Outliers = ucInstanceCosts(insts, v.Team, name)
-		}
-	} else if data.Report != nil {
-		for _, c := range data.Report.Costliest {
-			data.Outliers = append(data.Outliers, ucOutlier{Instance: c.Instance, Link: instancePath(name, c.Instance), First: c.First, Calls: c.Calls, Cost: c.CostUSD})
-		}
+		data.ReportLazy = true
+		data.ReportLoad = useCasePath(name) + "?" + url.Values{"range": {rg.Name}, "report": {"1"}}.Encode()
 	}
 
 	// The version comparison: loaded apart (see above) unless the
@@ -336,6 +309,45 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 		status, data.Error = http.StatusInternalServerError, "Could not read "+strings.Join(errs, ", ")+"; the figures below may be incomplete."
 	}
 	d.render(w, status, "usecase", "", view{Title: name + " · Use cases", Active: Prefix + "usecases", Viewer: &v, Data: data})
+}
+
+// useCaseReport fills data's report figures: the KPIs against their
+// goals, the charts of cost per outcome and KPI rates, value, and the
+// distribution of cost per run with its outliers. The report and the
+// instances' costs share one read of the range's calls per instance.
+func (d *Dashboard) useCaseReport(ctx context.Context, v viewer, src *pageSource, data *useCaseData, mk []chartMarker, fail func(string, error)) {
+	name, rg := data.Name, data.Range
+	if data.Def != nil {
+		rep, err := d.report(ctx, v, src, *data.Def, value.ReportQuery{From: rg.From, To: rg.To, GroupBy: value.GroupDay})
+		switch {
+		case errors.Is(err, errNoReport):
+			data.ReportNotes = append(data.ReportNotes, "KPI figures and value are not available to your team on this server.")
+		case err != nil:
+			fail("the report", err)
+		default:
+			data.Report = &rep
+			data.Dist = rep.CostPerInstance
+			for _, k := range rep.KPIs {
+				data.KPIs = append(data.KPIs, ucKPIGoal{k})
+			}
+			data.OutcomeChart, data.KPIChart = ucKPICharts(&rep, rg, mk)
+		}
+	} else {
+		data.ReportNotes = append(data.ReportNotes, "This use case is not defined: define it (PUT /api/v1/use-cases/"+name+" with owners and KPIs) to see cost per outcome, KPI rates and value.")
+	}
+	switch {
+	case src != nil:
+		insts, err := src.InstanceTotals(ctx, store.InstanceQuery{UseCase: name, From: rg.From, To: rg.To})
+		if err != nil {
+			fail("the instances", err)
+			return
+		}
+		data.Hist, data.HistMax, data.Outliers = ucInstanceCosts(insts, v.Team, name)
+	case data.Report != nil:
+		for _, c := range data.Report.Costliest {
+			data.Outliers = append(data.Outliers, ucOutlier{Instance: c.Instance, Link: instancePath(name, c.Instance), First: c.First, Calls: c.Calls, Cost: c.CostUSD})
+		}
+	}
 }
 
 // anyCall reports whether the use case has a call of team ("": any) in

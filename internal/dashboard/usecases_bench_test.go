@@ -125,7 +125,9 @@ func valueBenchStore(b *testing.B) *sqlite.Store {
 	return st
 }
 
-func benchValuePage(b *testing.B, target, session string) {
+// benchValuePage renders target; hxTarget, when set, asks for that
+// htmx block (a part the page loads after itself).
+func benchValuePage(b *testing.B, target, session string, hxTarget ...string) {
 	st := valueBenchStore(b)
 	svc := &value.Service{St: st, Now: func() time.Time { return now }}
 	d, err := New(Options{Auth: fakeAuth{valuePeople}, Requests: st, Costs: st, Rollups: st, Now: func() time.Time { return now },
@@ -139,6 +141,10 @@ func benchValuePage(b *testing.B, target, session string) {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest(http.MethodGet, target, nil)
 		r.AddCookie(&http.Cookie{Name: "weir_session", Value: session})
+		for _, t := range hxTarget {
+			r.Header.Set("HX-Request", "true")
+			r.Header.Set("HX-Target", t)
+		}
 		d.ServeHTTP(w, r)
 		if w.Code != http.StatusOK {
 			b.Fatalf("GET %s: status %d", target, w.Code)
@@ -159,6 +165,15 @@ func BenchmarkPageUseCase(b *testing.B) {
 		b.Run(r, func(b *testing.B) { benchValuePage(b, "/ui/usecases/support-reply?range="+r, "admin-secret") })
 	}
 	b.Run("undefined-30d", func(b *testing.B) { benchValuePage(b, "/ui/usecases/triage?range=30d", "admin-secret") })
+	// The parts the page loads after itself.
+	for _, r := range useCaseRanges {
+		b.Run(r+"-report", func(b *testing.B) {
+			benchValuePage(b, "/ui/usecases/support-reply?report=1&range="+r, "admin-secret", "report")
+		})
+	}
+	b.Run("30d-compare", func(b *testing.B) {
+		benchValuePage(b, "/ui/usecases/support-reply?range=30d&a=1&b=2", "admin-secret", "compare")
+	})
 }
 
 func BenchmarkPageInstance(b *testing.B) {

@@ -274,7 +274,7 @@ func TestUseCasesPage(t *testing.T) {
 func TestUseCasePage(t *testing.T) {
 	e := newValueEnv(t, true)
 	t.Run("admin", func(t *testing.T) {
-		body := get(t, e.env, "/ui/usecases/support-reply?range=7d", "admin-secret", http.StatusOK)
+		body := get(t, e.env, "/ui/usecases/support-reply?range=7d&report=1", "admin-secret", http.StatusOK)
 		contains(t, "the use case page", body,
 			"Drafts replies to tickets", "$"+e.cost["support-reply/cx"].Format(2), ">22</a>",
 			"80.0%",                  // 4 of 5 resolved
@@ -288,6 +288,18 @@ func TestUseCasePage(t *testing.T) {
 			t.Errorf("the costliest run listed first is %v, want t6", m)
 		}
 	})
+	t.Run("report partial", func(t *testing.T) {
+		// The page loads its report figures apart.
+		body := get(t, e.env, "/ui/usecases/support-reply?range=7d", "admin-secret", http.StatusOK)
+		contains(t, "the page", body, `hx-get="/ui/usecases/support-reply?range=7d&amp;report=1"`, "TTFT p95", ">22</a>")
+		lacks(t, "the page", body, "80.0%", "/instances/t6")
+		w := e.do(t, req{target: "/ui/usecases/support-reply?range=7d&report=1", session: "admin-secret", header: map[string]string{"HX-Request": "true", "HX-Target": "report"}})
+		body = w.Body.String()
+		if w.Code != http.StatusOK || strings.Contains(body, "<html") || !strings.Contains(body, `id="report"`) {
+			t.Fatalf("status %d, want the report block alone: %s", w.Code, body)
+		}
+		contains(t, "the report block", body, "80.0%", "/instances/t6", "$18.00", "Cost per resolved")
+	})
 	t.Run("compare partial", func(t *testing.T) {
 		w := e.do(t, req{target: "/ui/usecases/support-reply?range=7d&a=2&b=1", session: "admin-secret", header: map[string]string{"HX-Request": "true", "HX-Target": "compare"}})
 		body := w.Body.String()
@@ -300,11 +312,11 @@ func TestUseCasePage(t *testing.T) {
 		contains(t, "the page with versions", body, "Version 1</th><th scope=\"col\">Version 2", "<html", "resolved rate: 1 in 1, 0.5 in 2")
 	})
 	t.Run("undefined", func(t *testing.T) {
-		body := get(t, e.env, "/ui/usecases/triage", "admin-secret", http.StatusOK)
+		body := get(t, e.env, "/ui/usecases/triage?report=1", "admin-secret", http.StatusOK)
 		contains(t, "an undefined use case", body, "is not defined", "$"+e.cost["triage/cx"].Format(2))
 	})
 	t.Run("team", func(t *testing.T) {
-		body := get(t, e.env, "/ui/usecases/support-reply", "cx-secret", http.StatusOK)
+		body := get(t, e.env, "/ui/usecases/support-reply?report=1", "cx-secret", http.StatusOK)
 		contains(t, "cx's page", body, "80.0%", "$18.00")
 		get(t, e.env, "/ui/usecases/support-reply", "growth-secret", http.StatusNotFound)
 		get(t, e.env, "/ui/usecases/lead-gen", "cx-secret", http.StatusNotFound)
