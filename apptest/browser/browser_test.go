@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -53,9 +54,12 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatalf("npm ci in tests/browser: %v\n%s", err, out)
 	}
 
+	setup := time.Now()
 	base, logs := startWeir(t)
+	seeded := time.Since(setup)
 	ids := sendCalls(t, base)
 	waitRecorded(t, base, ids)
+	t.Logf("history seeded and Weir started in %s, %d calls sent and recorded in %s", seeded.Round(time.Millisecond), len(ids), (time.Since(setup) - seeded).Round(time.Millisecond))
 
 	shots := t.TempDir()
 	if os.Getenv("WEIR_UPDATE_SCREENSHOTS") == "1" {
@@ -183,7 +187,7 @@ func startWeir(t *testing.T) (string, *lockedBuffer) {
 // historyCalls is the number of calls of the seeded history: a month of
 // them gives the charts a shape (the calls sent through the gateway all
 // land today).
-const historyCalls = 4000
+const historyCalls = 2500
 
 // prepareStore writes a month of history (as `weir seed` does: use cases
 // with KPIs and versions, instances, priced calls) and adds the admin with a
@@ -255,7 +259,11 @@ func sendCalls(t *testing.T, base string) []string {
 			}
 		}
 	}
-	// Two more errors: a model nobody serves and a body that is not JSON.
+	// Interleaved, as real traffic is (the newest calls are a mix).
+	rnd := rand.New(rand.NewPCG(7, 7))
+	rnd.Shuffle(len(calls), func(i, j int) { calls[i], calls[j] = calls[j], calls[i] })
+	// Two more errors: a model that fails every call and a body that is
+	// not JSON.
 	calls = append(calls, call{model: "openai/overloaded", useCase: "support-reply", team: "cx", user: "bo"})
 	calls = append(calls, call{model: "", useCase: "invoice-extract", team: "finance", user: "chen"})
 
