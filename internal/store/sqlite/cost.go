@@ -178,6 +178,9 @@ func (s *Store) CostTotals(ctx context.Context, q store.CostQuery) ([]store.Cost
 		return nil, fmt.Errorf("cost totals: %w", err)
 	}
 	query, args := costTotalsQuery(q, p)
+	if fromCostDays(q) {
+		query, args = costDaysQuery(q, p)
+	}
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("cost totals: %w", err)

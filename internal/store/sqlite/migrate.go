@@ -418,6 +418,39 @@ ALTER TABLE rollups ADD COLUMN cost_dollars INTEGER NOT NULL DEFAULT 0;
 UPDATE rollups SET cost_dollars = cost_femto / 1000000000000000, cost_femto = cost_femto % 1000000000000000
 	WHERE cost_femto >= 1000000000000000 OR cost_femto <= -1000000000000000;
 `},
+	{14, "cost per day", `
+-- The cost of each UTC day per provider, model, use case, team, user and
+-- account, kept by the writer next to the calls: cost questions over whole
+-- days (most of them) read it instead of every call. The cost is summed in
+-- two parts like CostTotals sums it: whole micro-dollars and the
+-- femto-dollar remainders below 1e9, neither of which can overflow.
+CREATE TABLE cost_days (
+	day            INTEGER NOT NULL, -- Unix seconds of the UTC midnight
+	provider       TEXT    NOT NULL,
+	model          TEXT    NOT NULL,
+	use_case       TEXT    NOT NULL,
+	team           TEXT    NOT NULL,
+	user           TEXT    NOT NULL,
+	account        TEXT    NOT NULL,
+	calls          INTEGER NOT NULL,
+	priced_calls   INTEGER NOT NULL,
+	unpriced_calls INTEGER NOT NULL,
+	cost_micro     INTEGER NOT NULL,
+	cost_rem       INTEGER NOT NULL,
+	input_tokens   INTEGER NOT NULL,
+	output_tokens  INTEGER NOT NULL,
+	PRIMARY KEY (day, provider, model, use_case, team, user, account)
+) WITHOUT ROWID;
+INSERT INTO cost_days
+SELECT CASE WHEN received_at >= 0 THEN received_at / 86400000000000
+		ELSE -((-(received_at + 1)) / 86400000000000) - 1 END * 86400 AS d,
+	provider, model, use_case, team, user, account,
+	COUNT(*), COUNT(cost_femto), COUNT(unpriced_units),
+	COALESCE(SUM(cost_femto / 1000000000), 0), COALESCE(SUM(cost_femto % 1000000000), 0),
+	SUM(input_tokens), SUM(output_tokens)
+FROM requests
+GROUP BY d, provider, model, use_case, team, user, account;
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

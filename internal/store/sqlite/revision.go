@@ -11,7 +11,6 @@ import (
 
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/record"
-	"github.com/weirhq/weir/internal/rollup"
 	"github.com/weirhq/weir/internal/store"
 )
 
@@ -27,7 +26,7 @@ func (s *Store) ReviseCosts(ctx context.Context, revs []store.CostRevision) erro
 	}
 	defer tx.Rollback()
 	now := time.Now().UnixNano()
-	moved := rollupBatch{} // the cost deltas of the calls' summaries
+	moved := newRollupBatch() // the cost deltas of the calls' summaries
 	for _, rv := range revs {
 		var (
 			doc        []byte
@@ -80,9 +79,7 @@ func (s *Store) ReviseCosts(ctx context.Context, revs []store.CostRevision) erro
 		if oldUnpriced.Valid {
 			oldU = oldUnpriced.String
 		}
-		delta := rollupCostDelta(oldF, oldU, costFemto, unpriced)
-		k, _ := rollup.FromRecord(&rec, 0, false)
-		moved.merge(rec.ReceivedAt, k, &delta)
+		moved.revise(&rec, oldF, oldU, costFemto, unpriced)
 		var oldFemto any
 		if femto.Valid {
 			oldFemto = femto.Int64

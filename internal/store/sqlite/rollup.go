@@ -29,29 +29,63 @@ type rollupCell struct {
 	key           rollup.Key
 }
 
-// rollupBatch gathers the summaries one transaction adds, so that a batch
-// of calls updates each row once.
-type rollupBatch map[rollupCell]*rollup.Agg
+// rollupBatch gathers the summaries one transaction adds (and the cost
+// days), so that a batch of calls updates each row once.
+type rollupBatch struct {
+	cells map[rollupCell]*rollup.Agg
+	days  map[costDay]*costDayAgg
+}
+
+func newRollupBatch() *rollupBatch {
+	return &rollupBatch{cells: map[rollupCell]*rollup.Agg{}, days: map[costDay]*costDayAgg{}}
+}
+
+func (b *rollupBatch) day(rec *record.Record) *costDayAgg {
+	k := costDayOf(rec)
+	d := b.days[k]
+	if d == nil {
+		d = &costDayAgg{}
+		b.days[k] = d
+	}
+	return d
+}
 
 // add summarises rec into every level. costFemto and unpriced are the
 // values of its cost columns (costColumns).
-func (b rollupBatch) add(rec *record.Record, costFemto, unpriced any) {
+func (b *rollupBatch) add(rec *record.Record, costFemto, unpriced any) {
 	femto, priced := costFemto.(int64)
 	k, a := rollup.FromRecord(rec, femto, priced)
 	if !priced && unpriced == nil {
 		a.Unpriced = 0
 	}
 	b.merge(rec.ReceivedAt, k, &a)
+	d := b.day(rec)
+	d.calls++
+	d.addCost(costFemto, unpriced, 1)
+	in, out := tokenColumns(rec)
+	d.in += in
+	d.out += out
 }
 
-func (b rollupBatch) merge(at time.Time, k rollup.Key, a *rollup.Agg) {
+// revise moves a re-priced call's cost from its old cost columns to its
+// new ones.
+func (b *rollupBatch) revise(rec *record.Record, oldFemto, oldUnpriced, newFemto, newUnpriced any) {
+	delta := rollupCostDelta(oldFemto, oldUnpriced, newFemto, newUnpriced)
+	k, _ := rollup.FromRecord(rec, 0, false)
+	b.merge(rec.ReceivedAt, k, &delta)
+	d := b.day(rec)
+	d.addCost(oldFemto, oldUnpriced, -1)
+	d.addCost(newFemto, newUnpriced, 1)
+}
+
+func (b *rollupBatch) merge(at time.Time, k rollup.Key, a *rollup.Agg) {
 	sec := at.Unix()
 	for _, l := range rollupLevels {
 		c := rollupCell{level: l, bucket: sec - mod(sec, l), key: k}
-		e := b[c]
+		e := b.cells[c]
 		if e == nil {
 			e = &rollup.Agg{}
-			b[c] = e
+			b.cells[c] = e
 		}
 		e.Merge(a)
 	}
@@ -88,12 +122,15 @@ const sketchColumns = "ttft, ttfct, itl, otps, e2e, overhead"
 // flush writes the batch's summaries in tx, merging sketches into the
 // stored ones. Rows are written in key order, so that two transactions
 // never take the same rows in different orders.
-func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx) error {
-	if len(b) == 0 {
+func (b *rollupBatch) flush(ctx context.Context, tx *sql.Tx) error {
+	if err := flushCostDays(ctx, tx, b.days); err != nil {
+		return err
+	}
+	if len(b.cells) == 0 {
 		return nil
 	}
-	cells := make([]rollupCell, 0, len(b))
-	for c := range b {
+	cells := make([]rollupCell, 0, len(b.cells))
+	for c := range b.cells {
 		cells = append(cells, c)
 	}
 	slices.SortFunc(cells, func(x, y rollupCell) int {
@@ -106,7 +143,7 @@ func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx) error {
 	defer up.Close()
 	var get, put *sql.Stmt
 	for _, c := range cells {
-		a := b[c]
+		a := b.cells[c]
 		k := c.key
 		var id int64
 		if err := up.QueryRowContext(ctx, c.level, c.bucket, k.UseCase, k.UseCaseVersion, k.Team, k.Provider, k.Model, k.Route,
@@ -402,7 +439,7 @@ func (s *Store) backfillStep(ctx context.Context, done, to int64) (int64, error)
 	if err != nil {
 		return 0, err
 	}
-	batch := rollupBatch{}
+	batch := newRollupBatch()
 	last := to
 	n := 0
 	for rows.Next() {
@@ -430,6 +467,7 @@ func (s *Store) backfillStep(ctx context.Context, done, to int64) (int64, error)
 		}
 		batch.add(&rec, cf, up)
 		last = rowid
+		clear(batch.days) // cost_days were filled by their migration
 		n++
 	}
 	rows.Close()

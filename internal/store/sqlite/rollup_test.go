@@ -1,7 +1,10 @@
 package sqlite
 
 import (
+	"fmt"
+
 	"context"
+	"github.com/weirhq/weir/internal/pricing"
 	"path/filepath"
 	"testing"
 	"time"
@@ -60,5 +63,52 @@ func TestRollupBackfill(t *testing.T) {
 			t.Fatalf("round %d: rows %+v, want 2 use cases with %d calls each", round, rows, want)
 		}
 		s.Close()
+	}
+}
+
+// TestCostDaysMigration: the migration that adds cost_days fills it from
+// the calls already stored, to the same totals the calls give.
+func TestCostDaysMigration(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	day := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
+	var recs []record.Record
+	for i := range 300 {
+		r := record.Record{ID: fmt.Sprintf("m%03d", i), ReceivedAt: day.Add(time.Duration(i) * 37 * time.Minute), Endpoint: record.EndpointChatCompletions,
+			Provider: []string{"openai", "anthropic"}[i%2], Model: fmt.Sprintf("m%d", i%3), Status: 200}
+		r.User, r.Team, r.Account, r.UseCase = fmt.Sprintf("u%d", i%7), []string{"cx", "ml"}[i%2], []string{"a", "b", "c"}[i%3], []string{"x", ""}[i%2]
+		r.Usage.InputTokens, r.Usage.OutputTokens = int64(i), int64(2*i)
+		switch {
+		case i%5 == 0:
+			r.Cost = &pricing.Cost{Unpriced: pricing.UnitInput}
+		case i%5 != 1:
+			m := pricing.Money(int64(i) * 987_654_321_123)
+			r.CostUSD, r.Cost = &m, &pricing.Cost{Total: m}
+		}
+		recs = append(recs, r)
+	}
+	if err := s.WriteRecords(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `DROP TABLE cost_days`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, migrations[13].sql); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []string{store.GroupUser, store.GroupDay, store.GroupAccount, store.GroupNone} {
+		days, err := s.CostTotals(ctx, store.CostQuery{GroupBy: g, ThenBy: map[bool]string{true: store.GroupModel}[g != store.GroupNone], Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// An unaligned range that holds every call reads the calls.
+		calls, err := s.CostTotals(ctx, store.CostQuery{From: day.Add(-time.Second), To: day.AddDate(0, 0, 30), GroupBy: g,
+			ThenBy: map[bool]string{true: store.GroupModel}[g != store.GroupNone], Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(days) == 0 || fmt.Sprint(days) != fmt.Sprint(calls) {
+			t.Errorf("group %q:\nfrom cost_days %v\nfrom calls     %v", g, days, calls)
+		}
 	}
 }

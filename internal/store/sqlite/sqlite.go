@@ -134,7 +134,7 @@ func (s *Store) WriteRecords(ctx context.Context, recs []record.Record) error {
 		return fmt.Errorf("write records: prepare: %w", err)
 	}
 	defer stmt.Close()
-	rollups := rollupBatch{}
+	rollups := newRollupBatch()
 	for i := range recs {
 		rec := &recs[i]
 		doc, err := marshalDoc(rec)

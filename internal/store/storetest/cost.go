@@ -164,6 +164,7 @@ func testCostTotals(t *testing.T, s Store) {
 	write(t, s, recs...)
 
 	at := func(h int) time.Time { return base.Add(time.Duration(h) * time.Hour) }
+	day := func(d int) time.Time { return base.UTC().Truncate(24*time.Hour).AddDate(0, 0, d) }
 	ranges := []struct{ from, to time.Time }{
 		{time.Time{}, time.Time{}},
 		{at(10), at(100)},
@@ -173,6 +174,12 @@ func testCostTotals(t *testing.T, s Store) {
 		{time.Time{}, at(50)},
 		{at(500), time.Time{}},
 		{at(10).In(time.FixedZone("X", -5*3600)), at(100).In(time.FixedZone("Y", 9*3600))},
+		// Whole UTC days, which a store may answer from per-day sums.
+		{day(1), day(5)},
+		{time.Time{}, day(3)},
+		{day(2), time.Time{}},
+		{day(4), day(4)},
+		{day(1).In(time.FixedZone("Z", 2*3600)), day(9)},
 	}
 	for _, rg := range ranges {
 		for _, g := range allGroups {
