@@ -16,7 +16,7 @@ import (
 // costDay is one row of cost_days: the calls of one UTC day with the same
 // provider, model, use case, team, user and account.
 type costDay struct {
-	day                                         int64 // Unix seconds of the UTC midnight
+	day                                        int64 // Unix seconds of the UTC midnight
 	provider, model, useCase, team, user, acct string
 }
 

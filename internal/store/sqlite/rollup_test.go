@@ -1,14 +1,13 @@
 package sqlite
 
 import (
-	"fmt"
-
 	"context"
-	"github.com/weirhq/weir/internal/pricing"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/rollup"
 	"github.com/weirhq/weir/internal/store"
