@@ -179,7 +179,9 @@ var useCases = []useCase{
 			{name: "draft", endpoint: record.EndpointChatCompletions, provider: "google", model: "gemini-2.5-flash", stream: true, inTokens: 700, outTokens: 500},
 			{name: "polish", endpoint: record.EndpointChatCompletions, provider: "openai", model: "gpt-4.1", inTokens: 1200, outTokens: 400},
 		},
-		outcomes: func(rnd *rand.Rand, _ bool) map[string]int64 { return map[string]int64{"copy_used": boolean(rnd, 0.46)} }},
+		outcomes: func(rnd *rand.Rand, _ bool) map[string]int64 {
+			return map[string]int64{"copy_used": boolean(rnd, 0.46)}
+		}},
 	{team: "it", users: 80, weight: 0.05,
 		// No definition: calls that name a use case nobody defined yet.
 		def: value.UseCase{Name: "internal-search"},
