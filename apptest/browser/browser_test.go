@@ -123,6 +123,22 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// weirConfig is Weir's configuration; {{sim}} is the simulator's URL. The
+// route falls back from a flaky target, so the providers page has
+// retries, fallbacks and a breaker to show.
+const weirConfig = `
+listen: 127.0.0.1:0
+recorder: {flush_interval: 10ms}
+providers:
+  - {name: openai, type: openai, base_url: "{{sim}}/v1", price_as: openai}
+  - {name: anthropic, type: anthropic, base_url: "{{sim}}", price_as: anthropic}
+routes:
+  support-chat:
+    targets:
+      - {provider: openai, model: gpt-4o-mini-flaky, priority: 1}
+      - {provider: anthropic, model: claude-sonnet-4-5, priority: 2}
+`
+
 // startWeir creates the admin in a fresh data directory (as `weir admin
 // create-user --password-stdin` does, so no password change is due), then
 // serves Weir on a loopback port with the simulator as its providers. It
@@ -133,18 +149,16 @@ func startWeir(t *testing.T) (string, *lockedBuffer) {
 		"gpt-4o-mini":       {TTFT: 40 * time.Millisecond, TTFTJitter: 20 * time.Millisecond, ITL: 2 * time.Millisecond, OutputTokens: 20, InputTokens: 900, CacheReadTokens: 512},
 		"gpt-4o":            {TTFT: 60 * time.Millisecond, TTFTJitter: 30 * time.Millisecond, ITL: time.Millisecond, OutputTokens: 60, InputTokens: 1500},
 		"claude-sonnet-4-5": {TTFT: 80 * time.Millisecond, TTFTJitter: 40 * time.Millisecond, ITL: 3 * time.Millisecond, OutputTokens: 40, InputTokens: 300, CacheReadTokens: 2000},
+		"gpt-4o-mini-flaky": {TTFT: 40 * time.Millisecond, ITL: 2 * time.Millisecond, OutputTokens: 20, InputTokens: 900, Failures: []mock.Failure{{Status: 503, Rate: 0.25}}},
 		"overloaded":        {OutputTokens: 3, Failures: []mock.Failure{{Status: 400, Rate: 1}}},
 	}}, nil))
 	t.Cleanup(sim.Close)
 
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	cfg.Recorder.FlushInterval = config.Duration(10 * time.Millisecond)
-	cfg.Providers = []config.Provider{
-		{Name: "openai", Type: "openai", BaseURL: sim.URL + "/v1", PriceAs: "openai"},
-		{Name: "anthropic", Type: "anthropic", BaseURL: sim.URL, PriceAs: "anthropic"},
+	cfg, err := config.Parse([]byte(strings.ReplaceAll(weirConfig, "{{sim}}", sim.URL)), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
 	}
+	cfg.DataDir = t.TempDir()
 	prepareStore(t, cfg)
 
 	logs := &lockedBuffer{}
@@ -229,7 +243,7 @@ type useCase struct {
 }
 
 var useCases = []useCase{
-	{"support-reply", "cx", []string{"amara", "bo"}, []string{"openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5"}, 40, []string{"classify", "draft", "check"}},
+	{"support-reply", "cx", []string{"amara", "bo"}, []string{"openai/gpt-4o-mini", "support-chat", "anthropic/claude-sonnet-4-5"}, 40, []string{"classify", "draft", "check"}},
 	{"invoice-extract", "finance", []string{"chen"}, []string{"openai/gpt-4o"}, 30, []string{"extract", "validate"}},
 	{"code-review", "platform", []string{"dara", "eli"}, []string{"anthropic/claude-sonnet-4-5"}, 20, []string{"summarise", "review", "comment", "score"}},
 	{"search-summary", "platform", []string{"fynn"}, []string{"openai/gpt-4o-mini"}, 40, []string{"answer"}},

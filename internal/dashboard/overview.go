@@ -47,6 +47,10 @@ type overviewData struct {
 	Value          store.Amount
 	ValuePerDollar *float64
 	HasValue       bool
+	// ValueLazy: the value block is to be loaded by htmx; ValueError
+	// says what it could not read (when answered alone).
+	ValueLazy  bool
+	ValueError string
 	// TopSpend and TopROI are the month's top use cases.
 	TopSpend, TopROI []useCaseRow
 	Alerts           []alert.Alert
@@ -103,8 +107,13 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
 		d.log.Error("overview: "+what, "err", err)
 		errs = append(errs, what)
 	}
+	// partial: htmx asks for the value block alone.
+	partial := r.Header.Get("HX-Target") == "value" && r.Header.Get("HX-History-Restore-Request") != "true"
+	if partial {
+		data.HasRollups = false // only the block's figures are read
+	}
 
-	if d.opt.Rollups != nil {
+	if d.opt.Rollups != nil && !partial {
 		from := min64Time(chartFrom, month)
 		days, err := d.opt.Rollups.Rollup(ctx, store.RollupQuery{From: from, To: tomorrow, Step: 24 * time.Hour, Filter: rollup.Key{Team: v.Team}})
 		if err != nil {
@@ -154,13 +163,13 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
 			page, err := d.opt.Requests.ListRequests(ctx, store.RequestQuery{Team: v.Team, Limit: 1})
 			data.Empty = err == nil && len(page.Requests) == 0
 		}
-	} else {
+	} else if !partial {
 		page, err := d.opt.Requests.ListRequests(ctx, store.RequestQuery{Team: v.Team, Limit: 1})
 		data.Empty = err == nil && len(page.Requests) == 0
 	}
 
 	// The forecast and the limits on spend.
-	if f := d.opt.Value.Forecaster; f != nil && !data.Empty {
+	if f := d.opt.Value.Forecaster; f != nil && !data.Empty && !partial {
 		fc, err := f.Forecast(ctx, store.CostQuery{Team: v.Team}, "")
 		if err != nil {
 			fail("the forecast", err)
@@ -168,24 +177,36 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
 			data.Forecast = &fc
 		}
 	}
-	if l := d.opt.Value.Limits; l != nil {
+	if l := d.opt.Value.Limits; l != nil && !partial {
 		data.HasLimits = true
 		data.Limits, _ = d.limitRows(ctx, l, v.Team, data.Forecast, fail)
 	}
 
-	// Value and the top use cases, from the month's reports.
+	// The top use cases by spend (rollups), and by value per dollar with
+	// the value generated (the month's reports, which read its calls per
+	// instance: loaded apart by htmx unless asked for with value=1).
 	if !data.Empty {
-		mu := d.loadMonthUseCases(ctx, v, now)
+		withReports := partial || r.URL.Query().Get("value") == "1"
+		mu := d.loadMonthUseCases(ctx, v, now, withReports)
 		errs = append(errs, mu.Errors...)
 		data.HasValue = mu.Reports && d.opt.Value.UseCases != nil
+		data.ValueLazy = data.HasValue && !withReports
 		data.Value = mu.Value
-		if c := ucDollars(data.Month); c > 0 && data.HasValue {
+		if c := ucDollars(mu.Spend); c > 0 && data.HasValue {
 			data.ValuePerDollar = ucFloat(ucDollars(mu.Value) / c)
 		}
 		data.TopSpend = mu.Rows[:min(5, len(mu.Rows))]
 		roi := slices.DeleteFunc(slices.Clone(mu.Rows), func(u useCaseRow) bool { return u.ValuePerDollar == nil })
 		slices.SortStableFunc(roi, func(a, b useCaseRow) int { return cmp.Compare(*b.ValuePerDollar, *a.ValuePerDollar) })
 		data.TopROI = roi[:min(5, len(roi))]
+	}
+	if partial {
+		if len(errs) > 0 {
+			// htmx swaps only successful answers: the error goes in the block.
+			data.ValueError = "Could not read " + strings.Join(errs, ", ") + "; try again."
+		}
+		d.render(w, http.StatusOK, "overview", "value-partial", view{Title: "Overview", Active: Prefix, Viewer: &v, Data: data})
+		return
 	}
 
 	// The latest alerts.

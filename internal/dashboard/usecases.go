@@ -279,7 +279,10 @@ const ucSparkDays = 30
 // loadMonthUseCases reads the month's figures per use case: one rollup
 // query (per use case and day over the sparklines' days and the month),
 // the definitions, and one report per defined use case the viewer sees.
-func (d *Dashboard) loadMonthUseCases(ctx context.Context, v viewer, now time.Time) monthUseCases {
+//
+// Without withReports the reports are not built (they read the month's
+// calls per instance: pages load them apart, by htmx).
+func (d *Dashboard) loadMonthUseCases(ctx context.Context, v viewer, now time.Time, withReports bool) monthUseCases {
 	var out monthUseCases
 	today := ucDayStart(now)
 	end := today.AddDate(0, 0, 1)
@@ -361,7 +364,7 @@ func (d *Dashboard) loadMonthUseCases(ctx context.Context, v viewer, now time.Ti
 	}
 	// The reports, a few at a time: each reads its use case's calls of the
 	// month per instance, the slow part of these pages.
-	if out.Reports {
+	if out.Reports && withReports {
 		reps := make([]value.UseCaseReport, len(reported))
 		errs := make([]error, len(reported))
 		var wg sync.WaitGroup
@@ -413,6 +416,11 @@ func (d *Dashboard) loadMonthUseCases(ctx context.Context, v viewer, now time.Ti
 type useCasesData struct {
 	Team      string
 	MonthName string
+	// Lazy: the KPI and value figures are to be loaded from Load (htmx).
+	Lazy bool
+	Load string
+	// BlockError is Error when only the table is answered (htmx).
+	BlockError string
 	monthUseCases
 	// Undefined counts the rows seen in calls but not defined.
 	Undefined int
@@ -427,7 +435,14 @@ func (d *Dashboard) useCases(w http.ResponseWriter, r *http.Request) {
 	v := viewerFrom(r)
 	now := d.now().UTC()
 	data := useCasesData{Team: v.Team, MonthName: now.Format("January 2006"), HasDefs: d.opt.Value.UseCases != nil}
-	data.monthUseCases = d.loadMonthUseCases(r.Context(), v, now)
+	// The reports load apart (htmx) unless asked for in the page
+	// (value=1, a browser without JavaScript).
+	partial := r.Header.Get("HX-Target") == "usecases-table" && r.Header.Get("HX-History-Restore-Request") != "true"
+	withReports := partial || r.URL.Query().Get("value") == "1"
+	data.monthUseCases = d.loadMonthUseCases(r.Context(), v, now, withReports)
+	if !withReports && data.Reports && len(data.Rows) > 0 {
+		data.Lazy, data.Load = true, Prefix+"usecases?value=1"
+	}
 	for _, row := range data.Rows {
 		if !row.Defined {
 			data.Undefined++
@@ -437,5 +452,10 @@ func (d *Dashboard) useCases(w http.ResponseWriter, r *http.Request) {
 	if len(data.Errors) > 0 {
 		status, data.Error = http.StatusInternalServerError, "Could not read "+strings.Join(data.Errors, ", ")+"; the figures below may be incomplete."
 	}
-	d.render(w, status, "usecases", "", view{Title: "Use cases", Active: Prefix + "usecases", Viewer: &v, Data: data})
+	block := ""
+	if partial {
+		// htmx swaps only successful answers: the error goes in the block.
+		status, block, data.BlockError = http.StatusOK, "usecases-table-partial", data.Error
+	}
+	d.render(w, status, "usecases", block, view{Title: "Use cases", Active: Prefix + "usecases", Viewer: &v, Data: data})
 }

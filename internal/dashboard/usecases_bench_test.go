@@ -154,10 +154,14 @@ func benchValuePage(b *testing.B, target, session string, hxTarget ...string) {
 
 func BenchmarkPageOverview(b *testing.B) {
 	b.Run("admin", func(b *testing.B) { benchValuePage(b, "/ui/", "admin-secret") })
+	b.Run("team", func(b *testing.B) { benchValuePage(b, "/ui/", "team1-secret") })
+	b.Run("team-value", func(b *testing.B) { benchValuePage(b, "/ui/?value=1", "team1-secret", "value") })
+	b.Run("value", func(b *testing.B) { benchValuePage(b, "/ui/?value=1", "admin-secret", "value") })
 }
 
 func BenchmarkPageUseCases(b *testing.B) {
 	b.Run("admin", func(b *testing.B) { benchValuePage(b, "/ui/usecases", "admin-secret") })
+	b.Run("value", func(b *testing.B) { benchValuePage(b, "/ui/usecases?value=1", "admin-secret", "usecases-table") })
 }
 
 func BenchmarkPageUseCase(b *testing.B) {

@@ -29,6 +29,8 @@ var valuePeople = func() map[string]auth.Principal {
 	m := map[string]auth.Principal{
 		"growth-secret":   {Kind: "user", Person: "gus", Role: auth.Viewer, Team: "growth", Session: true},
 		"reviewer-secret": {Kind: "user", Person: "rex", Role: auth.Reviewer, Session: true},
+		// team-1 is a team of the benchmarks' history.
+		"team1-secret": {Kind: "user", Person: "tia", Role: auth.Viewer, Team: "team-1", Session: true},
 	}
 	for k, v := range people {
 		m[k] = v
@@ -234,7 +236,7 @@ func TestUseCasesPage(t *testing.T) {
 	})
 	e := newValueEnv(t, true)
 	t.Run("admin", func(t *testing.T) {
-		body := get(t, e.env, "/ui/usecases", "admin-secret", http.StatusOK)
+		body := get(t, e.env, "/ui/usecases?value=1", "admin-secret", http.StatusOK)
 		sr, lg, tr := e.cost["support-reply/cx"], e.cost["lead-gen/growth"], e.cost["triage/cx"]
 		contains(t, "the list", body,
 			`href="/ui/usecases/support-reply"`, "cx-lead", "ml-eng", "$"+sr.Format(2), // 24 calls
@@ -250,11 +252,24 @@ func TestUseCasesPage(t *testing.T) {
 			t.Errorf("support-reply (24 calls) is not listed before triage (4 calls)")
 		}
 	})
+	t.Run("lazy", func(t *testing.T) {
+		// The page loads the KPI and value figures apart.
+		body := get(t, e.env, "/ui/usecases", "admin-secret", http.StatusOK)
+		contains(t, "the list", body, `hx-get="/ui/usecases?value=1"`, "$"+e.cost["support-reply/cx"].Format(2))
+		lacks(t, "the list", body, "$18.00")
+		w := e.do(t, req{target: "/ui/usecases?value=1", session: "admin-secret", header: map[string]string{"HX-Request": "true", "HX-Target": "usecases-table"}})
+		body = w.Body.String()
+		if w.Code != http.StatusOK || strings.Contains(body, "<html") || !strings.Contains(body, `id="usecases-table"`) || strings.Contains(body, "hx-trigger") {
+			t.Fatalf("status %d, want the table alone, loaded: %s", w.Code, body)
+		}
+		contains(t, "the table", body, "$18.00", "/ui/usecases/support-reply")
+	})
 	t.Run("team", func(t *testing.T) {
-		body := get(t, e.env, "/ui/usecases", "cx-secret", http.StatusOK)
+		body := get(t, e.env, "/ui/usecases?value=1", "cx-secret", http.StatusOK)
 		contains(t, "cx's list", body, "/ui/usecases/support-reply", "/ui/usecases/triage", "You see team")
 		lacks(t, "cx's list", body, "/ui/usecases/lead-gen", "$"+e.cost[""].Format(2))
-		body = get(t, e.env, "/ui/usecases", "growth-secret", http.StatusOK)
+		contains(t, "cx's list", body, "$18.00")
+		body = get(t, e.env, "/ui/usecases?value=1", "growth-secret", http.StatusOK)
 		contains(t, "growth's list", body, "/ui/usecases/lead-gen")
 		lacks(t, "growth's list", body, "/ui/usecases/support-reply", "/ui/usecases/triage", "cx-lead")
 	})
@@ -354,7 +369,7 @@ func TestOverviewValue(t *testing.T) {
 	})
 	e := newValueEnv(t, true)
 	t.Run("admin", func(t *testing.T) {
-		body := get(t, e.env, "/ui/", "admin-secret", http.StatusOK)
+		body := get(t, e.env, "/ui/?value=1", "admin-secret", http.StatusOK)
 		// Today's calls: t5 and t6 (from 24 h ago: only those after midnight), g1..g3, triage, none.
 		contains(t, "the overview", body,
 			"$"+e.cost[""].Format(2), // the month's spend: everything is in March
@@ -362,8 +377,21 @@ func TestOverviewValue(t *testing.T) {
 			"Error rate of support-reply", "Growth spend spike",
 			"/ui/usecases/support-reply", "/ui/usecases/triage", `&#34;unit&#34;:&#34;usd&#34;`, "TTFT today")
 	})
+	t.Run("lazy", func(t *testing.T) {
+		body := get(t, e.env, "/ui/", "admin-secret", http.StatusOK)
+		contains(t, "the overview", body, `hx-get="/ui/?value=1"`, "$"+e.cost[""].Format(2), "/ui/usecases/support-reply")
+		lacks(t, "the overview", body, "$18.00")
+		w := e.do(t, req{target: "/ui/?value=1", session: "admin-secret", header: map[string]string{"HX-Request": "true", "HX-Target": "value"}})
+		body = w.Body.String()
+		if w.Code != http.StatusOK || strings.Contains(body, "<html") || !strings.Contains(body, `id="value"`) {
+			t.Fatalf("status %d, want the value block alone: %s", w.Code, body)
+		}
+		// $18 of value for the month's spend.
+		vpd := fmt.Sprintf("%.2f", 18/ucDollars(e.cost[""]))
+		contains(t, "the value block", body, "$18.00", vpd+" per dollar", "/ui/usecases/support-reply")
+	})
 	t.Run("team", func(t *testing.T) {
-		body := get(t, e.env, "/ui/", "growth-secret", http.StatusOK)
+		body := get(t, e.env, "/ui/?value=1", "growth-secret", http.StatusOK)
 		contains(t, "growth's overview", body, "$"+e.cost["growth"].Format(2), "growth-day", "Growth spend spike", "/ui/usecases/lead-gen")
 		lacks(t, "growth's overview", body, "monthly-cap", "Error rate of support-reply", "/ui/usecases/support-reply", "$"+e.cost[""].Format(2))
 	})
