@@ -141,7 +141,9 @@ func run(data string, n int, out string, budget float64) error {
 	return nil
 }
 
-var hrefRE = regexp.MustCompile(`href="(/ui/[^"#]*)"`)
+// hrefRE finds links and the parts a page loads by htmx after it
+// renders (hx-get), which count as the page's too.
+var hrefRE = regexp.MustCompile(`(?:href|hx-get)="(/ui/[^"#]*)"`)
 
 // crawl returns the pages to measure: /ui/, every page it links to, and
 // the first link of each new kind found on those (a use case, an
