@@ -87,12 +87,15 @@ const (
 	Review Permission = "review"
 	// WritePrompts: prompt and partial versions, and their labels.
 	WritePrompts Permission = "prompts.write"
+	// WriteEvals: evaluation criteria (and approving their changes),
+	// datasets, judges, review queues and experiments.
+	WriteEvals Permission = "evals.write"
 )
 
 var grants = map[Role][]Permission{
-	Admin:    {Self, Read, Quote, WriteCosts, WriteLimits, WriteUseCases, WriteKPIs, WriteAccess, ManagePeople, ReadPeople, ReadAudit, ReadConfig, Ingest, WriteCredentials, Review, WritePrompts},
+	Admin:    {Self, Read, Quote, WriteCosts, WriteLimits, WriteUseCases, WriteKPIs, WriteAccess, ManagePeople, ReadPeople, ReadAudit, ReadConfig, Ingest, WriteCredentials, Review, WritePrompts, WriteEvals},
 	Finance:  {Self, Read, Quote, WriteCosts, WriteLimits, ReadPeople},
-	Owner:    {Self, Read, Quote, WriteUseCases, WriteKPIs, ReadPeople, WritePrompts},
+	Owner:    {Self, Read, Quote, WriteUseCases, WriteKPIs, ReadPeople, WritePrompts, WriteEvals},
 	Reviewer: {Self, Review},
 	Viewer:   {Self, Read, Quote},
 }
