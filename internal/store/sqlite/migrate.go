@@ -451,6 +451,7 @@ SELECT CASE WHEN received_at >= 0 THEN received_at / 86400000000000
 FROM requests
 GROUP BY d, provider, model, use_case, team, user, account;
 `},
+	{15, "criteria and scores", criteriaSchema},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

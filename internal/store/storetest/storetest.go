@@ -42,6 +42,10 @@ type Store interface {
 	store.CredentialStore
 	store.PromptStore
 	store.RollupReader
+	store.CriterionStore
+	store.CriterionVersionReader
+	store.CriterionChangeStore
+	store.ScoreStore
 	io.Closer
 }
 
@@ -98,6 +102,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"RollupsInvalid", testRollupsInvalid},
 		{"RollupsConcurrent", testRollupsConcurrent},
 		{"RollupsLargeCost", testRollupsLargeCost},
+		{"Criteria", testCriteria},
+		{"CriterionChanges", testCriterionChanges},
+		{"Scores", testScores},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
