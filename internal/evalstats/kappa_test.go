@@ -19,13 +19,13 @@ func near3(t *testing.T, name string, got, want float64) {
 // published results.
 func TestKappaPublished(t *testing.T) {
 	cases := []struct {
-		name      string
-		source    string
-		table     [][]int
-		w         Weighting
-		kappa     float64
-		po, pe    float64 // NaN: not published
-		accuracy  float64
+		name     string
+		source   string
+		table    [][]int
+		w        Weighting
+		kappa    float64
+		po, pe   float64 // NaN: not published
+		accuracy float64
 	}{
 		{
 			// Wikipedia, "Cohen's kappa", worked example: 50 proposals, both
@@ -181,8 +181,8 @@ func TestTrusted(t *testing.T) {
 		want             bool
 	}{
 		{0.72, 0.6, 200, 100, true},
-		{0.72, 0.6, 99, 100, false},   // too few double-scored items
-		{0.6, 0.6, 200, 100, false},   // bound must be above, not at
+		{0.72, 0.6, 99, 100, false}, // too few double-scored items
+		{0.6, 0.6, 200, 100, false}, // bound must be above, not at
 		{math.NaN(), 0.6, 200, 100, false},
 		{0.9, 0.6, 0, 0, false}, // nothing scored is never trusted
 	}
