@@ -13,9 +13,8 @@ type Metric int
 const (
 	// NominalMetric: δ² is 0 for equal values and 1 otherwise.
 	NominalMetric Metric = iota
-	// OrdinalMetric: values are ranks; δ² between c and k grows with the number of
-	// pairable values that lie between them (Krippendorff 2011, eq. for
-	// ordinal metric).
+	// OrdinalMetric: values are ranks; δ² between c and k grows with the
+	// number of pairable values that lie between them (Krippendorff 2011).
 	OrdinalMetric
 	// IntervalMetric: δ² = (c-k)².
 	IntervalMetric
@@ -120,9 +119,9 @@ func prepareAlpha(units [][]float64, m Metric) (*alphaData, error) {
 // data, computed through the coincidence matrix (Krippendorff 2011,
 // "Computing Krippendorff's Alpha-Reliability"). units[u] holds the ratings
 // unit u received, one per coder, NaN where a coder gave none; rows may
-// differ in length. For NominalMetric and OrdinalMetric the values are category codes
-// (their order matters for OrdinalMetric only). Units with fewer than two ratings
-// are ignored. When alpha is undefined (every pairable value is the same)
+// differ in length. For NominalMetric and OrdinalMetric the values are
+// category codes (their order matters for OrdinalMetric only). Units with
+// fewer than two ratings are ignored. When alpha is undefined (every pairable value is the same)
 // the Reliability is still filled, with Alpha NaN, and the error wraps
 // ErrUndefined.
 func Alpha(units [][]float64, m Metric) (Reliability, error) {
