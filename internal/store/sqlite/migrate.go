@@ -452,6 +452,7 @@ FROM requests
 GROUP BY d, provider, model, use_case, team, user, account;
 `},
 	{15, "criteria and scores", criteriaSchema},
+	{16, "datasets", datasetsMigration},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

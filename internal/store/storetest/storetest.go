@@ -46,6 +46,7 @@ type Store interface {
 	store.CriterionVersionReader
 	store.CriterionChangeStore
 	store.ScoreStore
+	store.DatasetStore
 	io.Closer
 }
 
@@ -105,6 +106,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Criteria", testCriteria},
 		{"CriterionChanges", testCriterionChanges},
 		{"Scores", testScores},
+		{"Datasets", func(t *testing.T, s Store) { testDatasets(t, s) }},
+		{"DatasetsLarge", func(t *testing.T, s Store) { testDatasetsLarge(t, s) }},
+		{"DatasetsConcurrent", func(t *testing.T, s Store) { testDatasetsConcurrent(t, s) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
