@@ -316,7 +316,7 @@ func TestScoresKeptByVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	type line struct {
-		version              int
+		version             int
 		count, judged, pass int64
 	}
 	var got []line
