@@ -5,7 +5,7 @@
 // criterion may require the other owner's approval of a change. Scores are
 // stored under the criterion version they were given under and summarised
 // per version, never mixed. The app wires it (Service, Handler, Routes); it
-// imports eval, store, auth, audit and ids.
+// imports eval, store, auth, httpjson and ids.
 package criteria
 
 import (

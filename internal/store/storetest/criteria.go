@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -321,5 +322,60 @@ func testScores(t *testing.T, s Store) {
 	}
 	if sum, err := s.SummarizeScores(ctx, "none", time.Time{}, time.Time{}); err != nil || sum == nil || len(sum) != 0 {
 		t.Errorf("summary of nothing: %#v, %v", sum, err)
+	}
+}
+
+// testCriteriaConcurrent: concurrent proposals leave exactly one pending
+// change; concurrent batches of overlapping scores store each id once.
+func testCriteriaConcurrent(t *testing.T, s Store) {
+	ctx := context.Background()
+	if _, _, err := s.CreateCriterion(ctx, store.Criterion{Name: "tone", UseCase: "support", BusinessOwner: "bea", TechnicalOwner: "tom", RequiresApproval: true},
+		store.CriterionVersion{Definition: json.RawMessage(`{"question":"q","type":"boolean"}`), CreatedAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	var (
+		wg               sync.WaitGroup
+		mu               sync.Mutex
+		added, conflicts int
+		stored           int
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.AddCriterionChange(ctx, store.CriterionChange{ID: fmt.Sprintf("ch%d", i), Criterion: "tone", Base: 1, ProposedBy: "bea", ProposedAt: base})
+			var batch []store.StoredScore
+			for j := range 20 {
+				batch = append(batch, score(fmt.Sprintf("s%d", (i*10+j)%50), "tone", 1, eval.LLM, "judge@1", base.Add(time.Duration(j)*time.Second), eval.Value{Bool: ptr(true)}, ptr(true)))
+			}
+			k, perr := s.PutScores(ctx, batch)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				added++
+			case errors.Is(err, store.ErrConflict):
+				conflicts++
+			default:
+				t.Errorf("add change %d: %v", i, err)
+			}
+			if perr != nil {
+				t.Errorf("put scores %d: %v", i, perr)
+			}
+			stored += k
+		}()
+	}
+	wg.Wait()
+	if added != 1 || conflicts != n-1 {
+		t.Errorf("%d changes added, %d conflicts; want 1 and %d", added, conflicts, n-1)
+	}
+	// Ids s0..s49 cover (i*10+j)%50 for i < 8, j < 20: all 50.
+	if stored != 50 {
+		t.Errorf("%d scores stored, want 50", stored)
+	}
+	p, err := s.ListScores(ctx, store.ScoreQuery{Criterion: "tone", Limit: 100})
+	if err != nil || len(p.Scores) != 50 {
+		t.Errorf("listed %d scores, %v; want 50", len(p.Scores), err)
 	}
 }

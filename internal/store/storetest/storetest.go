@@ -106,6 +106,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Criteria", testCriteria},
 		{"CriterionChanges", testCriterionChanges},
 		{"Scores", testScores},
+		{"CriteriaConcurrent", testCriteriaConcurrent},
 		{"Datasets", func(t *testing.T, s Store) { testDatasets(t, s) }},
 		{"DatasetsLarge", func(t *testing.T, s Store) { testDatasetsLarge(t, s) }},
 		{"DatasetsConcurrent", func(t *testing.T, s Store) { testDatasetsConcurrent(t, s) }},
