@@ -92,3 +92,34 @@ type InstanceTotal struct {
 	TTFTCalls                    int64
 	TTFTMsSum                    float64
 }
+
+// KPIDayReader sums the KPI results in force per day, so that the value a
+// use case generated over a month is read without going through its
+// instances.
+type KPIDayReader interface {
+	// KPIDays returns, per use case, KPI, UTC day of the result's time and
+	// team, the number of results in force and the sum of their values,
+	// for the days in [From, To) (whole UTC days; the zero time does not
+	// bound), of q.UseCase and q.Team when set; by day, use case, KPI.
+	KPIDays(ctx context.Context, q KPIDayQuery) ([]KPIDay, error)
+}
+
+// KPIDayQuery selects KPI days.
+type KPIDayQuery struct {
+	UseCase, Team string
+	From, To      time.Time
+}
+
+// KPIDay is the results in force of one KPI on one day. A result's team
+// is the team of its instance's first call when the result was recorded
+// ("" when it had none yet).
+type KPIDay struct {
+	UseCase string
+	KPI     string
+	Day     time.Time
+	Team    string
+	Results int64
+	// Whole and Nanos sum the results: Whole units plus Nanos 1e-9 units
+	// (0 <= Nanos < 1e9 after normalising; a true boolean is 1 unit).
+	Whole, Nanos int64
+}

@@ -453,6 +453,32 @@ GROUP BY d, provider, model, use_case, team, user, account;
 `},
 	{15, "criteria and scores", criteriaSchema},
 	{16, "datasets", datasetsMigration},
+	{17, "KPI results per day", `
+-- The team of a KPI result's instance (its first call's, when the result
+-- was recorded), and the results in force summed per use case, KPI, UTC
+-- day of the result's time and team: what value over a period reads.
+ALTER TABLE kpi_results ADD COLUMN team TEXT NOT NULL DEFAULT '';
+UPDATE kpi_results SET team = COALESCE((SELECT r.team FROM requests r INDEXED BY requests_instance
+	WHERE r.use_case_instance = kpi_results.instance AND r.use_case = kpi_results.use_case
+	ORDER BY r.received_at, r.id LIMIT 1), '')
+WHERE current = 1;
+CREATE TABLE kpi_days (
+	use_case TEXT    NOT NULL,
+	kpi      TEXT    NOT NULL,
+	day      INTEGER NOT NULL, -- Unix seconds of the UTC midnight
+	team     TEXT    NOT NULL,
+	results  INTEGER NOT NULL,
+	whole    INTEGER NOT NULL, -- the values' whole units
+	nanos    INTEGER NOT NULL, -- and their 1e-9 parts, summed apart
+	PRIMARY KEY (use_case, kpi, day, team)
+) WITHOUT ROWID;
+CREATE INDEX kpi_days_day ON kpi_days (day);
+INSERT INTO kpi_days
+SELECT use_case, kpi, CASE WHEN at >= 0 THEN at / 86400000000000 ELSE -((-(at + 1)) / 86400000000000) - 1 END * 86400 AS d,
+	team, COUNT(*), SUM(value / 1000000000), SUM(value % 1000000000)
+FROM kpi_results WHERE current = 1
+GROUP BY use_case, kpi, d, team;
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

@@ -90,9 +90,10 @@ func (s *Store) PutKPIResult(ctx context.Context, r store.KPIResult) (store.KPIR
 	var (
 		cur               store.KPIResult
 		at, recorded, seq int64
+		curTeam           string
 	)
-	err = tx.QueryRowContext(ctx, `SELECT seq, value, at, recorded_at, recorded_by FROM kpi_results
-		WHERE use_case = ? AND instance = ? AND kpi = ? AND current = 1`, r.UseCase, r.Instance, r.KPI).Scan(&seq, &cur.Nanos, &at, &recorded, &cur.RecordedBy)
+	err = tx.QueryRowContext(ctx, `SELECT seq, value, at, recorded_at, recorded_by, team FROM kpi_results
+		WHERE use_case = ? AND instance = ? AND kpi = ? AND current = 1`, r.UseCase, r.Instance, r.KPI).Scan(&seq, &cur.Nanos, &at, &recorded, &cur.RecordedBy, &curTeam)
 	switch {
 	case err == nil:
 		if cur.Nanos == r.Nanos {
@@ -103,13 +104,24 @@ func (s *Store) PutKPIResult(ctx context.Context, r store.KPIResult) (store.KPIR
 		if _, err := tx.ExecContext(ctx, `UPDATE kpi_results SET current = 0 WHERE seq = ?`, seq); err != nil {
 			return r, false, fmt.Errorf("put KPI result: %w", err)
 		}
+		// The replaced value leaves its day's sums.
+		if err := kpiDayAdd(ctx, tx, r.UseCase, r.KPI, curTeam, at, cur.Nanos, -1); err != nil {
+			return r, false, fmt.Errorf("put KPI result: %w", err)
+		}
 	case !errors.Is(err, sql.ErrNoRows):
 		return r, false, fmt.Errorf("put KPI result: %w", err)
 	}
 	r.RecordedAt, r.Current = time.Now().UTC(), true
 	r.At = r.At.UTC()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO kpi_results (use_case, instance, kpi, value, at, recorded_at, recorded_by, current)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 1)`, r.UseCase, r.Instance, r.KPI, r.Nanos, r.At.UnixNano(), r.RecordedAt.UnixNano(), r.RecordedBy); err != nil {
+	team, err := instanceTeam(ctx, tx, r.UseCase, r.Instance)
+	if err != nil {
+		return r, false, fmt.Errorf("put KPI result: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO kpi_results (use_case, instance, kpi, value, at, recorded_at, recorded_by, current, team)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)`, r.UseCase, r.Instance, r.KPI, r.Nanos, r.At.UnixNano(), r.RecordedAt.UnixNano(), r.RecordedBy, team); err != nil {
+		return r, false, fmt.Errorf("put KPI result: %w", err)
+	}
+	if err := kpiDayAdd(ctx, tx, r.UseCase, r.KPI, team, r.At.UnixNano(), r.Nanos, 1); err != nil {
 		return r, false, fmt.Errorf("put KPI result: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -42,6 +42,7 @@ type Store interface {
 	store.CredentialStore
 	store.PromptStore
 	store.RollupReader
+	store.KPIDayReader
 	store.CriterionStore
 	store.CriterionVersionReader
 	store.CriterionChangeStore
@@ -103,6 +104,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"RollupsInvalid", testRollupsInvalid},
 		{"RollupsConcurrent", testRollupsConcurrent},
 		{"RollupsLargeCost", testRollupsLargeCost},
+		{"KPIDays", testKPIDays},
 		{"Criteria", testCriteria},
 		{"CriterionChanges", testCriterionChanges},
 		{"Scores", testScores},
