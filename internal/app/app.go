@@ -396,7 +396,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		ssoPath = sso.LoginPath
 	}
 	dash, err := dashboard.New(dashboard.Options{Auth: people, Sessions: people, Requests: st, Costs: st, Rollups: st,
-		Value:  dashboard.ValueSources{UseCases: useCases, Reports: st, KPIs: st, Forecaster: a.watch, Limits: lim, Alerts: alerts},
+		Value:  dashboard.ValueSources{UseCases: useCases, Reports: st, KPIs: st, KPIDays: st, Forecaster: a.watch, Limits: lim, Alerts: alerts},
 		Health: dashboard.HealthSources{Routes: router, RouteConfig: cfg.Routes},
 		Spend: dashboard.SpendSources{Catalog: eng.Catalog, Prices: prices, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers},
 			Limits: lim, Forecaster: a.watch, Alerts: alerts, WatchRules: func() watch.Rules { return a.watch.Rules }},

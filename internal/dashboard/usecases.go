@@ -39,6 +39,13 @@ type ValueSources struct {
 	// KPIs reads one instance's KPI results (*sqlite.Store); nil leaves
 	// them out of the instance page.
 	KPIs KPIReader
+	// KPIDays sums the KPI results in force per day (*sqlite.Store): the
+	// month's outcomes, value and cost per outcome of the overview and
+	// the use case list, counted by the results' own time, in one query
+	// over any number of runs. Nil: those come from each use case's
+	// report, which reads its calls of the month per run (seconds over
+	// millions of calls).
+	KPIDays store.KPIDayReader
 	// Forecaster forecasts the month's spend (*watch.Watcher, as the
 	// API's api.Forecaster); nil leaves the forecast out.
 	Forecaster OverviewForecaster
@@ -362,9 +369,34 @@ func (d *Dashboard) loadMonthUseCases(ctx context.Context, v viewer, now time.Ti
 		out.Rows = append(out.Rows, row)
 		reported = append(reported, def)
 	}
-	// The reports, a few at a time: each reads its use case's calls of the
-	// month per instance, the slow part of these pages.
-	if out.Reports && withReports {
+	// The KPI and value figures of the month, from the per-day sums of
+	// the results (counted by their own time): one query for every use
+	// case, however many runs they had. Without that source, from each
+	// use case's report, which reads its calls of the month per run.
+	if out.Reports && withReports && d.opt.Value.KPIDays != nil {
+		days, err := d.opt.Value.KPIDays.KPIDays(ctx, store.KPIDayQuery{Team: v.Team, From: month, To: end})
+		if err != nil {
+			d.log.Error("use cases: KPI days", "err", err)
+			out.Errors = append(out.Errors, "the KPI results")
+		} else {
+			byUseCase := map[string][]store.KPIDay{}
+			for _, kd := range days {
+				byUseCase[kd.UseCase] = append(byUseCase[kd.UseCase], kd)
+			}
+			for i, def := range reported {
+				row := &out.Rows[i]
+				p := def.UseCase.Period(byUseCase[def.Name], row.Spend)
+				row.HasReport = true
+				row.Value, row.ValuePerDollar = p.ValueUSD, p.ValuePerDollar
+				out.Value.AddAmount(p.ValueUSD)
+				for _, k := range p.KPIs {
+					if k.Type == value.TypeBoolean || k.Type == value.TypeNumber || k.Type == value.TypeCurrency {
+						row.Outcomes = append(row.Outcomes, ucOutcome{KPI: k.Name, Sum: k.Sum, CostPerOutcome: k.CostPerOutcome})
+					}
+				}
+			}
+		}
+	} else if out.Reports && withReports {
 		reps := make([]value.UseCaseReport, len(reported))
 		errs := make([]error, len(reported))
 		var wg sync.WaitGroup

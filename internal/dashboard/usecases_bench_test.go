@@ -131,7 +131,7 @@ func benchValuePage(b *testing.B, target, session string, hxTarget ...string) {
 	st := valueBenchStore(b)
 	svc := &value.Service{St: st, Now: func() time.Time { return now }}
 	d, err := New(Options{Auth: fakeAuth{valuePeople}, Requests: st, Costs: st, Rollups: st, Now: func() time.Time { return now },
-		Value: ValueSources{UseCases: svc, Reports: st, KPIs: st, Forecaster: fakeForecaster{100}, Limits: fakeLimits{}, Alerts: fakeAlerts{}}})
+		Value: ValueSources{UseCases: svc, Reports: st, KPIs: st, KPIDays: st, Forecaster: fakeForecaster{100}, Limits: fakeLimits{}, Alerts: fakeAlerts{}}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -186,7 +186,7 @@ func newValueEnv(t testing.TB, seeded bool) valueEnv {
 		{ID: "alt_2", Kind: alert.KindErrorRate, Severity: alert.SeverityCritical, Title: "Growth spend spike", Scope: map[string]string{"team": "growth"}, At: now.Add(-2 * time.Hour), LastAt: now.Add(-2 * time.Hour), Count: 1},
 	}}
 	d, err := New(Options{Auth: fakeAuth{valuePeople}, Sessions: &fakeSessions{}, Requests: st, Costs: st, Rollups: st, Now: func() time.Time { return now },
-		Value: ValueSources{UseCases: svc, Reports: st, KPIs: st, Forecaster: fakeForecaster{12.5}, Limits: fakeLimits{}, Alerts: as}})
+		Value: ValueSources{UseCases: svc, Reports: st, KPIs: st, KPIDays: st, Forecaster: fakeForecaster{12.5}, Limits: fakeLimits{}, Alerts: as}})
 	if err != nil {
 		t.Fatal(err)
 	}
