@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/weirhq/weir/internal/auth"
+	"github.com/weirhq/weir/internal/eval/criteria"
 	"github.com/weirhq/weir/internal/prompt"
 	"github.com/weirhq/weir/internal/store"
 )
@@ -61,7 +62,7 @@ func everything(people People) *API {
 			{Method: "GET", Path: "/api/v1/auth/oidc/callback", Handler: http.NotFoundHandler(), TeamScoped: true},
 			{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: http.NotFoundHandler()},
 			{Method: "GET", Path: "/api/v1/routes", Permission: auth.Read, Handler: http.NotFoundHandler()},
-		}, promptRoutes()...),
+		}, append(promptRoutes(), criteriaRoutes()...)...),
 	})
 }
 
@@ -78,7 +79,23 @@ func promptRoutes() []ExtraRoute {
 	return out
 }
 
+// criteriaRoutes are the evaluation criteria's routes as the app wires
+// them (internal/app/criteria.go).
+func criteriaRoutes() []ExtraRoute {
+	var out []ExtraRoute
+	for _, rt := range criteria.Routes {
+		out = append(out, ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, Handler: http.NotFoundHandler()})
+	}
+	return out
+}
+
 func init() {
+	for _, rt := range criteria.Routes {
+		allowed[rt.Method+" "+rt.Path] = "admin finance owner viewer"
+		if rt.Permission == auth.WriteEvals {
+			allowed[rt.Method+" "+rt.Path] = "admin owner"
+		}
+	}
 	for _, rt := range prompt.Routes {
 		key := rt.Method + " " + rt.Path
 		allowed[key] = "admin finance owner viewer"
