@@ -177,7 +177,8 @@ func parseJSONLLine(b []byte) (Item, error) {
 }
 
 // ParseCSV reads a header row and one item per row. Columns: id, input
-// (text: one user message; or a JSON messages array), messages (JSON),
+// (text: one user message; or a JSON messages array, when the cell is an
+// array in valid JSON), messages (JSON),
 // variables.NAME (one per variable, text), expected (text), tags (a comma
 // list), split, source_call, metadata.KEY (text). Unknown columns are
 // refused. Line numbers are the file's (a quoted cell may span lines).
@@ -268,7 +269,7 @@ func csvItem(header, rec []string) (Item, error) {
 		case h == "id":
 			it.ID = strings.TrimSpace(v)
 		case h == "input":
-			if strings.HasPrefix(strings.TrimSpace(v), "[") {
+			if t := strings.TrimSpace(v); strings.HasPrefix(t, "[") && json.Valid([]byte(t)) {
 				it.Messages = json.RawMessage(v)
 			} else if v != "" {
 				it.Messages, _ = json.Marshal([]map[string]string{{"role": "user", "content": v}})

@@ -96,6 +96,9 @@ func TestParseJSONLErrorCap(t *testing.T) {
 }
 
 func TestImportLimits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 64 MiB imports")
+	}
 	var b bytes.Buffer
 	for range MaxImportItems + 1 {
 		b.WriteString(`{"input":"x"}` + "\n")
@@ -126,6 +129,7 @@ func TestParseCSV(t *testing.T) {
 	in := "\ufeffid,input,variables.city,expected,tags,split,metadata.source\n" +
 		"a1,What is the capital?,,Paris,\"geo, easy\",test,faq\n" +
 		"a2,,Lyon,,,train,\n" +
+		"a4,[urgent] where is my order?,,,,,\n" +
 		"a3,\"[{\"\"role\"\":\"\"user\"\",\"\"content\"\":\"\"multi\\nline\"\"}]\",,\"line one\nline two\",,,\n"
 	got, err := ParseCSV(strings.NewReader(in))
 	if err != nil {
@@ -134,6 +138,7 @@ func TestParseCSV(t *testing.T) {
 	want := []Item{
 		{ID: "a1", Messages: json.RawMessage(`[{"content":"What is the capital?","role":"user"}]`), Expected: json.RawMessage(`"Paris"`), Tags: []string{"geo", "easy"}, Split: "test", Metadata: json.RawMessage(`{"source":"faq"}`)},
 		{ID: "a2", Variables: json.RawMessage(`{"city":"Lyon"}`), Split: "train"},
+		{ID: "a4", Messages: json.RawMessage(`[{"content":"[urgent] where is my order?","role":"user"}]`)},
 		{ID: "a3", Messages: json.RawMessage(`[{"role":"user","content":"multi\nline"}]`), Expected: json.RawMessage(`"line one\nline two"`)},
 	}
 	if diff := cmp.Diff(want, got, cmp.Transformer("s", func(r json.RawMessage) string { return string(r) })); diff != "" {
@@ -149,7 +154,7 @@ func TestParseCSVErrors(t *testing.T) {
 		{"unknown column", "input,answer\nx,y\n", []int{1}},
 		{"duplicate column", "input,input\nx,y\n", []int{1}},
 		{"input and messages", "input,messages\nx,\n", []int{1}},
-		{"bad rows", "id,input,split\nok,x,\n-bad,x,\nb2,,\nb3,x,two words\nb4,[not json,\n", []int{3, 4, 5, 6}},
+		{"bad rows", "id,input,split\nok,x,\n-bad,x,\nb2,,\nb3,x,two words\nb4,\"[{\"\"role\"\":1}]\",\n", []int{3, 4, 5, 6}},
 		{"field count", "input,split\nx\ny,test\n", []int{2}},
 		{"quote", "input\n\"x\ny\"z\n", []int{2}},
 		{"messages not json", "messages\n{\n", []int{2}},

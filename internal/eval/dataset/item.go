@@ -65,7 +65,7 @@ var (
 	idRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 	tagRE   = regexp.MustCompile(`^[^\x00-\x1f,]{1,64}$`)
 	splitRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	roles   = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true}
+	roles   = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
 )
 
 // Validate checks an item (its ID may be empty: it is generated) and
@@ -94,7 +94,7 @@ func (it *Item) Validate() error {
 		for i, m := range msgs {
 			var role string
 			if err := json.Unmarshal(m["role"], &role); err != nil || !roles[role] {
-				return bad("messages[%d].role: want system, developer, user, assistant or tool", i)
+				return bad("messages[%d].role: want system, developer, user, assistant, tool or function", i)
 			}
 			if _, ok := m["content"]; !ok && role != "assistant" {
 				return bad("messages[%d]: content is required", i)

@@ -21,8 +21,12 @@ type Judgement struct {
 	Reasoning string     `json:"reasoning,omitempty"`
 }
 
-// maxReply bounds the judge reply parsed.
-const maxReply = 1 << 20
+// maxReply bounds the judge reply parsed; maxBraceTries the places a JSON
+// object is looked for that hold none.
+const (
+	maxReply      = 256 << 10
+	maxBraceTries = 64
+)
 
 // scoreKeys are the keys that may carry the score, in order of preference.
 var scoreKeys = []string{"score", "label", "verdict"}
@@ -69,6 +73,7 @@ func sameValue(a, b eval.Value) bool {
 // top-level object that decodes, fenced or not.
 func scoreObjects(s string) ([]map[string]json.RawMessage, error) {
 	var out []map[string]json.RawMessage
+	failed := 0
 	for i := 0; i < len(s); i++ {
 		if s[i] != '{' {
 			continue
@@ -76,7 +81,12 @@ func scoreObjects(s string) ([]map[string]json.RawMessage, error) {
 		dec := json.NewDecoder(strings.NewReader(s[i:]))
 		var m map[string]json.RawMessage
 		if err := dec.Decode(&m); err != nil {
-			continue // not an object here; try the next brace
+			// Not an object here; try the next brace, a bounded number of
+			// times (each try may read to the end).
+			if failed++; failed > maxBraceTries {
+				return nil, fmt.Errorf("%w: too many '{' that start no JSON object", ErrJudgeReply)
+			}
+			continue
 		}
 		n := int(dec.InputOffset())
 		for _, k := range scoreKeys {

@@ -55,6 +55,9 @@ func TestParseJudgement(t *testing.T) {
 		{"score not on last line", &helpful, "Score: 4\nThanks for asking!", "", ""},
 		{"no score", &helpful, "I think it is pretty good.", "", ""},
 		{"empty", &resolved, "", "", ""},
+		{"many stray braces", &helpful, strings.Repeat(`{"a":{`, 100) + "\nScore: 3", "", ""},
+		{"a few stray braces", &helpful, "Set notation {x | x > 1} and {y}.\nScore: 3", "3", "Set notation {x | x > 1} and {y}."},
+		{"over the size limit", &helpful, strings.Repeat(" ", 256<<10) + `{"score":3}`, "", ""},
 		{"broken json falls back to nothing", &helpful, `{"score": 4, "reasoning": "unterminated`, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
