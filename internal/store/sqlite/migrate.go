@@ -479,6 +479,7 @@ SELECT use_case, kpi, CASE WHEN at >= 0 THEN at / 86400000000000 ELSE -((-(at + 
 FROM kpi_results WHERE current = 1
 GROUP BY use_case, kpi, d, team;
 `},
+	{18, "experiments", experimentsMigration},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

@@ -48,6 +48,9 @@ type Store interface {
 	store.CriterionChangeStore
 	store.ScoreStore
 	store.DatasetStore
+	store.ExperimentStore
+	store.JudgeStore
+	store.JudgeRunStore
 	io.Closer
 }
 
@@ -112,6 +115,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Datasets", func(t *testing.T, s Store) { testDatasets(t, s) }},
 		{"DatasetsLarge", func(t *testing.T, s Store) { testDatasetsLarge(t, s) }},
 		{"DatasetsConcurrent", func(t *testing.T, s Store) { testDatasetsConcurrent(t, s) }},
+		{"Experiments", func(t *testing.T, s Store) { testExperiments(t, s) }},
+		{"ExperimentsConcurrent", func(t *testing.T, s Store) { testExperimentsConcurrent(t, s) }},
+		{"Judges", func(t *testing.T, s Store) { testJudges(t, s) }},
+		{"JudgeVersionsConcurrent", func(t *testing.T, s Store) { testJudgeVersionsConcurrent(t, s) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
