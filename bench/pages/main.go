@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -188,7 +189,7 @@ func skip(u string) bool {
 }
 
 // kind is a page's path with its variable segments and query removed:
-// /ui/calls/abc → /ui/calls/{}, /ui/calls?x=y → /ui/calls?.
+// /ui/calls/abc → /ui/calls/{}, /ui/calls?x=y&a=b → /ui/calls?a&x.
 func kind(u string) string {
 	path, q, _ := strings.Cut(u, "?")
 	segs := strings.Split(strings.TrimPrefix(path, "/ui/"), "/")
@@ -199,7 +200,15 @@ func kind(u string) string {
 	}
 	k := "/ui/" + strings.Join(segs, "/")
 	if q != "" {
-		k += "?"
+		// The query's parameter names: ?report=1 is another part of a
+		// page than ?range=7d.
+		vals, _ := url.ParseQuery(q)
+		var names []string
+		for n := range vals {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		k += "?" + strings.Join(names, "&")
 	}
 	return k
 }
