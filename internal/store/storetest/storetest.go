@@ -49,8 +49,6 @@ type Store interface {
 	store.ScoreStore
 	store.DatasetStore
 	store.ExperimentStore
-	store.JudgeStore
-	store.JudgeRunStore
 	io.Closer
 }
 
@@ -117,8 +115,6 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"DatasetsConcurrent", func(t *testing.T, s Store) { testDatasetsConcurrent(t, s) }},
 		{"Experiments", func(t *testing.T, s Store) { testExperiments(t, s) }},
 		{"ExperimentsConcurrent", func(t *testing.T, s Store) { testExperimentsConcurrent(t, s) }},
-		{"Judges", func(t *testing.T, s Store) { testJudges(t, s) }},
-		{"JudgeVersionsConcurrent", func(t *testing.T, s Store) { testJudgeVersionsConcurrent(t, s) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
