@@ -480,6 +480,7 @@ FROM kpi_results WHERE current = 1
 GROUP BY use_case, kpi, d, team;
 `},
 	{18, "experiments", experimentsMigration},
+	{19, "review queues", reviewSchema},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

@@ -49,6 +49,7 @@ type Store interface {
 	store.ScoreStore
 	store.DatasetStore
 	store.ExperimentStore
+	store.ReviewStore
 	io.Closer
 }
 
@@ -115,6 +116,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"DatasetsConcurrent", func(t *testing.T, s Store) { testDatasetsConcurrent(t, s) }},
 		{"Experiments", func(t *testing.T, s Store) { testExperiments(t, s) }},
 		{"ExperimentsConcurrent", func(t *testing.T, s Store) { testExperimentsConcurrent(t, s) }},
+		{"ReviewQueues", testReviewQueues},
+		{"ReviewLocks", testReviewLocks},
+		{"ReviewConcurrent", testReviewConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
