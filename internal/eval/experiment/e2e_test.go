@@ -1,0 +1,287 @@
+package experiment_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weirhq/weir/internal/app"
+	"github.com/weirhq/weir/internal/config"
+	"github.com/weirhq/weir/internal/eval"
+	"github.com/weirhq/weir/internal/eval/criteria"
+	"github.com/weirhq/weir/internal/eval/dataset"
+	"github.com/weirhq/weir/internal/eval/experiment"
+	"github.com/weirhq/weir/internal/mock"
+	"github.com/weirhq/weir/internal/store"
+	"github.com/weirhq/weir/internal/store/sqlite"
+)
+
+// rig is a real Weir (gateway, recorder, API) in front of the provider
+// simulator, and an experiment service on a store of its own that calls
+// that Weir over HTTP, as the app's own would.
+type rig struct {
+	weir     *httptest.Server
+	calls    *atomic.Int64 // calls that reached the simulator
+	exp      *experiment.Service
+	crit     *criteria.Service
+	api      *httptest.Server // the experiments API
+	datasets *dataset.Service
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	ctx := context.Background()
+	sim := mock.New(mock.Config{Seed: 3, Models: map[string]mock.Profile{
+		"gpt-4o-mini": {OutputTokens: 3},  // short answers
+		"gpt-4.1":     {OutputTokens: 12}, // long answers
+		"gpt-4o":      {OutputTokens: 8},  // the judge
+	}}, nil)
+	r := &rig{calls: new(atomic.Int64)}
+	simSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasSuffix(req.URL.Path, "/chat/completions") {
+			r.calls.Add(1)
+		}
+		sim.ServeHTTP(w, req)
+	}))
+	t.Cleanup(simSrv.Close)
+
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Providers = []config.Provider{{Name: "sim", Type: "openai", BaseURL: simSrv.URL + "/v1", PriceAs: "openai"}}
+	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.weir = httptest.NewServer(a.Handler())
+	t.Cleanup(func() {
+		r.weir.Close()
+		a.Close(context.Background())
+	})
+
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "exp.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r.crit = criteria.New(criteria.Options{Store: st, People: st})
+	r.datasets = dataset.New(dataset.Options{Store: st})
+	r.exp = experiment.New(experiment.Options{Store: st, Datasets: r.datasets, Criteria: r.crit,
+		Gateway: func() string { return r.weir.URL }})
+	t.Cleanup(r.exp.Close)
+	r.api = httptest.NewServer(r.exp.Handler())
+	t.Cleanup(r.api.Close)
+
+	admin := criteria.Actor{Name: "alice", Admin: true}
+	for _, c := range []struct{ name, q string }{{"short", "Is the answer at most six words?"}, {"helpful", "Does the answer help?"}} {
+		if _, err := r.crit.Put(ctx, c.name, criteria.Input{UseCase: "support", BusinessOwner: "alice", TechnicalOwner: "bob",
+			Definition: &eval.Definition{Question: c.q, Type: eval.Boolean}}, admin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.datasets.Create(ctx, dataset.Dataset{Name: "qa", UseCase: "support"}, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	var items []dataset.Item
+	for i := range 20 {
+		items = append(items, dataset.Item{ID: fmt.Sprintf("q%02d", i),
+			Messages: json.RawMessage(fmt.Sprintf(`[{"role":"user","content":"Question number %d: where is my order?"}]`, i)),
+			Expected: json.RawMessage(`"It ships tomorrow."`)})
+	}
+	if _, err := r.datasets.AddItems(ctx, "qa", items, "first", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func spec() experiment.Spec {
+	return experiment.Spec{
+		Name:    "short-vs-long",
+		Dataset: "qa",
+		Variants: []experiment.Variant{
+			{Name: "mini", Model: "sim/gpt-4o-mini", Params: json.RawMessage(`{"temperature":0.2}`)},
+			{Name: "large", Model: "sim/gpt-4.1"},
+		},
+		Evaluators: []experiment.EvaluatorSpec{
+			{Kind: "length", Config: json.RawMessage(`{"max":6,"unit":"words"}`), Criterion: "short"},
+			{Kind: "judge", Model: "sim/gpt-4o", Criterion: "helpful"},
+		},
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("GET %s: %v: %s", url, err, b)
+	}
+}
+
+func TestExperimentEndToEnd(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	body, _ := json.Marshal(spec())
+	resp, err := http.Post(r.api.URL+"/api/v1/experiments", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("create: %d %s", resp.StatusCode, b)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := r.exp.Wait(wctx, "short-vs-long"); err != nil {
+		t.Fatal(err)
+	}
+	var e experiment.Experiment
+	getJSON(t, r.api.URL+"/api/v1/experiments/short-vs-long", &e)
+	if e.Status != store.ExperimentDone || e.Progress != (experiment.Progress{Done: 40, Total: 40}) || e.Error != "" {
+		t.Fatalf("after the run: status %s, progress %+v, error %q", e.Status, e.Progress, e.Error)
+	}
+	if e.Spec.DatasetVersion != 1 || e.Spec.Evaluators[0].CriterionVersion != 1 || e.Spec.UseCase != "support" || e.Spec.Concurrency != 4 {
+		t.Errorf("pinned spec: %+v", e.Spec)
+	}
+	// 40 answers and 40 judgements went through the gateway.
+	if n := r.calls.Load(); n != 80 {
+		t.Errorf("simulator calls = %d, want 80", n)
+	}
+
+	var res struct{ Results []experiment.Result }
+	getJSON(t, r.api.URL+"/api/v1/experiments/short-vs-long/results", &res)
+	if len(res.Results) != 40 {
+		t.Fatalf("%d results, want 40", len(res.Results))
+	}
+	first := res.Results[0]
+	if first.Item != "q00" || first.Variant != "large" || first.CallID == "" || first.Output == "" || len(first.Scores) != 2 {
+		t.Errorf("first result %+v", first)
+	}
+	if first.CostUSD == nil || *first.CostUSD <= 0 {
+		t.Errorf("cost of %s: %v, want the record's price", first.CallID, first.CostUSD)
+	}
+	for _, sc := range first.Scores {
+		if sc.Value == nil || sc.Error != "" || sc.ScoreID == "" {
+			t.Errorf("score %+v", sc)
+		}
+	}
+	// The call is attributed to the experiment.
+	var rec struct {
+		UseCase         string   `json:"use_case"`
+		UseCaseInstance string   `json:"use_case_instance"`
+		Tags            []string `json:"tags"`
+	}
+	getJSON(t, r.weir.URL+"/api/v1/requests/"+first.CallID, &rec)
+	if rec.UseCase != "support" || rec.UseCaseInstance != "short-vs-long/q00" || strings.Join(rec.Tags, ",") != "experiment:short-vs-long,variant:large" {
+		t.Errorf("attribution of the call: %+v", rec)
+	}
+	var judgeRec struct {
+		UseCase string `json:"use_case"`
+	}
+	getJSON(t, r.weir.URL+"/api/v1/requests/"+first.Scores[1].JudgeCallID, &judgeRec)
+	if judgeRec.UseCase != "evaluation" {
+		t.Errorf("judge call use case %q, want evaluation", judgeRec.UseCase)
+	}
+
+	// Scores are stored under their criterion versions, 80 of them.
+	page, err := r.crit.ListScores(ctx, store.ScoreQuery{TargetKind: eval.TargetExperimentItem, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Scores) != 80 {
+		t.Errorf("%d stored scores, want 80", len(page.Scores))
+	}
+
+	var cmp experiment.Comparison
+	getJSON(t, r.api.URL+"/api/v1/experiments/short-vs-long/compare?a=mini&b=large", &cmp)
+	if len(cmp.Variants) != 2 || cmp.A != "mini" || cmp.B != "large" || len(cmp.Differences) != 2 {
+		t.Fatalf("comparison %+v", cmp)
+	}
+	mini, large := cmp.Variants[0], cmp.Variants[1]
+	if mini.Criteria[0].Passes != 20 || large.Criteria[0].Passes != 0 || mini.Criteria[0].PassRate == nil || mini.Criteria[0].PassRate.Lower < 0.8 {
+		t.Errorf("short pass rates: mini %+v, large %+v", mini.Criteria[0], large.Criteria[0])
+	}
+	if mini.Priced != 20 || mini.CostMeanUSD == nil || large.CostTotalUSD <= mini.CostTotalUSD || mini.LatencyP50Ms == nil || *mini.LatencyP95Ms < *mini.LatencyP50Ms {
+		t.Errorf("cost and latency: mini %+v, large %+v", mini, large)
+	}
+	d := cmp.Differences[0]
+	if d.Criterion != "short" || d.Paired == nil || d.Paired.Difference.Estimate != -1 || len(d.Worse) != 20 || len(d.Better) != 0 {
+		t.Errorf("short difference %+v", d)
+	}
+	if cmp.Differences[1].Paired == nil || cmp.Differences[1].Paired.Items != 20 {
+		t.Errorf("helpful difference %+v", cmp.Differences[1])
+	}
+
+	// Gates on the comparison.
+	get := func(a, b string) (experiment.Comparison, error) { return r.exp.Compare(ctx, "short-vs-long", a, b) }
+	for _, tt := range []struct {
+		cond  string
+		holds bool
+	}{
+		{"pass_rate(short) < 0.8", true},
+		{"pass_rate(short, variant=mini) < 0.8", false},
+		{"regression(short, baseline=mini, candidate=large) > 0.05", true},
+		{"regression(short, baseline=large, candidate=mini) > 0.05", false},
+		{"mean(helpful) > 1", false},
+		{"pass_rate(nothing) < 0.5", true},
+	} {
+		c, err := experiment.ParseCondition(tt.cond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := c.Check(get)
+		if err != nil || v.Holds != tt.holds {
+			t.Errorf("%s: %+v, %v; want holds=%v", tt.cond, v, err, tt.holds)
+		}
+	}
+
+	// Running it again calls nothing and stores nothing new.
+	resp, err = http.Post(r.api.URL+"/api/v1/experiments", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"resumed":true`) {
+		t.Fatalf("re-run: %d %s", resp.StatusCode, b)
+	}
+	if err := r.exp.Wait(wctx, "short-vs-long"); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.calls.Load(); n != 80 {
+		t.Errorf("simulator calls after the re-run = %d, want still 80", n)
+	}
+	page2, err := r.crit.ListScores(ctx, store.ScoreQuery{TargetKind: eval.TargetExperimentItem, Limit: 1000})
+	if err != nil || len(page2.Scores) != 80 {
+		t.Errorf("scores after the re-run: %d, %v; want 80", len(page2.Scores), err)
+	}
+
+	// Another spec under the same name is a conflict.
+	other := spec()
+	other.Variants = other.Variants[:1]
+	ob, _ := json.Marshal(other)
+	resp, err = http.Post(r.api.URL+"/api/v1/experiments", "application/json", strings.NewReader(string(ob)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("another spec under the same name: %d, want 409", resp.StatusCode)
+	}
+}
