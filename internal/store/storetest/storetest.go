@@ -49,6 +49,8 @@ type Store interface {
 	store.ScoreStore
 	store.DatasetStore
 	store.ExperimentStore
+	store.JudgeStore
+	store.JudgeRunStore
 	store.ReviewStore
 	io.Closer
 }
@@ -116,6 +118,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"DatasetsConcurrent", func(t *testing.T, s Store) { testDatasetsConcurrent(t, s) }},
 		{"Experiments", func(t *testing.T, s Store) { testExperiments(t, s) }},
 		{"ExperimentsConcurrent", func(t *testing.T, s Store) { testExperimentsConcurrent(t, s) }},
+		{"Judges", func(t *testing.T, s Store) { testJudges(t, s) }},
+		{"JudgeVersionsConcurrent", func(t *testing.T, s Store) { testJudgeVersionsConcurrent(t, s) }},
 		{"ReviewQueues", testReviewQueues},
 		{"ReviewLocks", testReviewLocks},
 		{"ReviewConcurrent", testReviewConcurrent},
