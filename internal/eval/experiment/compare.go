@@ -46,8 +46,8 @@ type CriterionStats struct {
 	Mean *float64 `json:"mean"`
 	// Judged counts the scores with a pass verdict; PassRate is
 	// Passes/Judged with its Wilson interval.
-	Judged   int                  `json:"judged"`
-	Passes   int                  `json:"passes"`
+	Judged   int                 `json:"judged"`
+	Passes   int                 `json:"passes"`
 	PassRate *evalstats.Interval `json:"pass_rate,omitempty"`
 }
 
