@@ -133,21 +133,29 @@ func (s *Store) AppendDatasetVersion(ctx context.Context, c store.DatasetChange)
 	if !exists {
 		return fail(store.ErrNotFound)
 	}
-	var last int
+	var last, prevItems int
 	var maxPos int64
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM dataset_versions WHERE dataset = ?`, c.Name).Scan(&last); err != nil {
 		return fail(err)
 	}
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(pos), 0) FROM dataset_members WHERE dataset = ?`, c.Name).Scan(&maxPos); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT items FROM dataset_versions WHERE dataset = ? AND version = ?), 0)`, c.Name, last).Scan(&prevItems); err != nil {
+		return fail(err)
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(pos), 0) FROM dataset_entries WHERE dataset = ?`, c.Name).Scan(&maxPos); err != nil {
 		return fail(err)
 	}
 	v.Version = last + 1
-	if _, err := tx.ExecContext(ctx, `INSERT INTO dataset_members (dataset, version, pos, item_id, rev)
-		SELECT dataset, ?, pos, item_id, rev FROM dataset_members WHERE dataset = ? AND version = ?`, v.Version, c.Name, last); err != nil {
+	// An entry holds one revision of one item from from_version up to
+	// (not including) to_version; the latest version's entries are open
+	// (to_version NULL). A change closes entries and opens new ones: it
+	// writes what changed, not the whole version.
+	closeEntry, err := tx.PrepareContext(ctx, `UPDATE dataset_entries SET to_version = ? WHERE dataset = ? AND item_id = ? AND to_version IS NULL`)
+	if err != nil {
 		return fail(err)
 	}
+	defer closeEntry.Close()
 	for _, id := range c.Remove {
-		res, err := tx.ExecContext(ctx, `DELETE FROM dataset_members WHERE dataset = ? AND version = ? AND item_id = ?`, c.Name, v.Version, id)
+		res, err := closeEntry.ExecContext(ctx, v.Version, c.Name, id)
 		if err != nil {
 			return fail(err)
 		}
@@ -158,9 +166,9 @@ func (s *Store) AppendDatasetVersion(ctx context.Context, c store.DatasetChange)
 		}
 		v.Removed++
 	}
-	cur, err := tx.PrepareContext(ctx, `SELECT m.rev, r.doc FROM dataset_members m JOIN dataset_item_revisions r
-		ON r.dataset = m.dataset AND r.item_id = m.item_id AND r.rev = m.rev
-		WHERE m.dataset = ? AND m.version = ? AND m.item_id = ?`)
+	cur, err := tx.PrepareContext(ctx, `SELECT e.rev, e.pos, r.doc FROM dataset_entries e JOIN dataset_item_revisions r
+		ON r.dataset = e.dataset AND r.item_id = e.item_id AND r.rev = e.rev
+		WHERE e.dataset = ? AND e.item_id = ? AND e.to_version IS NULL`)
 	if err != nil {
 		return fail(err)
 	}
@@ -175,12 +183,18 @@ func (s *Store) AppendDatasetVersion(ctx context.Context, c store.DatasetChange)
 		return fail(err)
 	}
 	defer insRev.Close()
+	openEntry, err := tx.PrepareContext(ctx, `INSERT INTO dataset_entries (dataset, item_id, rev, pos, from_version, to_version) VALUES (?, ?, ?, ?, ?, NULL)`)
+	if err != nil {
+		return fail(err)
+	}
+	defer openEntry.Close()
 	for _, it := range c.Put {
 		var (
 			rev int
+			pos int64
 			doc string
 		)
-		err := cur.QueryRowContext(ctx, c.Name, v.Version, it.ID).Scan(&rev, &doc)
+		err := cur.QueryRowContext(ctx, c.Name, it.ID).Scan(&rev, &pos, &doc)
 		found := err == nil
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fail(err)
@@ -189,7 +203,7 @@ func (s *Store) AppendDatasetVersion(ctx context.Context, c store.DatasetChange)
 			return fail(fmt.Errorf("item %s: %w", it.ID, store.ErrNotFound))
 		}
 		if found && doc == string(it.Doc) {
-			continue // unchanged: the version keeps the revision it has
+			continue // unchanged: the entry stays open
 		}
 		var next int
 		if err := maxRev.QueryRowContext(ctx, c.Name, it.ID).Scan(&next); err != nil {
@@ -200,21 +214,20 @@ func (s *Store) AppendDatasetVersion(ctx context.Context, c store.DatasetChange)
 			return fail(err)
 		}
 		if found {
-			if _, err := tx.ExecContext(ctx, `UPDATE dataset_members SET rev = ? WHERE dataset = ? AND version = ? AND item_id = ?`, next, c.Name, v.Version, it.ID); err != nil {
+			if _, err := closeEntry.ExecContext(ctx, v.Version, c.Name, it.ID); err != nil {
 				return fail(err)
 			}
 			v.Changed++
-			continue
+		} else {
+			maxPos++
+			pos = maxPos
+			v.Added++
 		}
-		maxPos++
-		if _, err := tx.ExecContext(ctx, `INSERT INTO dataset_members (dataset, version, pos, item_id, rev) VALUES (?, ?, ?, ?, ?)`, c.Name, v.Version, maxPos, it.ID, next); err != nil {
+		if _, err := openEntry.ExecContext(ctx, c.Name, it.ID, next, pos, v.Version); err != nil {
 			return fail(err)
 		}
-		v.Added++
 	}
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM dataset_members WHERE dataset = ? AND version = ?`, c.Name, v.Version).Scan(&v.Items); err != nil {
-		return fail(err)
-	}
+	v.Items = prevItems + v.Added - v.Removed
 	if _, err := tx.ExecContext(ctx, `INSERT INTO dataset_versions (dataset, version, items, added, changed, removed, note, created_at, created_by)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.Name, v.Version, v.Items, v.Added, v.Changed, v.Removed, v.Note, v.CreatedAt.UnixNano(), v.CreatedBy); err != nil {
 		return fail(err)
@@ -294,9 +307,10 @@ func (s *Store) DatasetItems(ctx context.Context, q store.DatasetItemQuery) (sto
 	if err != nil {
 		return store.DatasetItemPage{}, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT m.item_id, m.rev, m.pos, r.doc FROM dataset_members m JOIN dataset_item_revisions r
-		ON r.dataset = m.dataset AND r.item_id = m.item_id AND r.rev = m.rev
-		WHERE m.dataset = ? AND m.version = ? AND m.pos > ? ORDER BY m.pos LIMIT ?`, q.Name, v.Version, q.After, q.Limit+1)
+	rows, err := s.r.QueryContext(ctx, `SELECT e.item_id, e.rev, e.pos, r.doc FROM dataset_entries e JOIN dataset_item_revisions r
+		ON r.dataset = e.dataset AND r.item_id = e.item_id AND r.rev = e.rev
+		WHERE e.dataset = ?1 AND e.pos > ?2 AND e.from_version <= ?3 AND (e.to_version IS NULL OR e.to_version > ?3)
+		ORDER BY e.pos LIMIT ?4`, q.Name, q.After, v.Version, q.Limit+1)
 	if err != nil {
 		return store.DatasetItemPage{}, fmt.Errorf("dataset %s items: %w", q.Name, err)
 	}
@@ -364,4 +378,30 @@ CREATE TABLE dataset_members (
 	PRIMARY KEY (dataset, version, pos)
 );
 CREATE UNIQUE INDEX dataset_members_item ON dataset_members (dataset, version, item_id);
+`
+
+// datasetEntriesMigration replaces the per-version membership rows, which
+// copied every item reference at each version, with entries that hold one
+// revision over a range of versions: a version that changes one item of
+// 50,000 writes one entry. A revision is held over contiguous versions (a
+// changed or removed item never gets an old revision back), so each
+// (item, revision) of the old table becomes one entry.
+const datasetEntriesMigration = `
+CREATE TABLE dataset_entries (
+	dataset      TEXT    NOT NULL,
+	item_id      TEXT    NOT NULL,
+	rev          INTEGER NOT NULL,
+	pos          INTEGER NOT NULL,
+	from_version INTEGER NOT NULL, -- the first version holding this revision
+	to_version   INTEGER,          -- the first version without it; NULL while held
+	PRIMARY KEY (dataset, item_id, rev)
+);
+CREATE INDEX dataset_entries_pos ON dataset_entries (dataset, pos, from_version);
+CREATE UNIQUE INDEX dataset_entries_open ON dataset_entries (dataset, item_id) WHERE to_version IS NULL;
+INSERT INTO dataset_entries (dataset, item_id, rev, pos, from_version, to_version)
+SELECT m.dataset, m.item_id, m.rev, MIN(m.pos), MIN(m.version),
+	CASE WHEN MAX(m.version) = (SELECT MAX(version) FROM dataset_versions v WHERE v.dataset = m.dataset) THEN NULL
+		ELSE MAX(m.version) + 1 END
+FROM dataset_members m GROUP BY m.dataset, m.item_id, m.rev;
+DROP TABLE dataset_members;
 `

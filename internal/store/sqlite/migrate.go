@@ -482,6 +482,7 @@ GROUP BY use_case, kpi, d, team;
 	{18, "experiments", experimentsMigration},
 	{19, "review queues", reviewSchema},
 	{20, "judges", judgesSchema},
+	{21, "dataset entries", datasetEntriesMigration},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its
