@@ -111,6 +111,9 @@ func ReplyText(raw []byte) (string, error) {
 		return "", errors.New("judge call: the reply has no choices")
 	}
 	content := r.Choices[0].Message.Content
+	if len(content) == 0 || string(content) == "null" {
+		return "", errors.New("judge call: the reply has no text")
+	}
 	var s string
 	if json.Unmarshal(content, &s) == nil {
 		return s, nil

@@ -294,6 +294,8 @@ func (h handler) fail(w http.ResponseWriter, err error) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, store.ErrConflict):
 		httpjson.Error(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, ErrNoGateway):
+		httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", err.Error())
 	case errors.Is(err, ErrInvalid), errors.Is(err, eval.ErrInvalid), errors.Is(err, store.ErrInvalidQuery):
 		httpjson.Error(w, http.StatusBadRequest, "invalid_request", err.Error())
 	default:

@@ -32,6 +32,8 @@ import (
 var (
 	// ErrInvalid: the request is malformed or refused (400).
 	ErrInvalid = errors.New("invalid")
+	// ErrNoGateway: judges cannot run, no gateway is configured (503).
+	ErrNoGateway = errors.New("no gateway configured to run judges")
 )
 
 func invalid(format string, a ...any) error {

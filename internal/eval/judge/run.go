@@ -2,10 +2,10 @@ package judge
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
 	"sync"
 	"time"
@@ -102,18 +102,15 @@ func Audited(evaluatorName, target string, share float64) bool {
 	if share >= 1 {
 		return true
 	}
-	h := fnv.New64a()
-	h.Write([]byte(evaluatorName))
-	h.Write([]byte{0})
-	h.Write([]byte(target))
-	return float64(h.Sum64()>>11)/float64(1<<53) < share
+	sum := sha256.Sum256([]byte(evaluatorName + "\x00" + target))
+	return float64(binary.BigEndian.Uint64(sum[:8])>>11)/float64(1<<53) < share
 }
 
 // Score runs a judge version (0: the latest) on targets and stores the
 // scores it gives; the run's report is stored too.
 func (s *Service) Score(ctx context.Context, name string, version int, targets []Target, by string) (Run, error) {
 	if s.gw == nil {
-		return Run{}, errors.New("judge: no gateway configured")
+		return Run{}, ErrNoGateway
 	}
 	if len(targets) == 0 || len(targets) > MaxTargets {
 		return Run{}, invalid("a run scores 1 to %d targets", MaxTargets)
