@@ -31,24 +31,30 @@ import (
 type rig struct {
 	weir     *httptest.Server
 	calls    *atomic.Int64 // calls that reached the simulator
+	inflight *atomic.Int64
+	peak     *atomic.Int64 // most calls in flight at once
 	exp      *experiment.Service
 	crit     *criteria.Service
 	api      *httptest.Server // the experiments API
 	datasets *dataset.Service
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T, ttft time.Duration) *rig {
 	t.Helper()
 	ctx := context.Background()
 	sim := mock.New(mock.Config{Seed: 3, Models: map[string]mock.Profile{
-		"gpt-4o-mini": {OutputTokens: 3},  // short answers
-		"gpt-4.1":     {OutputTokens: 12}, // long answers
-		"gpt-4o":      {OutputTokens: 8},  // the judge
+		"gpt-4o-mini": {OutputTokens: 3, TTFT: ttft},  // short answers
+		"gpt-4.1":     {OutputTokens: 12, TTFT: ttft}, // long answers
+		"gpt-4o":      {OutputTokens: 8},              // the judge
 	}}, nil)
-	r := &rig{calls: new(atomic.Int64)}
+	r := &rig{calls: new(atomic.Int64), inflight: new(atomic.Int64), peak: new(atomic.Int64)}
 	simSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if strings.HasSuffix(req.URL.Path, "/chat/completions") {
 			r.calls.Add(1)
+			n := r.inflight.Add(1)
+			defer r.inflight.Add(-1)
+			for p := r.peak.Load(); n > p && !r.peak.CompareAndSwap(p, n); p = r.peak.Load() {
+			}
 		}
 		sim.ServeHTTP(w, req)
 	}))
@@ -134,7 +140,7 @@ func getJSON(t *testing.T, url string, v any) {
 }
 
 func TestExperimentEndToEnd(t *testing.T) {
-	r := newRig(t)
+	r := newRig(t, 0)
 	ctx := context.Background()
 	body, _ := json.Marshal(spec())
 	resp, err := http.Post(r.api.URL+"/api/v1/experiments", "application/json", strings.NewReader(string(body)))
@@ -162,6 +168,9 @@ func TestExperimentEndToEnd(t *testing.T) {
 	// 40 answers and 40 judgements went through the gateway.
 	if n := r.calls.Load(); n != 80 {
 		t.Errorf("simulator calls = %d, want 80", n)
+	}
+	if p := r.peak.Load(); p > 4 {
+		t.Errorf("%d calls in flight at once, over the concurrency of 4", p)
 	}
 
 	var res struct{ Results []experiment.Result }
@@ -283,5 +292,59 @@ func TestExperimentEndToEnd(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusConflict {
 		t.Errorf("another spec under the same name: %d, want 409", resp.StatusCode)
+	}
+}
+
+// TestExperimentCancelAndResume cancels a run midway, then runs it again:
+// it finishes without scoring anything twice.
+func TestExperimentCancelAndResume(t *testing.T) {
+	r := newRig(t, 30*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sp := spec()
+	sp.Concurrency = 2
+	if _, err := r.exp.Create(ctx, sp, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		e, err := r.exp.Get(ctx, sp.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Progress.Done >= 4 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := r.exp.Cancel(ctx, sp.Name); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.exp.Wait(ctx, sp.Name); err != nil {
+		t.Fatal(err)
+	}
+	e, err := r.exp.Get(ctx, sp.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Status != store.ExperimentCanceled || e.Progress.Done >= 40 || e.FinishedAt.IsZero() {
+		t.Fatalf("after cancel: %s %+v", e.Status, e.Progress)
+	}
+	if p := r.peak.Load(); p > 2 {
+		t.Errorf("%d calls in flight at once, over the concurrency of 2", p)
+	}
+	c, err := r.exp.Create(ctx, sp, "alice")
+	if err != nil || !c.Resumed {
+		t.Fatalf("resume: %+v, %v", c, err)
+	}
+	if err := r.exp.Wait(ctx, sp.Name); err != nil {
+		t.Fatal(err)
+	}
+	e, err = r.exp.Get(ctx, sp.Name)
+	if err != nil || e.Status != store.ExperimentDone || e.Progress.Done != 40 {
+		t.Fatalf("after resume: %+v, %v", e, err)
+	}
+	page, err := r.crit.ListScores(ctx, store.ScoreQuery{TargetKind: eval.TargetExperimentItem, Limit: 1000})
+	if err != nil || len(page.Scores) != 80 {
+		t.Errorf("scores: %d, %v; want 80, none twice", len(page.Scores), err)
 	}
 }
