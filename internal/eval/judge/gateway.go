@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 )
@@ -132,4 +133,18 @@ func ReplyText(raw []byte) (string, error) {
 		}
 	}
 	return sb.String(), nil
+}
+
+// LocalBaseURL is the base URL at which a process listening on listen
+// (host:port, as config's listen) reaches its own gateway: an unspecified
+// host (empty, 0.0.0.0, ::) becomes loopback.
+func LocalBaseURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

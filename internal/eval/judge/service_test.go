@@ -17,6 +17,7 @@ import (
 
 	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/eval"
+	"github.com/weirhq/weir/internal/mock"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/store"
 	"github.com/weirhq/weir/internal/store/sqlite"
@@ -418,5 +419,43 @@ func TestReplyText(t *testing.T) {
 		if got != tc.want || (err == nil) != tc.ok {
 			t.Errorf("ReplyText(%s) = %q, %v", tc.in, got, err)
 		}
+	}
+}
+
+func TestLocalBaseURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:8080": "http://127.0.0.1:8080",
+		"0.0.0.0:80":     "http://127.0.0.1:80",
+		":9000":          "http://127.0.0.1:9000",
+		"[::]:8080":      "http://127.0.0.1:8080",
+		"[::1]:8080":     "http://[::1]:8080",
+		"weir.local:81":  "http://weir.local:81",
+	} {
+		if got := LocalBaseURL(in); got != want {
+			t.Errorf("LocalBaseURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestHTTPGatewaySimulator: the client reads the simulator's chat
+// completions (an OpenAI-shaped reply), and its text is judged strictly:
+// the simulator's free text holds no score, so it is an error.
+func TestHTTPGatewaySimulator(t *testing.T) {
+	sim := httptest.NewServer(mock.New(mock.Config{Seed: 1, Models: map[string]mock.Profile{"m": {OutputTokens: 5}}}, nil))
+	defer sim.Close()
+	g := &HTTPGateway{BaseURL: sim.URL}
+	out, err := g.Complete(context.Background(), Completion{Model: "m", System: "s", User: "u"})
+	if err != nil || out == "" {
+		t.Fatalf("Complete = %q, %v", out, err)
+	}
+	e := newEnv(t)
+	e.svc.gw = g
+	e.call(t, "req_1", "Hello", "Hi")
+	if _, err := e.svc.Create(context.Background(), Input{Name: "tone", Criterion: "polite", Definition: Definition{Model: "m"}}, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	run, err := e.svc.Score(context.Background(), "tone", 0, []Target{{Kind: eval.TargetCall, ID: "req_1"}}, "ann")
+	if err != nil || run.Scored != 0 || len(run.Errors) != 1 || !strings.Contains(run.Errors[0].Error, "judge reply") {
+		t.Errorf("run %+v, %v; want one reply error", run, err)
 	}
 }
