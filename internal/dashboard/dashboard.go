@@ -71,6 +71,8 @@ type Options struct {
 	Health   HealthSources
 	Spend    SpendSources
 	Settings SettingsSources
+	// Review feeds the Review pages (review.go); nil Queues hides them.
+	Review ReviewSources
 	// SSOLoginPath, when set, offers single sign-on on the sign-in page
 	// (e.g. sso.LoginPath); the dashboard adds ?next=.
 	SSOLoginPath string
@@ -156,6 +158,10 @@ func (d *Dashboard) routes() *http.ServeMux {
 	mux.HandleFunc("GET "+Prefix+"limits", d.signedIn(auth.Read, d.limitsPage))
 	mux.HandleFunc("GET "+Prefix+"limits/forecasts", d.signedIn(auth.Read, d.limitForecasts))
 	mux.HandleFunc("GET "+Prefix+"settings", d.signedIn(auth.Read, d.settings))
+	mux.HandleFunc("GET "+Prefix+"review", d.signedIn(auth.Review, d.reviewQueues))
+	mux.HandleFunc("GET "+Prefix+"review/{queue}", d.signedIn(auth.Review, d.reviewTask))
+	post(Prefix+"review/{queue}/items/{id}", d.signedIn(auth.Review, d.reviewSubmit))
+	post(Prefix+"review/{queue}/items/{id}/skip", d.signedIn(auth.Review, d.reviewSkip))
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, nil, http.StatusNotFound, "There is no such page.")
 	})

@@ -32,6 +32,7 @@ var nav = []navItem{
 	{"Costs", Prefix + "costs"},
 	{"Limits", Prefix + "limits"},
 	{"Settings", Prefix + "settings"},
+	{"Review", Prefix + "review"},
 }
 
 // pages are the parsed page templates, each with the layout.
@@ -84,7 +85,7 @@ func (d *Dashboard) render(w http.ResponseWriter, status int, name, block string
 		return
 	}
 	if v.Nav == nil {
-		v.Nav = nav
+		v.Nav = d.navFor(v.Viewer)
 	}
 	if block == "" {
 		block = "layout"

@@ -115,7 +115,8 @@ type ReviewStore interface {
 	StratumCounts(ctx context.Context, queue string, since time.Time) (map[string]int, error)
 	// NextReviewItem locks an item of queue for reviewer until now+lockFor
 	// and returns it: the item the reviewer holds already (the lock
-	// renewed), else the oldest item with fewer than the queue's reviews
+	// renewed), else the first item (by time added, then in the order
+	// added) with fewer than the queue's reviews
 	// that the reviewer has not reviewed or skipped and nobody else holds
 	// (an expired lock is free). versions are recorded with a new lock.
 	// None is ErrNotFound.

@@ -381,3 +381,100 @@
     start();
   }
 })();
+
+// ---- Review queue: keyboard scoring (internal/dashboard/review.go) --------
+// On the review screen (#review-task): digits and y/n pick the focused
+// criterion's value and move on, Tab or the up/down arrows move between
+// criteria, c focuses the comment, Enter submits, s skips, Esc leaves a
+// field. Runs in the capture phase so the page-wide keys above do not see
+// the keys it handles.
+(function () {
+  function task() { return document.getElementById("review-task"); }
+
+  function criteria(root) { return Array.prototype.slice.call(root.querySelectorAll("fieldset.criterion")); }
+
+  function current(root) {
+    var a = document.activeElement;
+    var f = a && a.closest ? a.closest("fieldset.criterion") : null;
+    if (f && root.contains(f)) return f;
+    var all = criteria(root);
+    for (var i = 0; i < all.length; i++) {
+      if (!all[i].querySelector("input:checked")) return all[i];
+    }
+    return all[0] || null;
+  }
+
+  function focusCriterion(f) {
+    if (!f) return;
+    var el = f.querySelector("input:checked") || f.querySelector("input:not([type=hidden])");
+    if (el) el.focus();
+  }
+
+  function move(root, step) {
+    var all = criteria(root);
+    var i = all.indexOf(current(root));
+    var n = Math.min(all.length - 1, Math.max(0, i + step));
+    focusCriterion(all[n]);
+  }
+
+  function pick(root, key) {
+    var f = current(root);
+    if (!f) return false;
+    var r = f.querySelector('input[type=radio][data-key="' + key + '"]');
+    if (!r) return false;
+    r.checked = true;
+    var all = criteria(root);
+    var i = all.indexOf(f);
+    if (i + 1 < all.length) focusCriterion(all[i + 1]);
+    else {
+      var s = root.querySelector("#review-form button[type=submit]");
+      if (s) s.focus();
+    }
+    return true;
+  }
+
+  document.addEventListener("keydown", function (e) {
+    var root = task();
+    if (!root || e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+    var form = root.querySelector("#review-form");
+    if (!form) return;
+    var t = e.target;
+    // Keys typed on the rest of the page (the navigation, a link) are theirs.
+    if (t && t !== document.body && t.id !== "main" && !root.contains(t)) return;
+    var typing = t && (t.isContentEditable || t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && t.type !== "radio") || t.tagName === "SELECT");
+    if (e.key === "Enter" && !(t && t.tagName === "BUTTON")) {
+      if (t && t.form && t.form.id === "review-skip") return; // the skip form submits itself
+      e.preventDefault();
+      form.requestSubmit();
+      return;
+    }
+    if (typing) return;
+    switch (e.key) {
+      case "ArrowDown": e.preventDefault(); move(root, 1); return;
+      case "ArrowUp": e.preventDefault(); move(root, -1); return;
+      case "c": {
+        var c = root.querySelector("#review-comment");
+        if (c) { e.preventDefault(); c.focus(); }
+        return;
+      }
+      case "s": {
+        var sk = root.querySelector("#review-skip");
+        if (sk) { e.preventDefault(); sk.requestSubmit(); }
+        return;
+      }
+    }
+    if (e.key.length === 1 && pick(root, e.key.toLowerCase())) e.preventDefault();
+  }, true);
+
+  function start() {
+    var root = task();
+    if (root) focusCriterion(criteria(root)[0]);
+    document.body.addEventListener("htmx:afterSettle", function () {
+      var r = task();
+      if (r) focusCriterion(criteria(r)[0]);
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
+// ---- end of the review queue block ----------------------------------------

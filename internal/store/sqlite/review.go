@@ -274,11 +274,11 @@ func (s *Store) NextReviewItem(ctx context.Context, queue, reviewer string, vers
 	nowNs := now.UnixNano()
 	var id string
 	renew := true
-	err = tx.QueryRowContext(ctx, `SELECT i.id `+eligible+` AND i.locked_by = ? AND i.locked_until > ? ORDER BY i.added_at, i.id LIMIT 1`,
+	err = tx.QueryRowContext(ctx, `SELECT i.id `+eligible+` AND i.locked_by = ? AND i.locked_until > ? ORDER BY i.added_at, i.rowid LIMIT 1`,
 		queue, q.ReviewsPerItem, reviewer, reviewer, nowNs).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		renew = false
-		err = tx.QueryRowContext(ctx, `SELECT i.id `+eligible+` AND (i.locked_by = '' OR i.locked_until <= ? OR i.locked_by = ?) ORDER BY i.added_at, i.id LIMIT 1`,
+		err = tx.QueryRowContext(ctx, `SELECT i.id `+eligible+` AND (i.locked_by = '' OR i.locked_until <= ? OR i.locked_by = ?) ORDER BY i.added_at, i.rowid LIMIT 1`,
 			queue, q.ReviewsPerItem, reviewer, nowNs, reviewer).Scan(&id)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
@@ -326,7 +326,7 @@ func (s *Store) ListReviewItems(ctx context.Context, queue string, offset, limit
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+reviewItemCols+`,
 		COALESCE((SELECT json_group_array(reviewer) FROM (SELECT reviewer FROM review_outcomes o WHERE o.queue = i.queue AND o.item = i.id AND o.kind = 'review' ORDER BY reviewer)), '[]')
-		FROM review_items i WHERE queue = ? ORDER BY added_at, id LIMIT ? OFFSET ?`, queue, limit, offset)
+		FROM review_items i WHERE queue = ? ORDER BY added_at, rowid LIMIT ? OFFSET ?`, queue, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("list review items: %w", err)
 	}

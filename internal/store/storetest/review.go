@@ -92,8 +92,13 @@ func testReviewQueues(t *testing.T, s Store) {
 	if err != nil || len(items) != 7 {
 		t.Fatalf("list items: %d, %v; want 7", len(items), err)
 	}
-	if it := items[0]; it.ID != "dup" && it.ID != "it00" {
-		t.Errorf("first item %s", it.ID)
+	// By time added, then in the order added.
+	var order []string
+	for _, it := range items {
+		order = append(order, it.ID)
+	}
+	if diff := cmp.Diff([]string{"it00", "s1", "s2", "s3", "x1", "it01", "it02"}, order); diff != "" {
+		t.Errorf("items in order (-want +got):\n%s", diff)
 	}
 	if _, err := s.ListReviewItems(ctx, "q", 0, 0); !errors.Is(err, store.ErrInvalidQuery) {
 		t.Errorf("limit 0: %v, want ErrInvalidQuery", err)
