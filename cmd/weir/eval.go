@@ -319,6 +319,9 @@ func printComparison(w io.Writer, e experiment.Experiment, c experiment.Comparis
 		if p == nil {
 			return "-"
 		}
+		if *p < 10 {
+			return fmt.Sprintf("%.1f", *p)
+		}
 		return fmt.Sprintf("%.0f", *p)
 	}
 	for _, v := range c.Variants {
