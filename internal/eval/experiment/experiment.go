@@ -31,6 +31,7 @@ import (
 	"github.com/weirhq/weir/internal/eval/criteria"
 	"github.com/weirhq/weir/internal/eval/dataset"
 	"github.com/weirhq/weir/internal/eval/evaluator"
+	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/store"
 )
 
@@ -210,6 +211,12 @@ type Criteria interface {
 	PutScores(ctx context.Context, in []criteria.ScoreInput, by criteria.Actor) ([]store.StoredScore, int, error)
 }
 
+// RecordReader reads a recorded call (store.RequestReader's GetRequest);
+// a call not recorded yet is store.ErrNotFound.
+type RecordReader interface {
+	GetRequest(ctx context.Context, id string) (record.Record, error)
+}
+
 // Auditor records a change in the audit log (*audit.Log is one).
 type Auditor interface {
 	Record(ctx context.Context, action, objectKind, objectID string, before, after any) error
@@ -225,10 +232,16 @@ type Options struct {
 	// are read from /api/v1/requests/{id}). A func, for listeners whose
 	// address is known only once they listen.
 	Gateway func() string
-	// Token, optional, is sent as the bearer token of every call: an
-	// application key or management token the gateway accepts, also
-	// allowed to read requests.
-	Token string
+	// GatewayKey, optional, is sent as the bearer token of the gateway
+	// calls: an application key, required once the gateway has keys.
+	GatewayKey string
+	// Records, optional, reads a call's record for its cost (the app's
+	// store: *sqlite.Store). Without it the record is read from
+	// GET /api/v1/requests/{id} with APIToken.
+	Records RecordReader
+	// APIToken, optional, is the bearer token of the record reads over
+	// HTTP (a management token with read).
+	APIToken string
 	// Client makes the calls; http.DefaultClient when nil.
 	Client *http.Client
 	Audit  Auditor

@@ -399,8 +399,8 @@ func (s *Service) chat(ctx context.Context, body map[string]any, hdr http.Header
 	}
 	req.Header = hdr
 	req.Header.Set("Content-Type", "application/json")
-	if s.opt.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+s.opt.Token)
+	if s.opt.GatewayKey != "" {
+		req.Header.Set("Authorization", "Bearer "+s.opt.GatewayKey)
 	}
 	resp, err := s.opt.Client.Do(req)
 	if err != nil {
@@ -449,27 +449,9 @@ func (s *Service) cost(ctx context.Context, id string) *pricing.Money {
 	}
 	deadline := time.Now().Add(s.opt.RecordWait)
 	for wait := 20 * time.Millisecond; ; wait = min(wait*2, 250*time.Millisecond) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(s.opt.Gateway(), "/")+"/api/v1/requests/"+id, nil)
-		if err != nil {
-			return nil
-		}
-		if s.opt.Token != "" {
-			req.Header.Set("Authorization", "Bearer "+s.opt.Token)
-		}
-		resp, err := s.opt.Client.Do(req)
-		if err == nil {
-			var rec struct {
-				CostUSD *pricing.Money `json:"cost_usd"`
-			}
-			status := resp.StatusCode
-			derr := json.NewDecoder(io.LimitReader(resp.Body, maxResponse)).Decode(&rec)
-			resp.Body.Close()
-			if status == http.StatusOK && derr == nil {
-				return rec.CostUSD
-			}
-			if status != http.StatusNotFound {
-				return nil // no permission, or not JSON: do without
-			}
+		cost, final := s.readCost(ctx, id)
+		if final {
+			return cost
 		}
 		if time.Now().Add(wait).After(deadline) || ctx.Err() != nil {
 			return nil
@@ -480,6 +462,44 @@ func (s *Service) cost(ctx context.Context, id string) *pricing.Money {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// readCost reads a call's cost once; final is false when the record is
+// not there yet.
+func (s *Service) readCost(ctx context.Context, id string) (cost *pricing.Money, final bool) {
+	if s.opt.Records != nil {
+		rec, err := s.opt.Records.GetRequest(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, false
+		case err != nil:
+			return nil, true
+		}
+		return rec.CostUSD, true
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(s.opt.Gateway(), "/")+"/api/v1/requests/"+id, nil)
+	if err != nil {
+		return nil, true
+	}
+	if s.opt.APIToken != "" {
+		req.Header.Set("Authorization", "Bearer "+s.opt.APIToken)
+	}
+	resp, err := s.opt.Client.Do(req)
+	if err != nil {
+		return nil, false
+	}
+	defer resp.Body.Close()
+	var rec struct {
+		CostUSD *pricing.Money `json:"cost_usd"`
+	}
+	derr := json.NewDecoder(io.LimitReader(resp.Body, maxResponse)).Decode(&rec)
+	switch {
+	case resp.StatusCode == http.StatusOK && derr == nil:
+		return rec.CostUSD, true
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, false
+	}
+	return nil, true // no permission, or not JSON: do without
 }
 
 // judge asks an LLM judge, through the gateway, for a score of the output

@@ -1,0 +1,93 @@
+package experiment
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weirhq/weir/internal/pricing"
+	"github.com/weirhq/weir/internal/record"
+	"github.com/weirhq/weir/internal/store"
+)
+
+// lateRecords has the record only from the third read on.
+type lateRecords struct{ reads atomic.Int64 }
+
+func (l *lateRecords) GetRequest(_ context.Context, id string) (record.Record, error) {
+	if l.reads.Add(1) < 3 {
+		return record.Record{}, store.ErrNotFound
+	}
+	m := 42 * pricing.Micro
+	return record.Record{ID: id, CostUSD: &m}, nil
+}
+
+func TestCostWaitsForTheRecord(t *testing.T) {
+	recs := &lateRecords{}
+	s := New(Options{Records: recs, RecordWait: 2 * time.Second})
+	defer s.Close()
+	c := s.cost(context.Background(), "req_1")
+	if c == nil || *c != 42*pricing.Micro || recs.reads.Load() != 3 {
+		t.Errorf("cost = %v after %d reads, want 0.000042 after 3", c, recs.reads.Load())
+	}
+	// A record that never comes: nil, within the wait.
+	s2 := New(Options{Records: &lateRecords{reads: atomic.Int64{}}, RecordWait: 30 * time.Millisecond})
+	defer s2.Close()
+	start := time.Now()
+	if c := s2.cost(context.Background(), "req_2"); c != nil {
+		t.Errorf("cost = %v, want nil before the record exists", c)
+	}
+	if time.Since(start) > time.Second {
+		t.Errorf("waited %v", time.Since(start))
+	}
+}
+
+func TestChatSendsTheKeyAndReadsToolCalls(t *testing.T) {
+	var auth atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth.Store(r.Header.Get("Authorization") + "|" + r.Header.Get("x-weir-tags"))
+		w.Header().Set("x-weir-request-id", "req_9")
+		w.Write([]byte(`{"choices":[{"message":{"content":null,"tool_calls":[{"function":{"name":"lookup","arguments":"{\"order\":7}"}},{"function":{"name":"bad","arguments":"not json"}}]}}]}`))
+	}))
+	defer srv.Close()
+	s := New(Options{Gateway: func() string { return srv.URL }, GatewayKey: "wk_1"})
+	defer s.Close()
+	c, err := s.chat(context.Background(), map[string]any{"model": "m"}, attribution("uc", "e/i", "e", "v,1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := auth.Load(); got != "Bearer wk_1|experiment:e,variant:v_1" {
+		t.Errorf("headers %v", got)
+	}
+	if c.id != "req_9" || c.text != "" || len(c.toolCalls) != 2 || string(c.toolCalls[0].Arguments) != `{"order":7}` || string(c.toolCalls[1].Arguments) != `"not json"` {
+		t.Errorf("chat result %+v", c)
+	}
+}
+
+func TestChatErrors(t *testing.T) {
+	for _, tt := range []struct {
+		status int
+		body   string
+		want   string
+	}{
+		{429, `{"error":{"message":"slow down"}}`, "gateway answered 429: slow down"},
+		{502, `upstream`, "gateway answered 502: upstream"},
+		{200, `{"choices":[]}`, "no choices"},
+		{200, `{`, "the gateway's answer"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(tt.status)
+			w.Write([]byte(tt.body))
+		}))
+		s := New(Options{Gateway: func() string { return srv.URL }})
+		_, err := s.chat(context.Background(), map[string]any{"model": "m"}, http.Header{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%d %s: %v, want %q", tt.status, tt.body, err, tt.want)
+		}
+		s.Close()
+		srv.Close()
+	}
+}
