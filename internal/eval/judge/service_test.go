@@ -23,6 +23,9 @@ import (
 	"github.com/weirhq/weir/internal/store/sqlite"
 )
 
+// The SQLite store is all a Service needs.
+var _ Store = (*sqlite.Store)(nil)
+
 // fakeGateway answers from a function of the user message and records the
 // calls.
 type fakeGateway struct {
