@@ -119,7 +119,7 @@ func startReviewServer(t *testing.T) (string, *sqlite.Store, *lockedBuffer) {
 	for i := range reviewItems {
 		recs = append(recs, record.Record{ID: fmt.Sprintf("req_review%02d", i), ReceivedAt: now.Add(-time.Duration(reviewItems-i) * time.Minute),
 			Endpoint: record.EndpointChatCompletions, Provider: "openai", Model: "gpt-4o-mini", Status: 200, Attribution: record.Attribution{UseCase: "support-reply", Team: "cx"},
-			Request: fmt.Sprintf(`{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You answer customers of a parcel service."},{"role":"user","content":"Where is parcel %d? It is late."}]}`, i),
+			Request:  fmt.Sprintf(`{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You answer customers of a parcel service."},{"role":"user","content":"Where is parcel %d? It is late."}]}`, i),
 			Response: fmt.Sprintf(`{"choices":[{"message":{"role":"assistant","content":"Parcel %d is at the depot and arrives tomorrow."}}]}`, i)})
 	}
 	if err := st.WriteRecords(ctx, recs); err != nil {
