@@ -336,14 +336,18 @@ func Calibrate(p Params, judgeScores, humanScores []store.StoredScore) (Calibrat
 			}
 			corr.MeanAbsDiff = num(mad / float64(len(hs)))
 			ci, err := evalstats.Bootstrap(len(hs), func(sample []int) (float64, error) { return pearson(hs, js, sample) }, opt)
-			corr.Pearson = interval(ci.Interval)
 			if err != nil && !errors.Is(err, evalstats.ErrUndefined) {
 				return c, fmt.Errorf("calibrate: %w", err)
 			}
-			if r, err := pearson(hs, js, nil); err == nil {
-				corr.Pearson.Estimate = num(r)
+			if ci.Confidence != 0 {
+				// The bootstrap ran: its bounds (NaN when too few
+				// resamples were defined).
+				corr.Pearson = interval(ci.Interval)
+				bound = ci.Lower
 			}
-			bound = ci.Lower
+			// r on all items (undefined without variation: null).
+			r, _ := pearson(hs, js, nil)
+			corr.Pearson.Estimate = num(r)
 			c.Correlation = corr
 		}
 	} else {

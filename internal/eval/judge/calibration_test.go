@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"testing"
@@ -362,6 +363,9 @@ func TestCalibrateEmpty(t *testing.T) {
 	if c.Agreement.Kappa.Estimate != nil || c.Trust.Trusted {
 		t.Errorf("undefined kappa: %+v %+v", c.Agreement, c.Trust)
 	}
+	if _, err := json.Marshal(c); err != nil {
+		t.Errorf("undefined statistics do not marshal: %v", err)
+	}
 }
 
 func TestParseEvaluator(t *testing.T) {
@@ -402,5 +406,26 @@ func TestDriftVerdict(t *testing.T) {
 		if alert != tc.alert {
 			t.Errorf("%s: alert %v (%s), want %v", tc.name, alert, reason, tc.alert)
 		}
+	}
+}
+
+// TestCalibrateNumericUndefined: without variation r is undefined: null,
+// no bound, not trusted, not zero.
+func TestCalibrateNumericUndefined(t *testing.T) {
+	d := &eval.Definition{Question: "q", Type: eval.Numeric, Min: fp(0), Max: fp(10)}
+	js, hs := pairsScores([][2]eval.Value{{nv(3), nv(4)}, {nv(3), nv(5)}, {nv(3), nv(6)}})
+	c, err := Calibrate(params(d, 1), js, hs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Correlation.Pearson
+	if p.Estimate != nil || p.Lower != nil || p.Upper != nil || c.Trust.Bound != nil || c.Trust.Trusted {
+		t.Errorf("pearson %+v trust %+v: want nulls, untrusted", p, c.Trust)
+	}
+	if _, err := json.Marshal(c); err != nil {
+		t.Errorf("undefined statistics do not marshal: %v", err)
+	}
+	if m := deref(c.Correlation.MeanAbsDiff); !near(m, 2) {
+		t.Errorf("mean abs diff %v, want 2", m)
 	}
 }
