@@ -462,3 +462,35 @@ func TestHTTPGatewaySimulator(t *testing.T) {
 		t.Errorf("run %+v, %v; want one reply error", run, err)
 	}
 }
+
+// TestTrustFlipsPassRate: a judge's figures leave the untrusted list and
+// join the headline once enough agreeing people's scores are added.
+func TestTrustFlipsPassRate(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.svc.Create(ctx, Input{Name: "tone", Criterion: "polite", Definition: Definition{Model: "m", MinItems: 20}}, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	var judge, people []store.StoredScore
+	for i := range 60 {
+		judge = append(judge, sc(1, eval.LLM, "tone@1", tgt(i), bv(i%2 == 0), t0))
+		people = append(people, sc(1, eval.Human, "bob", tgt(i), bv(i%2 == 0), t0))
+	}
+	e.putScores(t, judge...)
+	e.putScores(t, people[:10]...)
+	pr, err := e.svc.PassRate(ctx, "polite", 0, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pr.UntrustedJudges) != 1 || len(pr.TrustedJudges) != 0 || pr.Headline.Items != 10 || pr.FromTrusted != 0 {
+		t.Fatalf("10 people's scores: %+v", pr)
+	}
+	e.putScores(t, people[10:30]...)
+	pr, err = e.svc.PassRate(ctx, "polite", 0, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pr.TrustedJudges) != 1 || len(pr.UntrustedJudges) != 0 || pr.Headline.Items != 60 || pr.FromHumans != 30 || pr.FromTrusted != 30 || pr.Headline.Passes != 30 {
+		t.Fatalf("30 people's scores: %+v", pr)
+	}
+}
