@@ -3,6 +3,7 @@ package experiment_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -201,11 +202,12 @@ func TestExperimentEndToEnd(t *testing.T) {
 		t.Errorf("attribution of the call: %+v", rec)
 	}
 	var judgeRec struct {
-		UseCase string `json:"use_case"`
+		UseCase string   `json:"use_case"`
+		Tags    []string `json:"tags"`
 	}
 	getJSON(t, r.weir.URL+"/api/v1/requests/"+first.Scores[1].JudgeCallID, &judgeRec)
-	if judgeRec.UseCase != "evaluation" {
-		t.Errorf("judge call use case %q, want evaluation", judgeRec.UseCase)
+	if judgeRec.UseCase != "evaluation" || strings.Join(judgeRec.Tags, ",") != "experiment:short-vs-long,variant:large,judge:helpful" {
+		t.Errorf("judge call attribution %+v, want use case evaluation", judgeRec)
 	}
 
 	// Scores are stored under their criterion versions, 80 of them.
@@ -346,5 +348,34 @@ func TestExperimentCancelAndResume(t *testing.T) {
 	page, err := r.crit.ListScores(ctx, store.ScoreQuery{TargetKind: eval.TargetExperimentItem, Limit: 1000})
 	if err != nil || len(page.Scores) != 80 {
 		t.Errorf("scores: %d, %v; want 80, none twice", len(page.Scores), err)
+	}
+}
+
+// TestCancelStale: an experiment left running by a stopped process is
+// canceled at once; a finished one is left as it is.
+func TestCancelStale(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "exp.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := experiment.New(experiment.Options{Store: st})
+	defer s.Close()
+	for name, status := range map[string]string{"stale": store.ExperimentRunning, "over": store.ExperimentDone} {
+		if _, err := st.CreateExperiment(ctx, store.Experiment{Name: name, Spec: json.RawMessage(`{}`), Status: status}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Cancel(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, want := range map[string]string{"stale": store.ExperimentCanceled, "over": store.ExperimentDone} {
+		if e, err := st.Experiment(ctx, name); err != nil || e.Status != want {
+			t.Errorf("%s: %s, %v; want %s", name, e.Status, err, want)
+		}
+	}
+	if err := s.Cancel(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("cancel missing: %v", err)
 	}
 }

@@ -524,16 +524,22 @@ func (s *Service) start(sp Spec) error {
 	return nil
 }
 
-// Cancel stops a running experiment; it is marked canceled.
+// Cancel stops a running experiment; it is marked canceled. One marked
+// running or pending that does not run in this process (its process
+// stopped) is marked canceled at once.
 func (s *Service) Cancel(ctx context.Context, name string) error {
-	if _, err := s.opt.Store.Experiment(ctx, name); err != nil {
+	e, err := s.opt.Store.Experiment(ctx, name)
+	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	cancel, ok := s.running[name]
 	s.mu.Unlock()
-	if ok {
+	switch {
+	case ok:
 		cancel()
+	case e.Status == store.ExperimentRunning || e.Status == store.ExperimentPending:
+		return s.opt.Store.SetExperimentStatus(ctx, name, store.ExperimentCanceled, "canceled", time.Time{}, s.opt.Now().UTC())
 	}
 	return nil
 }

@@ -250,7 +250,7 @@ func (s *Service) runOne(ctx context.Context, sp Spec, scorers []scorer, j job) 
 		if sc.code != nil {
 			v, reason, err = codeScore(ctx, sc, in)
 		} else {
-			v, reason, rs.JudgeCallID, err = s.judge(ctx, sp, sc, j.item.Item, res.Output, in.Expected)
+			v, reason, rs.JudgeCallID, err = s.judge(ctx, sp, sc, j.variant.Name, j.item.Item, res.Output, in.Expected)
 		}
 		if err != nil {
 			rs.Error = err.Error()
@@ -504,7 +504,7 @@ func (s *Service) readCost(ctx context.Context, id string) (cost *pricing.Money,
 
 // judge asks an LLM judge, through the gateway, for a score of the output
 // under sc's criterion.
-func (s *Service) judge(ctx context.Context, sp Spec, sc scorer, it dataset.Item, output string, expected *string) (eval.Value, string, string, error) {
+func (s *Service) judge(ctx context.Context, sp Spec, sc scorer, variant string, it dataset.Item, output string, expected *string) (eval.Value, string, string, error) {
 	ji := evaluator.JudgeItem{Output: output}
 	if len(it.Messages) > 0 {
 		ji.Input = evaluator.FormatMessages(it.Messages)
@@ -524,7 +524,8 @@ func (s *Service) judge(ctx context.Context, sp Spec, sc scorer, it dataset.Item
 		"temperature":     0,
 		"response_format": judgeFormat(&sc.def),
 	}
-	hdr := attribution("evaluation", sp.Name+"/"+it.ID, sp.Name, "judge:"+sc.spec.Criterion)
+	hdr := attribution("evaluation", sp.Name+"/"+it.ID, sp.Name, variant)
+	hdr.Set("x-weir-tags", hdr.Get("x-weir-tags")+","+tag("judge:"+sc.spec.Criterion))
 	c, err := s.chat(ctx, body, hdr)
 	if err != nil {
 		return eval.Value{}, "", c.id, fmt.Errorf("judge %s: %w", sc.spec.Model, err)
