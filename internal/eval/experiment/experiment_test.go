@@ -1,12 +1,16 @@
 package experiment
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/weirhq/weir/internal/store"
 )
 
 func TestParseCondition(t *testing.T) {
@@ -207,4 +211,35 @@ func TestLoopbackURL(t *testing.T) {
 			t.Errorf("LoopbackURL(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestRoutesAreServed: every route in Routes reaches a handler (no
+// "no route" 404), and nothing else does.
+func TestRoutesAreServed(t *testing.T) {
+	h := New(Options{Store: emptyStore{}}).Handler()
+	for _, rt := range Routes {
+		path := strings.ReplaceAll(rt.Path, "{name}", "e1")
+		req := httptest.NewRequest(rt.Method, path, strings.NewReader("{}"))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if strings.Contains(w.Body.String(), "no route") {
+			t.Errorf("%s %s: not served", rt.Method, rt.Path)
+		}
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("DELETE", "/api/v1/experiments/e1", nil))
+	if w.Code != 404 && w.Code != 405 {
+		t.Errorf("DELETE: %d", w.Code)
+	}
+}
+
+// emptyStore has no experiment.
+type emptyStore struct{ store.ExperimentStore }
+
+func (emptyStore) Experiment(context.Context, string) (store.Experiment, error) {
+	return store.Experiment{}, store.ErrNotFound
+}
+
+func (emptyStore) ListExperiments(context.Context) ([]store.Experiment, error) {
+	return []store.Experiment{}, nil
 }
