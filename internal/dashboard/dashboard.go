@@ -162,6 +162,7 @@ func (d *Dashboard) routes() *http.ServeMux {
 	mux.HandleFunc("GET "+Prefix+"review/{queue}", d.signedIn(auth.Review, d.reviewTask))
 	post(Prefix+"review/{queue}/items/{id}", d.signedIn(auth.Review, d.reviewSubmit))
 	post(Prefix+"review/{queue}/items/{id}/skip", d.signedIn(auth.Review, d.reviewSkip))
+	post(Prefix+"review/{queue}/items/{id}/renew", d.signedIn(auth.Review, d.reviewRenew))
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, nil, http.StatusNotFound, "There is no such page.")
 	})

@@ -28,6 +28,7 @@ type ReviewQueues interface {
 	Next(ctx context.Context, queue, reviewer string) (review.Task, error)
 	Submit(ctx context.Context, queue, id, reviewer string, sub review.Submission) (store.ReviewItem, []store.StoredScore, error)
 	Skip(ctx context.Context, queue, id, reviewer, reason string) (store.ReviewItem, error)
+	Renew(ctx context.Context, queue, id, reviewer string) (store.ReviewItem, error)
 }
 
 // reviewPath is the Review page's navigation path.
@@ -292,4 +293,27 @@ func (d *Dashboard) afterReview(w http.ResponseWriter, r *http.Request, queue, e
 		status = http.StatusUnprocessableEntity
 	}
 	d.showTask(w, r, errMsg, done, status)
+}
+
+// reviewRenew extends the viewer's lock on an item while they work on it
+// (static/app.js posts it on keyboard activity, at most once a minute):
+// 204, or 409 when the lock is no longer theirs.
+func (d *Dashboard) reviewRenew(w http.ResponseWriter, r *http.Request) {
+	v := viewerFrom(r)
+	if d.opt.Review.Queues == nil {
+		http.Error(w, "review queues are not set up here", http.StatusNotFound)
+		return
+	}
+	_, err := d.opt.Review.Queues.Renew(r.Context(), r.PathValue("queue"), r.PathValue("id"), v.reviewer())
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		http.Error(w, "the lock is no longer yours", http.StatusConflict)
+	case errors.Is(err, store.ErrNotFound):
+		http.Error(w, "no such item", http.StatusNotFound)
+	case err != nil:
+		d.log.Error("review renew", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
 }

@@ -242,3 +242,18 @@ func FuzzParseChoice(f *testing.F) {
 		}
 	})
 }
+
+func TestReviewRenew(t *testing.T) {
+	e, _ := newReviewEnv(t)
+	w := e.do(t, req{target: "/ui/review/q", session: "rev-a"})
+	renew := regexp.MustCompile(`data-renew="([^"]+)"`).FindStringSubmatch(w.Body.String())
+	if renew == nil {
+		t.Fatal("no renew URL on the review screen")
+	}
+	if w := e.do(t, req{method: "POST", target: renew[1], session: "rev-a"}); w.Code != http.StatusNoContent {
+		t.Errorf("amy renews her lock: %d", w.Code)
+	}
+	if w := e.do(t, req{method: "POST", target: renew[1], session: "rev-b"}); w.Code != http.StatusConflict {
+		t.Errorf("bob renews amy's lock: %d, want 409", w.Code)
+	}
+}

@@ -433,11 +433,25 @@
     return true;
   }
 
+  // renew extends the item's ten-minute lock while the reviewer works on
+  // it, at most once a minute.
+  var renewed = { url: "", at: 0 };
+  function renew(form) {
+    var url = form.getAttribute("data-renew");
+    var now = Date.now();
+    if (!url || (renewed.url === url && now - renewed.at < 60000)) return;
+    if (renewed.url !== url) { renewed.url = url; renewed.at = now; return; } // opening it just locked it
+    renewed.at = now;
+    var csrf = form.querySelector("input[name=csrf]");
+    fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf ? csrf.value : "" } }).catch(function () {});
+  }
+
   document.addEventListener("keydown", function (e) {
     var root = task();
     if (!root || e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
     var form = root.querySelector("#review-form");
     if (!form) return;
+    renew(form);
     var t = e.target;
     // Keys typed on the rest of the page (the navigation, a link) are theirs.
     if (t && t !== document.body && t.id !== "main" && !root.contains(t)) return;

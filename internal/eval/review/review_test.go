@@ -442,3 +442,21 @@ func FuzzDecodeBody(f *testing.F) {
 		_ = DecodeBody(body, &add)
 	})
 }
+
+// TestRoutesServed: every route in Routes reaches a handler (not the
+// catch-all's "no route"), and nothing else is served.
+func TestRoutesServed(t *testing.T) {
+	e := newEnv(t, 0)
+	h := e.s.Handler()
+	for _, rt := range Routes {
+		path := strings.NewReplacer("{name}", "nope", "{id}", "x").Replace(rt.Path)
+		_, out := serve(t, h, rt.Method, path, `{}`, "ada")
+		errObj, _ := out["error"].(map[string]any)
+		if msg, _ := errObj["message"].(string); strings.HasPrefix(msg, "no route") {
+			t.Errorf("%s %s is not served", rt.Method, rt.Path)
+		}
+	}
+	if code, _ := serve(t, h, "DELETE", "/api/v1/review-queues/q", ``, "ada"); code != 404 {
+		t.Errorf("an unlisted route: %d, want 404", code)
+	}
+}
