@@ -65,7 +65,9 @@ var labelRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$`)
 
 // Validate checks the definition.
 func (d *Definition) Validate() error {
-	bad := func(format string, a ...any) error { return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...)) }
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
+	}
 	if strings.TrimSpace(d.Question) == "" {
 		return bad("a criterion needs a question")
 	}
@@ -137,7 +139,9 @@ type Value struct {
 
 // Check reports whether v is a valid score under d.
 func (d *Definition) Check(v Value) error {
-	bad := func(format string, a ...any) error { return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...)) }
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
+	}
 	set := 0
 	if v.Bool != nil {
 		set++
