@@ -9,6 +9,8 @@ import (
 
 	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/eval/criteria"
+	"github.com/weirhq/weir/internal/eval/dataset"
+	"github.com/weirhq/weir/internal/eval/judge"
 	"github.com/weirhq/weir/internal/prompt"
 	"github.com/weirhq/weir/internal/store"
 )
@@ -62,7 +64,7 @@ func everything(people People) *API {
 			{Method: "GET", Path: "/api/v1/auth/oidc/callback", Handler: http.NotFoundHandler(), TeamScoped: true},
 			{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: http.NotFoundHandler()},
 			{Method: "GET", Path: "/api/v1/routes", Permission: auth.Read, Handler: http.NotFoundHandler()},
-		}, append(promptRoutes(), criteriaRoutes()...)...),
+		}, append(append(promptRoutes(), criteriaRoutes()...), evalRoutes()...)...),
 	})
 }
 
@@ -89,7 +91,30 @@ func criteriaRoutes() []ExtraRoute {
 	return out
 }
 
+// evalRoutes are the datasets' and judges' routes as the app wires them
+// (internal/app/evaluation.go).
+func evalRoutes() []ExtraRoute {
+	var out []ExtraRoute
+	for _, rt := range dataset.Routes {
+		out = append(out, ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, TeamScoped: rt.TeamScoped, Handler: http.NotFoundHandler()})
+	}
+	for _, rt := range judge.Routes {
+		out = append(out, ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, Handler: http.NotFoundHandler()})
+	}
+	return out
+}
+
 func init() {
+	for _, rt := range evalRoutes() {
+		key := rt.Method + " " + rt.Path
+		allowed[key] = "admin finance owner viewer"
+		if rt.Permission == auth.WriteEvals {
+			allowed[key] = "admin owner"
+		}
+		if rt.TeamScoped {
+			teamScoped[key] = true
+		}
+	}
 	for _, rt := range criteria.Routes {
 		allowed[rt.Method+" "+rt.Path] = "admin finance owner viewer"
 		if rt.Permission == auth.WriteEvals {

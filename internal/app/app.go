@@ -30,6 +30,8 @@ import (
 	"github.com/weirhq/weir/internal/credential"
 	"github.com/weirhq/weir/internal/dashboard"
 	"github.com/weirhq/weir/internal/eval/criteria"
+	"github.com/weirhq/weir/internal/eval/dataset"
+	"github.com/weirhq/weir/internal/eval/judge"
 	"github.com/weirhq/weir/internal/gateway"
 	"github.com/weirhq/weir/internal/ingest"
 	"github.com/weirhq/weir/internal/limits"
@@ -335,6 +337,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	counter := tokencount.New()
 	prompts := prompt.New(prompt.Options{Store: st, Audit: auditLog, AllowUnknownVariables: cfg.Prompts.AllowUnknownVariables, Log: log.With("part", "prompts")})
 	crit := criteria.New(criteria.Options{Store: st, People: st, Audit: auditLog, Log: log.With("part", "criteria")})
+	datasets := dataset.New(dataset.Options{Store: st, Calls: st, Audit: auditLog, Log: log.With("part", "datasets")})
 	if dir := cfg.Prompts.Dir; dir != "" {
 		res, err := prompts.SyncDir(ctx, dir, "files")
 		if err != nil {
@@ -374,6 +377,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(),
 		APIKeys:            keys,
 	})
+	// LLM judges call Weir's own gateway, attributed to the "evaluation"
+	// use case; with gateway api_keys configured they present the first.
+	judgeGW := &judge.HTTPGateway{BaseURL: judge.LocalBaseURL(cfg.Listen)}
+	if len(keys) > 0 {
+		judgeGW.Key = keys[0]
+	}
+	judges := judge.New(judge.Options{Store: st, Gateway: judgeGW, Audit: auditLog, Log: log.With("part", "judges")})
 	redacted := cfg.Redacted()
 	var names []string
 	for _, p := range cfg.Providers {
@@ -383,7 +393,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Store: st, Pricer: eng, PriceAs: PriceAsOf(cfg), Providers: names,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(), Observe: a.metrics.Observe, Log: log.With("part", "ingest"),
 	})
-	mgmt := api.New(api.Options{Requests: st, Costs: st, Rollups: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, People: people, Credentials: creds.Handler(), Extra: append(append(append(ssoRoutes(oidc), promptRoutes(prompts)...), criteriaRoutes(crit)...), api.ExtraRoute{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: audit.Handler(st, log.With("part", "audit"))},
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Rollups: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, People: people, Credentials: creds.Handler(), Extra: append(append(append(append(append(ssoRoutes(oidc), promptRoutes(prompts)...), criteriaRoutes(crit)...), datasetRoutes(datasets)...), judgeRoutes(judges)...), api.ExtraRoute{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: audit.Handler(st, log.With("part", "audit"))},
 		api.ExtraRoute{Method: "GET", Path: "/api/v1/routes", Permission: auth.Read, Handler: routesHandler(router)}), Log: log.With("part", "api")})
 
 	a.gw = gw
