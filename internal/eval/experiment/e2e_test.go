@@ -379,3 +379,77 @@ func TestCancelStale(t *testing.T) {
 		t.Errorf("cancel missing: %v", err)
 	}
 }
+
+// TestExperimentWithPrompt: a variant with a prompt reference renders the
+// item's variables through the prompt registry; an item with variables
+// under a variant without a prompt is a failed run, retried next time.
+func TestExperimentWithPrompt(t *testing.T) {
+	r := newRig(t, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	resp, err := http.Post(r.weir.URL+"/api/v1/prompts/greeter/versions", "application/json",
+		strings.NewReader(`{"variables":[{"name":"who"}],"messages":[{"role":"system","content":"Greet {{who}} briefly."}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("prompt: %d", resp.StatusCode)
+	}
+	if _, err := r.datasets.Create(ctx, dataset.Dataset{Name: "names"}, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.datasets.AddItems(ctx, "names", []dataset.Item{
+		{ID: "ada", Variables: json.RawMessage(`{"who":"Ada"}`)},
+		{ID: "bob", Variables: json.RawMessage(`{"who":"Bob"}`)},
+	}, "", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	sp := experiment.Spec{Name: "greet", Dataset: "names",
+		Variants: []experiment.Variant{
+			{Name: "prompted", Model: "sim/gpt-4o-mini", Prompt: "greeter@1"},
+			{Name: "bare", Model: "sim/gpt-4o-mini"},
+		},
+		Evaluators: []experiment.EvaluatorSpec{{Kind: "length", Config: json.RawMessage(`{"min":1}`), Criterion: "short"}}}
+	if _, err := r.exp.Create(ctx, sp, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.exp.Wait(ctx, "greet"); err != nil {
+		t.Fatal(err)
+	}
+	e, err := r.exp.Get(ctx, "greet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Status != store.ExperimentFailed || e.Spec.UseCase != "evaluation" || !strings.Contains(e.Error, "2 of 4 runs failed") {
+		t.Errorf("status %s, use case %s, error %q", e.Status, e.Spec.UseCase, e.Error)
+	}
+	rs, err := r.exp.Results(ctx, "greet")
+	if err != nil || len(rs) != 4 {
+		t.Fatalf("results %v, %v", rs, err)
+	}
+	for _, res := range rs {
+		switch res.Variant {
+		case "prompted":
+			var rec struct {
+				Prompt        string `json:"prompt"`
+				PromptVersion int    `json:"prompt_version"`
+			}
+			getJSON(t, r.weir.URL+"/api/v1/requests/"+res.CallID, &rec)
+			if rec.Prompt != "greeter" || rec.PromptVersion != 1 {
+				t.Errorf("prompted %s: the call's prompt %+v", res.Item, rec)
+			}
+			if res.Error != "" || len(res.Scores) != 1 || res.Scores[0].Pass == nil || !*res.Scores[0].Pass {
+				t.Errorf("prompted %s: %+v", res.Item, res)
+			}
+		case "bare":
+			if !strings.Contains(res.Error, "no prompt to render them") || res.CallID != "" {
+				t.Errorf("bare %s: %+v", res.Item, res)
+			}
+		}
+	}
+	cmp, err := r.exp.Compare(ctx, "greet", "", "")
+	if err != nil || cmp.Variants[1].Failed != 2 || cmp.Variants[0].Criteria[0].Passes != 2 {
+		t.Errorf("comparison %+v, %v", cmp, err)
+	}
+}
