@@ -309,8 +309,8 @@ func pct(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
 // printComparison prints the comparison as tables.
 func printComparison(w io.Writer, e experiment.Experiment, c experiment.Comparison, verdicts []experiment.Verdict) {
 	took := ""
-	if !e.StartedAt.IsZero() && !e.FinishedAt.IsZero() {
-		took = " in " + e.FinishedAt.Sub(e.StartedAt).Round(100*time.Millisecond).String()
+	if e.StartedAt != nil && e.FinishedAt != nil {
+		took = " in " + e.FinishedAt.Sub(*e.StartedAt).Round(100*time.Millisecond).String()
 	}
 	fmt.Fprintf(w, "experiment %s: %s, %d/%d runs%s (dataset %s@%d)\n\n", e.Name, e.Status, e.Progress.Done, e.Progress.Total, took, e.Spec.Dataset, e.Spec.DatasetVersion)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -328,7 +328,7 @@ func TestExperimentCancelAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Status != store.ExperimentCanceled || e.Progress.Done >= 40 || e.FinishedAt.IsZero() {
+	if e.Status != store.ExperimentCanceled || e.Progress.Done >= 40 || e.FinishedAt == nil {
 		t.Fatalf("after cancel: %s %+v", e.Status, e.Progress)
 	}
 	if p := r.peak.Load(); p > 2 {

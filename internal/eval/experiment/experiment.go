@@ -290,15 +290,23 @@ func (s *Service) Close() {
 
 // Experiment is an experiment as the API shows it.
 type Experiment struct {
-	Name       string    `json:"name"`
-	Spec       Spec      `json:"spec"`
-	Status     string    `json:"status"`
-	Error      string    `json:"error,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	CreatedBy  string    `json:"created_by"`
-	StartedAt  time.Time `json:"started_at,omitzero"`
-	FinishedAt time.Time `json:"finished_at,omitzero"`
-	Progress   Progress  `json:"progress"`
+	Name      string    `json:"name"`
+	Spec      Spec      `json:"spec"`
+	Status    string    `json:"status"`
+	Error     string    `json:"error,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+	// StartedAt and FinishedAt are absent until the run starts or ends.
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Progress   Progress   `json:"progress"`
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // Progress is how far a run is.
@@ -309,7 +317,7 @@ type Progress struct {
 
 func decodeExperiment(e store.Experiment) (Experiment, error) {
 	out := Experiment{Name: e.Name, Status: e.Status, Error: e.Error, CreatedAt: e.CreatedAt, CreatedBy: e.CreatedBy,
-		StartedAt: e.StartedAt, FinishedAt: e.FinishedAt, Progress: Progress{Done: e.Done, Total: e.Total}}
+		StartedAt: timeOrNil(e.StartedAt), FinishedAt: timeOrNil(e.FinishedAt), Progress: Progress{Done: e.Done, Total: e.Total}}
 	if err := json.Unmarshal(e.Spec, &out.Spec); err != nil {
 		return out, fmt.Errorf("experiment %s: spec: %w", e.Name, err)
 	}
