@@ -548,10 +548,12 @@ func judgeFormat(d *eval.Definition) map[string]any {
 	case eval.Categorical:
 		score = map[string]any{"type": "string", "enum": d.Labels}
 	case eval.Numeric:
-		score = map[string]any{"type": "number", "minimum": *d.Min, "maximum": *d.Max}
+		score = map[string]any{"type": "number"}
 	default:
-		score = map[string]any{"type": "integer", "minimum": 1, "maximum": d.Points}
+		score = map[string]any{"type": "integer"}
 	}
+	// Ranges are left to the prompt and to ParseJudgement: strict
+	// structured output does not take minimum and maximum everywhere.
 	return map[string]any{
 		"type": "json_schema",
 		"json_schema": map[string]any{

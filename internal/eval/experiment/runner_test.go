@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weirhq/weir/internal/eval"
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/store"
@@ -89,5 +91,36 @@ func TestChatErrors(t *testing.T) {
 		}
 		s.Close()
 		srv.Close()
+	}
+}
+
+func TestJudgeFormat(t *testing.T) {
+	lo, hi := 0.0, 10.0
+	for _, tt := range []struct {
+		def  eval.Definition
+		want string
+	}{
+		{eval.Definition{Type: eval.Boolean}, `{"type":"boolean"}`},
+		{eval.Definition{Type: eval.Categorical, Labels: []string{"poor", "good"}}, `{"enum":["poor","good"],"type":"string"}`},
+		{eval.Definition{Type: eval.Numeric, Min: &lo, Max: &hi}, `{"type":"number"}`},
+		{eval.Definition{Type: eval.Likert, Points: 5}, `{"type":"integer"}`},
+	} {
+		b, _ := json.Marshal(judgeFormat(&tt.def))
+		var f struct {
+			Type       string `json:"type"`
+			JSONSchema struct {
+				Strict bool `json:"strict"`
+				Schema struct {
+					Properties map[string]json.RawMessage `json:"properties"`
+					Required   []string                   `json:"required"`
+				} `json:"schema"`
+			} `json:"json_schema"`
+		}
+		if err := json.Unmarshal(b, &f); err != nil {
+			t.Fatal(err)
+		}
+		if f.Type != "json_schema" || !f.JSONSchema.Strict || string(f.JSONSchema.Schema.Properties["score"]) != tt.want || len(f.JSONSchema.Schema.Required) != 2 {
+			t.Errorf("%s: %s", tt.def.Type, b)
+		}
 	}
 }
