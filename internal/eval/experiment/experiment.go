@@ -79,6 +79,9 @@ type EvaluatorSpec struct {
 	Kind      string          `json:"kind"`
 	Config    json.RawMessage `json:"config,omitempty"`
 	Criterion string          `json:"criterion"`
+	// Config of a judge is request parameters merged over the default
+	// {"temperature": 0} (a null value removes one, e.g. for models that
+	// refuse a temperature); response_format and tools are the judge's.
 	// Model is the judge's route or model (judge only).
 	Model string `json:"model,omitempty"`
 	// CriterionVersion is pinned when the experiment is created (the
@@ -115,7 +118,29 @@ func DecodeSpec(body []byte) (Spec, error) {
 	return s, nil
 }
 
-var reservedParams = []string{"model", "messages", "stream", "stream_options", "weir", "n"}
+var (
+	reservedParams = []string{"model", "messages", "stream", "stream_options", "weir", "n"}
+	judgeReserved  = append([]string{"response_format", "tools", "tool_choice"}, reservedParams...)
+)
+
+// checkParams checks request parameters: absent, null or a JSON object
+// without the reserved keys.
+func checkParams(raw json.RawMessage, reserved []string) error {
+	p := bytes.TrimSpace(raw)
+	if len(p) == 0 || string(p) == "null" {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(p, &m); err != nil {
+		return fmt.Errorf("must be a JSON object: %v", err)
+	}
+	for _, k := range reserved {
+		if _, ok := m[k]; ok {
+			return fmt.Errorf("may not set %q", k)
+		}
+	}
+	return nil
+}
 
 // Validate checks a specification without the store: names, variants,
 // evaluator configs.
@@ -147,16 +172,8 @@ func (s *Spec) Validate() error {
 		if len(v.Prompt) > 256 {
 			return invalid("variants[%d]: the prompt reference is over 256 bytes", i)
 		}
-		if len(bytes.TrimSpace(v.Params)) > 0 && string(bytes.TrimSpace(v.Params)) != "null" {
-			var m map[string]json.RawMessage
-			if err := json.Unmarshal(v.Params, &m); err != nil {
-				return invalid("variants[%d]: params must be a JSON object: %v", i, err)
-			}
-			for _, k := range reservedParams {
-				if _, ok := m[k]; ok {
-					return invalid("variants[%d]: params may not set %q", i, k)
-				}
-			}
+		if err := checkParams(v.Params, reservedParams); err != nil {
+			return invalid("variants[%d]: params %v", i, err)
 		}
 	}
 	if len(s.Evaluators) < 1 || len(s.Evaluators) > MaxEvaluators {
@@ -175,8 +192,8 @@ func (s *Spec) Validate() error {
 			if strings.TrimSpace(e.Model) == "" {
 				return invalid("evaluators[%d]: a judge needs a model", i)
 			}
-			if len(bytes.TrimSpace(e.Config)) > 0 && string(bytes.TrimSpace(e.Config)) != "{}" && string(bytes.TrimSpace(e.Config)) != "null" {
-				return invalid("evaluators[%d]: a judge has no config", i)
+			if err := checkParams(e.Config, judgeReserved); err != nil {
+				return invalid("evaluators[%d]: a judge's config (request parameters): %v", i, err)
 			}
 			continue
 		}

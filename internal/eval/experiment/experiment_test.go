@@ -118,7 +118,8 @@ func TestSpecValidate(t *testing.T) {
 		{"unknown kind", func(s *Spec) { s.Evaluators[0].Kind = "vibes" }, "unknown kind"},
 		{"bad config", func(s *Spec) { s.Evaluators[0].Config = json.RawMessage(`{"nope":1}`) }, "unknown field"},
 		{"judge without model", func(s *Spec) { s.Evaluators[1].Model = "" }, "a judge needs a model"},
-		{"judge with config", func(s *Spec) { s.Evaluators[1].Config = json.RawMessage(`{"x":1}`) }, "a judge has no config"},
+		{"judge config not an object", func(s *Spec) { s.Evaluators[1].Config = json.RawMessage(`[1]`) }, "must be a JSON object"},
+		{"judge config response_format", func(s *Spec) { s.Evaluators[1].Config = json.RawMessage(`{"response_format":{}}`) }, `may not set "response_format"`},
 		{"code with model", func(s *Spec) { s.Evaluators[0].Model = "m" }, "only a judge has a model"},
 		{"concurrency", func(s *Spec) { s.Concurrency = 65 }, "concurrency is 1 to 64"},
 	} {

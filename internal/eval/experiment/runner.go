@@ -515,15 +515,26 @@ func (s *Service) judge(ctx context.Context, sp Spec, sc scorer, variant string,
 		ji.Expected = *expected
 	}
 	system, user := evaluator.BuildJudgePrompt(&sc.def, ji)
-	body := map[string]any{
-		"model": sc.spec.Model,
-		"messages": []map[string]string{
-			{"role": "system", "content": system},
-			{"role": "user", "content": user},
-		},
-		"temperature":     0,
-		"response_format": judgeFormat(&sc.def),
+	body := map[string]any{"temperature": 0}
+	if p := bytes.TrimSpace(sc.spec.Config); len(p) > 0 && string(p) != "null" {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(p, &m); err != nil {
+			return eval.Value{}, "", "", fmt.Errorf("judge config: %w", err)
+		}
+		for k, v := range m {
+			if string(bytes.TrimSpace(v)) == "null" {
+				delete(body, k)
+			} else {
+				body[k] = v
+			}
+		}
 	}
+	body["model"] = sc.spec.Model
+	body["messages"] = []map[string]string{
+		{"role": "system", "content": system},
+		{"role": "user", "content": user},
+	}
+	body["response_format"] = judgeFormat(&sc.def)
 	hdr := attribution("evaluation", sp.Name+"/"+it.ID, sp.Name, variant)
 	hdr.Set("x-weir-tags", hdr.Get("x-weir-tags")+","+tag("judge:"+sc.spec.Criterion))
 	c, err := s.chat(ctx, body, hdr)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/weirhq/weir/internal/eval"
+	"github.com/weirhq/weir/internal/eval/dataset"
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/store"
@@ -122,5 +123,32 @@ func TestJudgeFormat(t *testing.T) {
 		if f.Type != "json_schema" || !f.JSONSchema.Strict || string(f.JSONSchema.Schema.Properties["score"]) != tt.want || len(f.JSONSchema.Schema.Required) != 2 {
 			t.Errorf("%s: %s", tt.def.Type, b)
 		}
+	}
+}
+
+func TestJudgeRequest(t *testing.T) {
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]json.RawMessage
+		json.NewDecoder(r.Body).Decode(&body)
+		got.Store(body)
+		w.Header().Set("x-weir-request-id", "req_j")
+		w.Write([]byte(`{"choices":[{"message":{"content":"{\"reasoning\":\"fine\",\"score\":true}"}}]}`))
+	}))
+	defer srv.Close()
+	s := New(Options{Gateway: func() string { return srv.URL }})
+	defer s.Close()
+	sc := scorer{spec: EvaluatorSpec{Kind: JudgeKind, Model: "judge-m", Criterion: "ok", Config: json.RawMessage(`{"temperature":null,"max_tokens":300}`)},
+		def: eval.Definition{Question: "OK?", Type: eval.Boolean}}
+	v, reason, id, err := s.judge(context.Background(), Spec{Name: "e"}, sc, "v", dataset.Item{ID: "i", Messages: json.RawMessage(`[{"role":"user","content":"hi"}]`)}, "hello", nil)
+	if err != nil || v.Bool == nil || !*v.Bool || reason != "fine" || id != "req_j" {
+		t.Fatalf("judge: %+v %q %q %v", v, reason, id, err)
+	}
+	body := got.Load().(map[string]json.RawMessage)
+	if _, ok := body["temperature"]; ok || string(body["max_tokens"]) != "300" || string(body["model"]) != `"judge-m"` || len(body["response_format"]) == 0 {
+		t.Errorf("judge request %v", body)
+	}
+	if !strings.Contains(string(body["messages"]), "user: hi") {
+		t.Errorf("the judge does not see the input: %s", body["messages"])
 	}
 }
