@@ -1,6 +1,7 @@
 package experiment_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,10 +35,12 @@ type rig struct {
 	calls    *atomic.Int64 // calls that reached the simulator
 	inflight *atomic.Int64
 	peak     *atomic.Int64 // most calls in flight at once
-	exp      *experiment.Service
-	crit     *criteria.Service
-	api      *httptest.Server // the experiments API
-	datasets *dataset.Service
+	// failJudge makes the simulator answer the judge's model with 500s.
+	failJudge *atomic.Bool
+	exp       *experiment.Service
+	crit      *criteria.Service
+	api       *httptest.Server // the experiments API
+	datasets  *dataset.Service
 }
 
 func newRig(t *testing.T, ttft time.Duration) *rig {
@@ -48,9 +51,17 @@ func newRig(t *testing.T, ttft time.Duration) *rig {
 		"gpt-4.1":     {OutputTokens: 12, TTFT: ttft}, // long answers
 		"gpt-4o":      {OutputTokens: 8},              // the judge
 	}}, nil)
-	r := &rig{calls: new(atomic.Int64), inflight: new(atomic.Int64), peak: new(atomic.Int64)}
+	r := &rig{calls: new(atomic.Int64), inflight: new(atomic.Int64), peak: new(atomic.Int64), failJudge: new(atomic.Bool)}
 	simSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if strings.HasSuffix(req.URL.Path, "/chat/completions") {
+			b, _ := io.ReadAll(req.Body)
+			req.Body = io.NopCloser(bytes.NewReader(b))
+			if r.failJudge.Load() && bytes.Contains(b, []byte(`"model":"gpt-4o"`)) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(500)
+				w.Write([]byte(`{"error":{"message":"judge down","type":"server_error","param":null,"code":null}}`))
+				return
+			}
 			r.calls.Add(1)
 			n := r.inflight.Add(1)
 			defer r.inflight.Add(-1)
@@ -451,5 +462,57 @@ func TestExperimentWithPrompt(t *testing.T) {
 	cmp, err := r.exp.Compare(ctx, "greet", "", "")
 	if err != nil || cmp.Variants[1].Failed != 2 || cmp.Variants[0].Criteria[0].Passes != 2 {
 		t.Errorf("comparison %+v, %v", cmp, err)
+	}
+}
+
+// TestJudgeUnreachableIsRetried: a judge that cannot be reached leaves its
+// scores to the next run, which asks the judge only, not the variants.
+func TestJudgeUnreachableIsRetried(t *testing.T) {
+	r := newRig(t, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r.failJudge.Store(true)
+	sp := spec()
+	if _, err := r.exp.Create(ctx, sp, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.exp.Wait(ctx, sp.Name); err != nil {
+		t.Fatal(err)
+	}
+	e, err := r.exp.Get(ctx, sp.Name)
+	if err != nil || e.Status != store.ExperimentFailed || !strings.Contains(e.Error, "40 of 40 runs failed") {
+		t.Fatalf("with the judge down: %s %q %v", e.Status, e.Error, err)
+	}
+	rs, err := r.exp.Results(ctx, sp.Name)
+	if err != nil || len(rs) != 40 || !rs[0].Scores[1].Retry || rs[0].Scores[1].Value != nil || rs[0].Scores[0].Value == nil {
+		t.Fatalf("results with the judge down: %+v, %v", rs[0], err)
+	}
+	firstCall := rs[0].CallID
+	page, _ := r.crit.ListScores(ctx, store.ScoreQuery{TargetKind: eval.TargetExperimentItem, Limit: 1000})
+	if len(page.Scores) != 40 {
+		t.Errorf("%d scores with the judge down, want the 40 code scores", len(page.Scores))
+	}
+	r.failJudge.Store(false)
+	variantCalls := r.calls.Load()
+	if _, err := r.exp.Create(ctx, sp, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.exp.Wait(ctx, sp.Name); err != nil {
+		t.Fatal(err)
+	}
+	e, err = r.exp.Get(ctx, sp.Name)
+	if err != nil || e.Status != store.ExperimentDone {
+		t.Fatalf("after the judge is back: %s %q %v", e.Status, e.Error, err)
+	}
+	if n := r.calls.Load() - variantCalls; n != 40 {
+		t.Errorf("the re-run made %d calls, want the 40 judgements only", n)
+	}
+	rs, _ = r.exp.Results(ctx, sp.Name)
+	if rs[0].CallID != firstCall || rs[0].Scores[1].Value == nil || rs[0].Scores[1].Retry {
+		t.Errorf("re-scored result %+v", rs[0])
+	}
+	page, _ = r.crit.ListScores(ctx, store.ScoreQuery{TargetKind: eval.TargetExperimentItem, Limit: 1000})
+	if len(page.Scores) != 80 {
+		t.Errorf("%d scores, want 80", len(page.Scores))
 	}
 }

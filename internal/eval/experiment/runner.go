@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +55,9 @@ type ResultScore struct {
 	// JudgeCallID is the judge's call.
 	JudgeCallID string `json:"judge_call_id,omitempty"`
 	Error       string `json:"error,omitempty"`
+	// Retry is set when the judge could not be reached: the next run of
+	// the experiment asks it again (without calling the variant again).
+	Retry bool `json:"retry,omitempty"`
 }
 
 // Target is a result's score target: "experiment/item/variant".
@@ -136,6 +140,9 @@ func (s *Service) scorers(ctx context.Context, sp Spec) ([]scorer, error) {
 type job struct {
 	item    dataset.Entry
 	variant Variant
+	// prev, when set, is a result whose call succeeded but some of whose
+	// evaluators could not reach their judge: only those score again.
+	prev *Result
 }
 
 func (s *Service) run(ctx context.Context, sp Spec) error {
@@ -152,11 +159,17 @@ func (s *Service) run(ctx context.Context, sp Spec) error {
 		return err
 	}
 	done := map[string]bool{}
+	rescore := map[string]*Result{}
 	for _, r := range prev {
 		var res Result
-		if json.Unmarshal(r.Doc, &res) == nil && res.Error == "" {
-			done[r.Item+"\x00"+r.Variant] = true
+		if json.Unmarshal(r.Doc, &res) != nil || res.Error != "" {
+			continue
 		}
+		if slices.ContainsFunc(res.Scores, func(sc ResultScore) bool { return sc.Retry }) {
+			rescore[r.Item+"\x00"+r.Variant] = &res
+			continue
+		}
+		done[r.Item+"\x00"+r.Variant] = true
 	}
 	jobs := make(chan job)
 	var (
@@ -179,7 +192,7 @@ func (s *Service) run(ctx context.Context, sp Spec) error {
 					err = s.opt.Store.PutExperimentResult(ctx, store.ExperimentResult{Experiment: sp.Name, Item: res.Item, Variant: res.Variant, Doc: doc, At: s.opt.Now().UTC()})
 				}
 				mu.Lock()
-				if res.Error != "" {
+				if res.Error != "" || slices.ContainsFunc(res.Scores, func(sc ResultScore) bool { return sc.Retry }) {
 					failed++
 				}
 				if err != nil && first == nil {
@@ -196,7 +209,7 @@ feed:
 				continue
 			}
 			select {
-			case jobs <- job{item: it, variant: v}:
+			case jobs <- job{item: it, variant: v, prev: rescore[it.ID+"\x00"+v.Name]}:
 			case <-ctx.Done():
 				break feed
 			}
@@ -220,27 +233,42 @@ feed:
 func (s *Service) runOne(ctx context.Context, sp Spec, scorers []scorer, j job) Result {
 	res := Result{Item: j.item.ID, Variant: j.variant.Name, Scores: []ResultScore{}}
 	target := Target(sp.Name, j.item.ID, j.variant.Name)
-	body, err := variantBody(j.variant, j.item.Item)
-	if err != nil {
-		res.Error = err.Error()
-		return res
+	kept := map[string]ResultScore{}
+	if j.prev != nil {
+		res = *j.prev
+		for _, sc := range j.prev.Scores {
+			if !sc.Retry {
+				kept[sc.Criterion] = sc
+			}
+		}
+		res.Scores = []ResultScore{}
+	} else {
+		body, err := variantBody(j.variant, j.item.Item)
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		hdr := attribution(sp.UseCase, sp.Name+"/"+j.item.ID, sp.Name, j.variant.Name)
+		start := time.Now()
+		c, err := s.chat(ctx, body, hdr)
+		res.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
+		res.CallID = c.id
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		res.Output, res.ToolCalls, res.CostUSD = c.text, c.toolCalls, s.cost(ctx, c.id)
 	}
-	hdr := attribution(sp.UseCase, sp.Name+"/"+j.item.ID, sp.Name, j.variant.Name)
-	start := time.Now()
-	c, err := s.chat(ctx, body, hdr)
-	res.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
-	res.CallID = c.id
-	if err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	res.Output, res.ToolCalls, res.CostUSD = c.text, c.toolCalls, s.cost(ctx, c.id)
 	in := evaluator.Input{Output: res.Output, ToolCalls: res.ToolCalls, Cost: res.CostUSD, E2EMs: res.LatencyMs}
 	if exp, ok := j.item.ExpectedText(); ok {
 		in.Expected = &exp
 	}
 	var scores []criteria.ScoreInput
 	for _, sc := range scorers {
+		if k, ok := kept[sc.spec.Criterion]; ok {
+			res.Scores = append(res.Scores, k)
+			continue
+		}
 		rs := ResultScore{Criterion: sc.spec.Criterion, CriterionVersion: sc.spec.CriterionVersion, EvaluatorKind: sc.kind, Evaluator: sc.name}
 		var (
 			v      eval.Value
@@ -254,6 +282,7 @@ func (s *Service) runOne(ctx context.Context, sp Spec, scorers []scorer, j job) 
 		}
 		if err != nil {
 			rs.Error = err.Error()
+			rs.Retry = errors.Is(err, errUnreachable)
 			res.Scores = append(res.Scores, rs)
 			continue
 		}
@@ -502,6 +531,10 @@ func (s *Service) readCost(ctx context.Context, id string) (cost *pricing.Money,
 	return nil, true // no permission, or not JSON: do without
 }
 
+// errUnreachable is wrapped when a judge's call failed: the score is
+// asked again by the next run, unlike a reply without a valid score.
+var errUnreachable = errors.New("the judge could not be reached")
+
 // judge asks an LLM judge, through the gateway, for a score of the output
 // under sc's criterion.
 func (s *Service) judge(ctx context.Context, sp Spec, sc scorer, variant string, it dataset.Item, output string, expected *string) (eval.Value, string, string, error) {
@@ -539,7 +572,7 @@ func (s *Service) judge(ctx context.Context, sp Spec, sc scorer, variant string,
 	hdr.Set("x-weir-tags", hdr.Get("x-weir-tags")+","+tag("judge:"+sc.spec.Criterion))
 	c, err := s.chat(ctx, body, hdr)
 	if err != nil {
-		return eval.Value{}, "", c.id, fmt.Errorf("judge %s: %w", sc.spec.Model, err)
+		return eval.Value{}, "", c.id, fmt.Errorf("judge %s: %w: %w", sc.spec.Model, errUnreachable, err)
 	}
 	j, err := evaluator.ParseJudgement(&sc.def, c.text)
 	if err != nil {
