@@ -304,11 +304,12 @@ func (s *Service) runOne(ctx context.Context, sp Spec, scorers []scorer, j job) 
 	return res
 }
 
+// clip cuts s to at most n bytes, at a rune boundary.
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n]
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 // codeScore turns a deterministic evaluator's result into a score of its
