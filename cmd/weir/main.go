@@ -43,6 +43,7 @@ Usage:
   weir serve [--config FILE] [--listen ADDR] [--data DIR]
   weir demo  [--listen ADDR] [--data DIR] [--rate N] [--duration D]
   weir mock  [--listen ADDR] [--config FILE]
+  weir eval run --file F [--url U] [--token T] [--fail-if COND]... [--json]   (run an experiment on a running Weir)
   weir seed  [--calls N] [--days D] [--seed S] [--config FILE] [--data DIR]   (realistic history, e.g. for the dashboard benchmark)
   weir config check FILE
   weir cost quote --provider P --model M [--input N --output N ...] [--config FILE --data DIR]
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMock(ctx, args[1:], stderr)
 	case "seed":
 		return runSeed(ctx, args[1:], stdout, stderr)
+	case "eval":
+		return evalCommand(ctx, args[1:], stdout, stderr)
 	case "cost":
 		switch {
 		case len(args) >= 2 && args[1] == "quote":

@@ -10,6 +10,7 @@ import (
 	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/eval/criteria"
 	"github.com/weirhq/weir/internal/eval/dataset"
+	"github.com/weirhq/weir/internal/eval/experiment"
 	"github.com/weirhq/weir/internal/eval/judge"
 	"github.com/weirhq/weir/internal/prompt"
 	"github.com/weirhq/weir/internal/store"
@@ -100,6 +101,9 @@ func evalRoutes() []ExtraRoute {
 	}
 	for _, rt := range judge.Routes {
 		out = append(out, ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, Handler: http.NotFoundHandler()})
+	}
+	for _, rt := range experiment.Routes {
+		out = append(out, ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, TeamScoped: rt.TeamScoped, Handler: http.NotFoundHandler()})
 	}
 	return out
 }

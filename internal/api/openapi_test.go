@@ -23,6 +23,7 @@ import (
 	"github.com/weirhq/weir/internal/access"
 	"github.com/weirhq/weir/internal/apierror"
 	"github.com/weirhq/weir/internal/costing"
+	"github.com/weirhq/weir/internal/eval/experiment"
 	"github.com/weirhq/weir/internal/forecast"
 	"github.com/weirhq/weir/internal/limits"
 	"github.com/weirhq/weir/internal/pricing"
@@ -204,6 +205,18 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		typ    reflect.Type
 	}{
 		{"Record", reflect.TypeFor[record.Record]()},
+		{"ExperimentSpec", reflect.TypeFor[experiment.Spec]()},
+		{"ExperimentVariant", reflect.TypeFor[experiment.Variant]()},
+		{"ExperimentEvaluator", reflect.TypeFor[experiment.EvaluatorSpec]()},
+		{"Experiment", reflect.TypeFor[experiment.Experiment]()},
+		{"ExperimentProgress", reflect.TypeFor[experiment.Progress]()},
+		{"ExperimentCreated", reflect.TypeFor[experiment.Created]()},
+		{"ExperimentResult", reflect.TypeFor[experiment.Result]()},
+		{"ExperimentResultScore", reflect.TypeFor[experiment.ResultScore]()},
+		{"ExperimentCriterionStats", reflect.TypeFor[experiment.CriterionStats]()},
+		{"ExperimentVariantStats", reflect.TypeFor[experiment.VariantStats]()},
+		{"ExperimentDifference", reflect.TypeFor[experiment.Difference]()},
+		{"ExperimentComparison", reflect.TypeFor[experiment.Comparison]()},
 		{"Usage", reflect.TypeFor[usage.Usage]()},
 		{"Attempt", reflect.TypeFor[record.Attempt]()},
 		{"ITL", reflect.TypeFor[record.ITL]()},

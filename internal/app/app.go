@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"sync"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/weirhq/weir/internal/dashboard"
 	"github.com/weirhq/weir/internal/eval/criteria"
 	"github.com/weirhq/weir/internal/eval/dataset"
+	"github.com/weirhq/weir/internal/eval/experiment"
 	"github.com/weirhq/weir/internal/eval/judge"
 	"github.com/weirhq/weir/internal/gateway"
 	"github.com/weirhq/weir/internal/ingest"
@@ -242,6 +244,12 @@ type App struct {
 	oidc    *sso.Handler // nil without auth.oidc
 	creds   *credential.Manager
 	audit   *audit.Log
+	// experiments run evaluation experiments through the gateway at
+	// selfURL, which judgeGW calls too: the address served (set when the
+	// listener is known).
+	experiments *experiment.Service
+	judgeGW     *judge.HTTPGateway
+	selfURL     atomic.Pointer[string]
 }
 
 // New opens the store and the recorder (replaying what a crash left in the
@@ -384,6 +392,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		judgeGW.Key = keys[0]
 	}
 	judges := judge.New(judge.Options{Store: st, Gateway: judgeGW, Audit: auditLog, Log: log.With("part", "judges")})
+	a.judgeGW = judgeGW
+	a.selfURL.Store(new(judge.LocalBaseURL(cfg.Listen)))
+	experiments := experiment.New(experiment.Options{Store: st, Datasets: datasets, Criteria: crit, Records: st,
+		Gateway: func() string { return *a.selfURL.Load() }, Audit: auditLog, Log: log.With("part", "experiments")})
+	a.experiments = experiments
 	redacted := cfg.Redacted()
 	var names []string
 	for _, p := range cfg.Providers {
@@ -393,7 +406,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Store: st, Pricer: eng, PriceAs: PriceAsOf(cfg), Providers: names,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(), Observe: a.metrics.Observe, Log: log.With("part", "ingest"),
 	})
-	mgmt := api.New(api.Options{Requests: st, Costs: st, Rollups: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, People: people, Credentials: creds.Handler(), Extra: append(append(append(append(append(ssoRoutes(oidc), promptRoutes(prompts)...), criteriaRoutes(crit)...), datasetRoutes(datasets)...), judgeRoutes(judges)...), api.ExtraRoute{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: audit.Handler(st, log.With("part", "audit"))},
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Rollups: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, People: people, Credentials: creds.Handler(), Extra: append(append(append(append(append(append(ssoRoutes(oidc), promptRoutes(prompts)...), criteriaRoutes(crit)...), datasetRoutes(datasets)...), judgeRoutes(judges)...), experimentRoutes(experiments)...), api.ExtraRoute{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: audit.Handler(st, log.With("part", "audit"))},
 		api.ExtraRoute{Method: "GET", Path: "/api/v1/routes", Permission: auth.Read, Handler: routesHandler(router)}), Log: log.With("part", "api")})
 
 	a.gw = gw
@@ -474,6 +487,10 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 		a.Close(context.Background())
 		return err
 	}
+	// Judges and experiments call this very gateway.
+	self := judge.LocalBaseURL(ln.Addr().String())
+	a.selfURL.Store(&self)
+	a.judgeGW.BaseURL = self
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -535,6 +552,10 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	if ready != nil {
 		ready(addr)
 	}
+	// Experiments a stop interrupted go on where they were.
+	if err := a.experiments.Resume(wctx); err != nil {
+		a.log.Warn("experiments: resume", "err", err)
+	}
 	var serveErr error
 	select {
 	case serveErr = <-errc:
@@ -586,6 +607,9 @@ func (a *App) servePprof() (stop func(), err error) {
 
 // Close drains the recorder into the store and closes it.
 func (a *App) Close(ctx context.Context) error {
+	// Running experiments stop (they resume at the next start) before the
+	// store closes.
+	a.experiments.Close()
 	err := a.rec.Close(ctx)
 	if aerr := a.alerts.Close(ctx); err == nil {
 		err = aerr
