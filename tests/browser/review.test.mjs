@@ -92,9 +92,9 @@ async function reviewOne(r, turn) {
   mine.add(call);
   seen.set(name, mine);
 
-  // The first criterion has the focus when the item loads.
-  const focused = await page.evaluate(() => document.activeElement?.closest('fieldset.criterion')?.dataset.criterion);
-  assert.equal(focused, 'polite', `${name}: the first criterion is not focused on ${call}`);
+  // The first criterion has the focus once the item is loaded.
+  await page.waitForFunction(() => document.activeElement?.closest('fieldset.criterion')?.dataset.criterion === 'polite', null, { timeout: 2000 })
+    .catch(() => assert.fail(`${name}: the first criterion is not focused on ${call}`));
   const polite = (turn + name.length) % 2 === 0;
   const clarity = 1 + ((turn * 2 + name.length) % 5);
   if (turn % 3 === 1) {

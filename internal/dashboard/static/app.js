@@ -446,6 +446,13 @@
     fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf ? csrf.value : "" } }).catch(function () {});
   }
 
+  // submit sends a form through htmx, making sure htmx has taken a form
+  // that was just swapped in (a fast typist beats its settling).
+  function submit(form) {
+    if (window.htmx && window.htmx.process) window.htmx.process(form);
+    form.requestSubmit();
+  }
+
   document.addEventListener("keydown", function (e) {
     var root = task();
     if (!root || e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
@@ -456,10 +463,10 @@
     // Keys typed on the rest of the page (the navigation, a link) are theirs.
     if (t && t !== document.body && t.id !== "main" && !root.contains(t)) return;
     var typing = t && (t.isContentEditable || t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && t.type !== "radio") || t.tagName === "SELECT");
-    if (e.key === "Enter" && !(t && t.tagName === "BUTTON")) {
-      if (t && t.form && t.form.id === "review-skip") return; // the skip form submits itself
+    if (e.key === "Enter") {
+      var skip = t && t.closest ? t.closest("#review-skip") : null;
       e.preventDefault();
-      form.requestSubmit();
+      submit(skip || form);
       return;
     }
     if (typing) return;
@@ -473,7 +480,7 @@
       }
       case "s": {
         var sk = root.querySelector("#review-skip");
-        if (sk) { e.preventDefault(); sk.requestSubmit(); }
+        if (sk) { e.preventDefault(); submit(sk); }
         return;
       }
     }
@@ -483,10 +490,15 @@
   function start() {
     var root = task();
     if (root) focusCriterion(criteria(root)[0]);
-    document.body.addEventListener("htmx:afterSettle", function () {
+    // Focus the new item's first criterion as soon as it is in the page
+    // (and again after htmx settles, unless a criterion has the focus).
+    function focusNew() {
       var r = task();
-      if (r) focusCriterion(criteria(r)[0]);
-    });
+      var a = document.activeElement;
+      if (r && !(a && a.closest && a.closest("fieldset.criterion") && r.contains(a))) focusCriterion(criteria(r)[0]);
+    }
+    document.body.addEventListener("htmx:afterSwap", focusNew);
+    document.body.addEventListener("htmx:afterSettle", focusNew);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
