@@ -12,6 +12,7 @@ import (
 	"github.com/weirhq/weir/internal/eval/dataset"
 	"github.com/weirhq/weir/internal/eval/experiment"
 	"github.com/weirhq/weir/internal/eval/judge"
+	"github.com/weirhq/weir/internal/eval/review"
 	"github.com/weirhq/weir/internal/prompt"
 	"github.com/weirhq/weir/internal/store"
 )
@@ -105,6 +106,9 @@ func evalRoutes() []ExtraRoute {
 	for _, rt := range experiment.Routes {
 		out = append(out, ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, TeamScoped: rt.TeamScoped, Handler: http.NotFoundHandler()})
 	}
+	for _, rt := range review.Routes {
+		out = append(out, ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, Handler: http.NotFoundHandler()})
+	}
 	return out
 }
 
@@ -112,8 +116,11 @@ func init() {
 	for _, rt := range evalRoutes() {
 		key := rt.Method + " " + rt.Path
 		allowed[key] = "admin finance owner viewer"
-		if rt.Permission == auth.WriteEvals {
+		switch rt.Permission {
+		case auth.WriteEvals:
 			allowed[key] = "admin owner"
+		case auth.Review:
+			allowed[key] = "admin reviewer"
 		}
 		if rt.TeamScoped {
 			teamScoped[key] = true

@@ -34,6 +34,7 @@ import (
 	"github.com/weirhq/weir/internal/eval/dataset"
 	"github.com/weirhq/weir/internal/eval/experiment"
 	"github.com/weirhq/weir/internal/eval/judge"
+	"github.com/weirhq/weir/internal/eval/review"
 	"github.com/weirhq/weir/internal/gateway"
 	"github.com/weirhq/weir/internal/ingest"
 	"github.com/weirhq/weir/internal/limits"
@@ -248,6 +249,7 @@ type App struct {
 	// selfURL, which judgeGW calls too: the address served (set when the
 	// listener is known).
 	experiments *experiment.Service
+	reviews     *review.Service
 	judgeGW     *judge.HTTPGateway
 	selfURL     atomic.Pointer[string]
 }
@@ -346,6 +348,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	prompts := prompt.New(prompt.Options{Store: st, Audit: auditLog, AllowUnknownVariables: cfg.Prompts.AllowUnknownVariables, Log: log.With("part", "prompts")})
 	crit := criteria.New(criteria.Options{Store: st, People: st, Audit: auditLog, Log: log.With("part", "criteria")})
 	datasets := dataset.New(dataset.Options{Store: st, Calls: st, Audit: auditLog, Log: log.With("part", "datasets")})
+	reviews := review.New(review.Options{Store: st, Calls: st, Audit: auditLog, Log: log.With("part", "review")})
+	a.reviews = reviews
 	if dir := cfg.Prompts.Dir; dir != "" {
 		res, err := prompts.SyncDir(ctx, dir, "files")
 		if err != nil {
@@ -391,7 +395,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if len(keys) > 0 {
 		judgeGW.Key = keys[0]
 	}
-	judges := judge.New(judge.Options{Store: st, Gateway: judgeGW, Audit: auditLog, Log: log.With("part", "judges")})
+	judges := judge.New(judge.Options{Store: st, Gateway: judgeGW, Audit: auditLog, Sink: reviewSink{r: reviews}, Log: log.With("part", "judges")})
 	a.judgeGW = judgeGW
 	a.selfURL.Store(new(judge.LocalBaseURL(cfg.Listen)))
 	experiments := experiment.New(experiment.Options{Store: st, Datasets: datasets, Criteria: crit, Records: st,
@@ -406,7 +410,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Store: st, Pricer: eng, PriceAs: PriceAsOf(cfg), Providers: names,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(), Observe: a.metrics.Observe, Log: log.With("part", "ingest"),
 	})
-	mgmt := api.New(api.Options{Requests: st, Costs: st, Rollups: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, People: people, Credentials: creds.Handler(), Extra: append(append(append(append(append(append(ssoRoutes(oidc), promptRoutes(prompts)...), criteriaRoutes(crit)...), datasetRoutes(datasets)...), judgeRoutes(judges)...), experimentRoutes(experiments)...), api.ExtraRoute{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: audit.Handler(st, log.With("part", "audit"))},
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Rollups: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, People: people, Credentials: creds.Handler(), Extra: append(append(append(append(append(append(append(ssoRoutes(oidc), promptRoutes(prompts)...), criteriaRoutes(crit)...), datasetRoutes(datasets)...), judgeRoutes(judges)...), experimentRoutes(experiments)...), reviewRoutes(reviews)...), api.ExtraRoute{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: audit.Handler(st, log.With("part", "audit"))},
 		api.ExtraRoute{Method: "GET", Path: "/api/v1/routes", Permission: auth.Read, Handler: routesHandler(router)}), Log: log.With("part", "api")})
 
 	a.gw = gw
@@ -426,6 +430,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Spend: dashboard.SpendSources{Catalog: eng.Catalog, Prices: prices, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers},
 			Limits: lim, Forecaster: a.watch, Alerts: alerts, WatchRules: func() watch.Rules { return a.watch.Rules }},
 		Settings:     dashboard.SettingsSources{Access: acc, People: people, Prompts: prompts},
+		Review:       dashboard.ReviewSources{Queues: reviews},
 		SSOLoginPath: ssoPath, Log: log.With("part", "dashboard")})
 	if err != nil {
 		alerts.Close(ctx)
@@ -504,7 +509,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	if interval <= 0 {
 		interval = 5 * time.Minute
 	}
-	watched := make(chan struct{}, 4)
+	watched := make(chan struct{}, 5)
 	go func() {
 		defer func() { watched <- struct{}{} }()
 		a.creds.Run(wctx) // stored provider keys changed by other replicas
@@ -516,6 +521,10 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	go func() {
 		defer func() { watched <- struct{}{} }()
 		a.access.Run(wctx) // keys changed by the CLI or other replicas
+	}()
+	go func() {
+		defer func() { watched <- struct{}{} }()
+		a.reviews.Run(wctx) // sample production calls into the review queues
 	}()
 	go func() {
 		defer func() { watched <- struct{}{} }()
@@ -531,7 +540,14 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 		}
 	}()
 	// The watcher stops before the store and the alert engine close.
-	defer func() { stopWatch(); <-watched; <-watched; <-watched; <-watched }()
+	defer func() {
+		stopWatch()
+		<-watched
+		<-watched
+		<-watched
+		<-watched
+		<-watched
+	}()
 	if a.cfg.PprofListen != "" {
 		stop, err := a.servePprof()
 		if err != nil {

@@ -1,9 +1,14 @@
 package app
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/weirhq/weir/internal/api"
+	"github.com/weirhq/weir/internal/eval"
 	"github.com/weirhq/weir/internal/eval/dataset"
 	"github.com/weirhq/weir/internal/eval/judge"
+	"github.com/weirhq/weir/internal/eval/review"
 )
 
 // datasetRoutes are the evaluation datasets' routes: reads need read,
@@ -28,4 +33,30 @@ func judgeRoutes(s *judge.Service) []api.ExtraRoute {
 		out = append(out, api.ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, Handler: h})
 	}
 	return out
+}
+
+// reviewRoutes are the human review queues' routes: creating queues and
+// adding items need evals.write, reads read, and working the queue
+// (next, renew, review, skip) review. None is team-scoped.
+func reviewRoutes(s *review.Service) []api.ExtraRoute {
+	h := s.Handler()
+	out := make([]api.ExtraRoute, 0, len(review.Routes))
+	for _, rt := range review.Routes {
+		out = append(out, api.ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, Handler: h})
+	}
+	return out
+}
+
+// reviewSink queues a judge's audit share of calls in a review queue, so
+// that people keep measuring the judge.
+type reviewSink struct{ r *review.Service }
+
+var _ judge.AuditSink = reviewSink{}
+
+func (s reviewSink) Enqueue(ctx context.Context, queue, targetKind, target string) error {
+	if targetKind != string(eval.TargetCall) {
+		return fmt.Errorf("review: audits of %s targets are not queued", targetKind)
+	}
+	_, err := s.r.AddItems(ctx, queue, []review.ItemInput{{Call: target}}, "judge-audit")
+	return err
 }
