@@ -142,7 +142,7 @@ func (d *Dashboard) routes() *http.ServeMux {
 	mux.HandleFunc("GET "+Prefix+"password", d.signedIn(auth.Self, d.passwordPage))
 	post(Prefix+"password", d.signedIn(auth.Self, d.changePassword))
 
-	mux.HandleFunc("GET "+Prefix+"{$}", d.signedIn(auth.Read, d.overview))
+	mux.HandleFunc("GET "+Prefix+"{$}", d.signedIn(auth.Self, d.home))
 	mux.HandleFunc("GET "+Prefix+"usecases", d.signedIn(auth.Read, d.useCases))
 	mux.HandleFunc("GET "+Prefix+"usecases/{name}", d.signedIn(auth.Read, d.useCase))
 	mux.HandleFunc("GET "+Prefix+"usecases/{name}/instances/{instance}", d.signedIn(auth.Read, d.instance))
@@ -273,4 +273,18 @@ func clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// home is the overview for those who may read it; a reviewer, who may
+// open only the review queues, is sent there.
+func (d *Dashboard) home(w http.ResponseWriter, r *http.Request) {
+	v := viewerFrom(r)
+	switch {
+	case v.Role.Can(auth.Read):
+		d.overview(w, r)
+	case v.Role.Can(auth.Review):
+		http.Redirect(w, r, Prefix+"review", http.StatusSeeOther)
+	default:
+		d.errorPage(w, r, &v, http.StatusForbidden, fmt.Sprintf("Your role (%s) cannot open this page.", v.Role))
+	}
 }
