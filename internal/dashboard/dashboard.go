@@ -276,14 +276,14 @@ func clientAddr(r *http.Request) string {
 }
 
 // home is the overview for those who may read it; a reviewer, who may
-// open only the review queues, is sent there.
+// open only the review queues, is sent there when they exist.
 func (d *Dashboard) home(w http.ResponseWriter, r *http.Request) {
 	v := viewerFrom(r)
 	switch {
 	case v.Role.Can(auth.Read):
 		d.overview(w, r)
-	case v.Role.Can(auth.Review):
-		http.Redirect(w, r, Prefix+"review", http.StatusSeeOther)
+	case v.Role.Can(auth.Review) && d.opt.Review.Queues != nil:
+		http.Redirect(w, r, reviewPath, http.StatusSeeOther)
 	default:
 		d.errorPage(w, r, &v, http.StatusForbidden, fmt.Sprintf("Your role (%s) cannot open this page.", v.Role))
 	}

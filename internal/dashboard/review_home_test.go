@@ -1,18 +1,26 @@
 package dashboard
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/weirhq/weir/internal/auth"
+	"github.com/weirhq/weir/internal/eval/review"
 )
 
+// noQueues is a review service without queues; only Queues is called.
+type noQueues struct{ ReviewQueues }
+
+func (noQueues) Queues(context.Context) ([]review.Queue, error) { return nil, nil }
+
 // TestHomeByRole: a reviewer signing in lands on the review queues, not
-// on an overview they may not read; readers get the overview.
+// on an overview they may not read (without review queues wired, a 403:
+// TestOverviewValue); readers get the overview.
 func TestHomeByRole(t *testing.T) {
 	e := newEnv(t, 0)
-	d, err := New(Options{Requests: e.st, Auth: fakeAuth{map[string]auth.Principal{
+	d, err := New(Options{Requests: e.st, Review: ReviewSources{Queues: noQueues{}}, Auth: fakeAuth{map[string]auth.Principal{
 		"rev": {Kind: "user", Person: "rita", Role: auth.Reviewer, Session: true},
 		"adm": {Kind: "user", Person: "ada", Role: auth.Admin, Session: true},
 	}}})
