@@ -360,7 +360,7 @@ func parseTime(v string) (time.Time, error) {
 var listParams = map[string]bool{
 	"use_case": true, "use_case_instance": true, "team": true, "user": true, "account": true,
 	"provider": true, "model": true, "status": true, "error_kind": true, "from": true, "to": true,
-	"limit": true, "cursor": true,
+	"limit": true, "cursor": true, "tag": true,
 }
 
 func (a *API) listRequests(w http.ResponseWriter, r *http.Request) {
@@ -374,7 +374,7 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request) {
 	q := store.RequestQuery{
 		UseCase: v.Get("use_case"), UseCaseInstance: v.Get("use_case_instance"), Team: v.Get("team"),
 		User: v.Get("user"), Account: v.Get("account"), Provider: v.Get("provider"), Model: v.Get("model"),
-		ErrorKind: v.Get("error_kind"), Cursor: v.Get("cursor"),
+		ErrorKind: v.Get("error_kind"), Tag: v.Get("tag"), Cursor: v.Get("cursor"),
 	}
 	if !forceTeam(w, r, &q.Team) {
 		return

@@ -14,6 +14,8 @@ import (
 // callFilter is the calls list's filters as the URL carries them.
 type callFilter struct {
 	UseCase, Team, User, Model, Provider, ErrorKind string
+	// Tag is one of the calls' tags (x-weir-tags).
+	Tag string
 	// UseCaseInstance is one run of a use case (x-weir-use-case-instance).
 	UseCaseInstance string
 	// Status is the HTTP status answered to the caller; 0 does not filter.
@@ -53,11 +55,11 @@ var errFilter = errors.New("filter")
 func parseFilter(q url.Values, now time.Time) (callFilter, error) {
 	f := callFilter{
 		UseCase: q.Get("use_case"), UseCaseInstance: q.Get("use_case_instance"), Team: q.Get("team"), User: q.Get("user"), Model: q.Get("model"),
-		Provider: q.Get("provider"), ErrorKind: q.Get("error_kind"), Range: q.Get("range"),
+		Provider: q.Get("provider"), ErrorKind: q.Get("error_kind"), Tag: q.Get("tag"), Range: q.Get("range"),
 		FromText: strings.TrimSpace(q.Get("from")), ToText: strings.TrimSpace(q.Get("to")), TZ: q.Get("tz"), Cursor: q.Get("cursor"),
 	}
 	for name, s := range map[string]*string{"use case": &f.UseCase, "use case instance": &f.UseCaseInstance, "team": &f.Team, "user": &f.User, "model": &f.Model,
-		"provider": &f.Provider, "error kind": &f.ErrorKind, "time zone": &f.TZ, "cursor": &f.Cursor} {
+		"provider": &f.Provider, "error kind": &f.ErrorKind, "tag": &f.Tag, "time zone": &f.TZ, "cursor": &f.Cursor} {
 		*s = strings.TrimSpace(*s)
 		if len(*s) > maxFilterLen {
 			return f, fmt.Errorf("%w: the %s has more than %d bytes", errFilter, name, maxFilterLen)
@@ -138,7 +140,7 @@ func parseBound(s string, loc *time.Location, end bool) (time.Time, error) {
 // for none): the team always wins over the filter.
 func (f callFilter) query(team string) store.RequestQuery {
 	q := store.RequestQuery{UseCase: f.UseCase, UseCaseInstance: f.UseCaseInstance, Team: f.Team, User: f.User, Model: f.Model, Provider: f.Provider,
-		ErrorKind: f.ErrorKind, Status: f.Status, From: f.from, To: f.to, Limit: f.Limit, Cursor: f.Cursor}
+		ErrorKind: f.ErrorKind, Tag: f.Tag, Status: f.Status, From: f.from, To: f.to, Limit: f.Limit, Cursor: f.Cursor}
 	if team != "" {
 		q.Team = team
 	}
@@ -164,6 +166,7 @@ func (f callFilter) values() url.Values {
 	set("model", f.Model)
 	set("provider", f.Provider)
 	set("error_kind", f.ErrorKind)
+	set("tag", f.Tag)
 	if f.Status != 0 {
 		v.Set("status", strconv.Itoa(f.Status))
 	}

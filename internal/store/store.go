@@ -65,6 +65,8 @@ type RequestQuery struct {
 	Model string
 	// ErrorKind matches record.Record.ErrorKind, e.g. "interrupted".
 	ErrorKind string
+	// Tag keeps the calls that carry this tag (x-weir-tags).
+	Tag string
 	// Status matches the HTTP status returned to the caller; 0 does not
 	// filter.
 	Status int

@@ -483,6 +483,20 @@ GROUP BY use_case, kpi, d, team;
 	{19, "review queues", reviewSchema},
 	{20, "judges", judgesSchema},
 	{21, "dataset entries", datasetEntriesMigration},
+	{22, "request tags", `
+-- Each tag of each call (x-weir-tags), in list order, so that a list of
+-- the calls with a tag reads only them.
+CREATE TABLE request_tags (
+	tag         TEXT    NOT NULL,
+	received_at INTEGER NOT NULL,
+	id          TEXT    NOT NULL,
+	PRIMARY KEY (tag, received_at, id)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO request_tags (tag, received_at, id)
+SELECT j.value, r.received_at, r.id
+FROM requests r, json_each(CAST(r.record AS TEXT), '$.tags') j
+WHERE json_type(CAST(r.record AS TEXT), '$.tags') = 'array' AND j.type = 'text' AND j.value != '';
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

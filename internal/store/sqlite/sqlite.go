@@ -161,6 +161,9 @@ func (s *Store) WriteRecords(ctx context.Context, recs []record.Record) error {
 			return fmt.Errorf("write records: insert %s: %w", rec.ID, err)
 		} else if n == 1 {
 			rollups.add(rec, costFemto, unpriced)
+			if err := insertTags(ctx, tx, rec); err != nil {
+				return fmt.Errorf("write records: tags of %s: %w", rec.ID, err)
+			}
 		}
 	}
 	if err := rollups.flush(ctx, tx); err != nil {
@@ -220,9 +223,17 @@ func listQuery(q store.RequestQuery, p store.Plan) (string, []any) {
 		where []string
 		args  []any
 	)
+	// With a tag the page is read from request_tags in list order, each
+	// call looked up by id: a rare tag is found without walking the calls.
+	r, k := "", "" // column prefixes of the calls and of the list key
+	if q.Tag != "" {
+		r, k = "r.", "t."
+		where = append(where, "t.tag = ?")
+		args = append(args, q.Tag)
+	}
 	eq := func(col, v string) {
 		if v != "" {
-			where = append(where, col+" = ?")
+			where = append(where, r+col+" = ?")
 			args = append(args, v)
 		}
 	}
@@ -235,28 +246,32 @@ func listQuery(q store.RequestQuery, p store.Plan) (string, []any) {
 	eq("model", q.Model)
 	eq("error_kind", q.ErrorKind)
 	if q.Status != 0 {
-		where = append(where, "status = ?")
+		where = append(where, r+"status = ?")
 		args = append(args, q.Status)
 	}
 	if p.HasFrom {
-		where = append(where, "received_at >= ?")
+		where = append(where, k+"received_at >= ?")
 		args = append(args, p.From)
 	}
 	if p.HasTo {
-		where = append(where, "received_at < ?")
+		where = append(where, k+"received_at < ?")
 		args = append(args, p.To)
 	}
 	if p.After != nil {
-		where = append(where, "(received_at, id) < (?, ?)")
+		where = append(where, "("+k+"received_at, "+k+"id) < (?, ?)")
 		args = append(args, p.After.ReceivedAt, p.After.ID)
 	}
 	var b strings.Builder
-	b.WriteString("SELECT received_at, record FROM requests")
+	if q.Tag != "" {
+		b.WriteString("SELECT r.received_at, r.record FROM request_tags t JOIN requests r ON r.id = t.id")
+	} else {
+		b.WriteString("SELECT received_at, record FROM requests")
+	}
 	if len(where) > 0 {
 		b.WriteString(" WHERE ")
 		b.WriteString(strings.Join(where, " AND "))
 	}
-	b.WriteString(" ORDER BY received_at DESC, id DESC LIMIT ?")
+	b.WriteString(" ORDER BY " + k + "received_at DESC, " + k + "id DESC LIMIT ?")
 	args = append(args, p.Limit+1)
 	return b.String(), args
 }
@@ -305,3 +320,19 @@ func (s *Store) ListRequests(ctx context.Context, q store.RequestQuery) (store.R
 // that keep their own tables in the same database (alerts). Their writes
 // queue with the store's.
 func (s *Store) Writer() *sql.DB { return s.w }
+
+// insertTags indexes the call's tags (each once) for ListRequests.
+func insertTags(ctx context.Context, tx *sql.Tx, rec *record.Record) error {
+	seen := map[string]bool{}
+	for _, t := range rec.Tags {
+		if t == "" || seen[t] {
+			continue
+		}
+		seen[t] = true
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO request_tags (tag, received_at, id) VALUES (?, ?, ?)`,
+			t, rec.ReceivedAt.UnixNano(), rec.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}

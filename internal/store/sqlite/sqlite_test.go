@@ -153,6 +153,8 @@ func TestListUsesIndex(t *testing.T) {
 		{store.RequestQuery{ErrorKind: "x"}, "requests_error_kind"},
 		{store.RequestQuery{Model: "x"}, "requests_model"},
 		{store.RequestQuery{Status: 500}, "requests_status"},
+		{store.RequestQuery{Tag: "x", Cursor: after.Cursor()}, "SEARCH t USING PRIMARY KEY (tag=?"},
+		{store.RequestQuery{Tag: "x", Team: "y"}, "SEARCH t USING PRIMARY KEY (tag=?"},
 	} {
 		p, err := c.q.Plan()
 		if err != nil {

@@ -109,6 +109,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"RollupsConcurrent", testRollupsConcurrent},
 		{"RollupsLargeCost", testRollupsLargeCost},
 		{"KPIDays", testKPIDays},
+		{"TagFilter", testTagFilter},
 		{"Criteria", testCriteria},
 		{"CriterionChanges", testCriterionChanges},
 		{"Scores", testScores},
