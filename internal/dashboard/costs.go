@@ -320,7 +320,7 @@ func addRow(dst *costRow, c costRow) {
 
 func aggRow(key string, a rollup.Agg) costRow {
 	c := costRow{Key: key, Calls: a.Calls, Unpriced: a.Unpriced, InputTokens: a.InputTokens, OutputTokens: a.OutputTokens}
-	c.Spend.Add(pricing.Money(a.CostFemto))
+	c.Spend.AddAmount(spendOf(&a))
 	return c
 }
 

@@ -124,14 +124,14 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
 			row := &days[i]
 			byDay[row.Bucket.Unix()] = row
 			if !row.Bucket.Before(month) {
-				data.Month.AddAmount(ucFemto(row.CostFemto))
+				data.Month.AddAmount(spendOf(&row.Agg))
 			}
 		}
 		chart := chartData{Series: []chartSeries{{Label: "Spend", Unit: "usd"}}}
 		for day := chartFrom; !day.After(today); day = day.AddDate(0, 0, 1) {
 			dr := dayRow{Day: day.Format(time.DateOnly)}
 			if row := byDay[day.Unix()]; row != nil {
-				dr.Calls, dr.Spend = row.Calls, ucFemto(row.CostFemto)
+				dr.Calls, dr.Spend = row.Calls, spendOf(&row.Agg)
 			}
 			data.Days = append(data.Days, dr)
 			chart.T = append(chart.T, day.Unix())
@@ -147,7 +147,7 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
 		for i := range rows {
 			agg.Merge(&rows[i].Agg)
 		}
-		data.Today = ucFemto(agg.CostFemto)
+		data.Today = spendOf(&agg)
 		data.CallsToday, data.ErrorsToday, data.UnpricedToday = agg.Calls, agg.Errors, agg.Unpriced
 		if agg.Calls > 0 {
 			data.ErrorRate = float64(agg.Errors) / float64(agg.Calls)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/weirhq/weir/internal/access"
 	"github.com/weirhq/weir/internal/auth"
-	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/prompt"
 	"github.com/weirhq/weir/internal/rollup"
 	"github.com/weirhq/weir/internal/store"
@@ -209,7 +208,7 @@ func (d *Dashboard) settings(w http.ResponseWriter, r *http.Request) {
 		for _, r := range rows {
 			if t := team(r.Key.Team); t != nil {
 				t.Calls += r.Calls
-				t.Spend.Add(pricing.Money(r.CostFemto))
+				t.Spend.AddAmount(spendOf(&r.Agg))
 			}
 		}
 	}

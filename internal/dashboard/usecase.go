@@ -211,15 +211,15 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 			data.Calls += row.Calls
 			data.Errors += row.Errors
 			data.Unpriced += row.Unpriced
-			data.Spend.AddAmount(ucFemto(row.CostFemto))
-			perDay[row.Bucket.Unix()] += ucDollars(ucFemto(row.CostFemto))
+			data.Spend.AddAmount(spendOf(&row.Agg))
+			perDay[row.Bucket.Unix()] += row.CostUSD()
 			s := seen[row.Key.UseCaseVersion]
 			if s == nil {
 				s = &ucSeenVersion{Version: row.Key.UseCaseVersion, First: row.Bucket}
 				seen[row.Key.UseCaseVersion] = s
 			}
 			s.Calls += row.Calls
-			s.Spend.AddAmount(ucFemto(row.CostFemto))
+			s.Spend.AddAmount(spendOf(&row.Agg))
 		}
 		if data.Calls > 0 {
 			data.ErrorRate = float64(data.Errors) / float64(data.Calls)
@@ -454,7 +454,7 @@ func ucBreakdown(rows []store.RollupRow, dim, useCase string, rg useCaseRange) [
 		if dim == store.RollupTeam {
 			key = row.Key.Team
 		}
-		b := ucBreakdownRow{Key: key, Calls: row.Calls, Errors: row.Errors, Unpriced: row.Unpriced, Spend: ucFemto(row.CostFemto),
+		b := ucBreakdownRow{Key: key, Calls: row.Calls, Errors: row.Errors, Unpriced: row.Unpriced, Spend: spendOf(&row.Agg),
 			Link: ucCallsLink("use_case", useCase, dim, key, "from", rg.FromDay(), "to", rg.ToDay())}
 		if row.Calls > 0 {
 			b.ErrorRateVal = float64(row.Errors) / float64(row.Calls)

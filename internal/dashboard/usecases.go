@@ -181,13 +181,6 @@ func (s teamSource) CostTotals(ctx context.Context, q store.CostQuery) ([]store.
 	return s.Source.CostTotals(ctx, q)
 }
 
-// ucFemto is a rollup's cost as an exact amount.
-func ucFemto(f int64) store.Amount {
-	var a store.Amount
-	a.Add(pricing.Money(f))
-	return a
-}
-
 // ucDollars is a for charts and ratios (not for display of exact sums).
 func ucDollars(a store.Amount) float64 {
 	d, f := a.Parts()
@@ -325,14 +318,14 @@ func (d *Dashboard) loadMonthUseCases(ctx context.Context, v viewer, now time.Ti
 			a := get(r.Key.UseCase)
 			a.seen = true
 			if !r.Bucket.Before(sparkFrom) {
-				a.days[r.Bucket.Unix()] += float64(r.CostFemto) / float64(pricing.USD)
+				a.days[r.Bucket.Unix()] += r.CostUSD()
 			}
 			if !r.Bucket.Before(month) {
 				a.calls += r.Calls
 				a.unpriced += r.Unpriced
-				a.spend.AddAmount(ucFemto(r.CostFemto))
+				a.spend.AddAmount(spendOf(&r.Agg))
 				out.Calls += r.Calls
-				out.Spend.AddAmount(ucFemto(r.CostFemto))
+				out.Spend.AddAmount(spendOf(&r.Agg))
 			}
 		}
 	}
