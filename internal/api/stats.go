@@ -15,7 +15,7 @@ import (
 // statsParams are the query parameters of GET /api/v1/stats.
 var statsParams = map[string]bool{
 	"from": true, "to": true, "step": true, "group_by": true, "metrics": true, "quantiles": true,
-	"use_case": true, "use_case_version": true, "team": true, "provider": true, "model": true, "route": true,
+	"use_case": true, "use_case_version": true, "use_case_step": true, "team": true, "provider": true, "model": true, "route": true,
 }
 
 // maxStatsRows bounds an answer: buckets times groups.
@@ -129,6 +129,8 @@ func keyField(k rollup.Key, dim string) string {
 		return k.UseCase
 	case store.RollupUseCaseVersion:
 		return k.UseCaseVersion
+	case store.RollupUseCaseStep:
+		return k.UseCaseStep
 	case store.RollupTeam:
 		return k.Team
 	case store.RollupProvider:
@@ -177,7 +179,7 @@ func statsQuery(v map[string][]string, now time.Time) (store.RollupQuery, []roll
 	if s := get("group_by"); s != "" {
 		q.GroupBy = strings.Split(s, ",")
 	}
-	q.Filter = rollup.Key{UseCase: get("use_case"), UseCaseVersion: get("use_case_version"), Team: get("team"),
+	q.Filter = rollup.Key{UseCase: get("use_case"), UseCaseVersion: get("use_case_version"), UseCaseStep: get("use_case_step"), Team: get("team"),
 		Provider: get("provider"), Model: get("model"), Route: get("route")}
 	var metrics []rollup.Metric
 	if s := get("metrics"); s != "" {

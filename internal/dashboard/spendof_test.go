@@ -30,3 +30,28 @@ func TestSpendPastADollar(t *testing.T) {
 		}
 	}
 }
+
+// TestUseCaseByStep: the use case page breaks its calls down by step.
+func TestUseCaseByStep(t *testing.T) {
+	e := newEnv(t, 0)
+	var recs []record.Record
+	for i, step := range []string{"classify", "classify", "draft-reply"} {
+		cost := pricing.Money(i+1) * pricing.Micro
+		r := record.Record{ID: "s" + step + string(rune('a'+i)), ReceivedAt: now.Add(-time.Duration(i+1) * time.Minute), Endpoint: record.EndpointChatCompletions,
+			Provider: "openai", Model: "gpt-4o", Status: 200, E2EMs: 100, CostUSD: &cost, Cost: &pricing.Cost{Total: cost}}
+		r.UseCase, r.UseCaseStep, r.Team = "support-reply", step, "cx"
+		recs = append(recs, r)
+	}
+	if err := e.st.WriteRecords(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	body := get(t, e, "/ui/usecases/support-reply", "admin-secret", http.StatusOK)
+	i := strings.Index(body, `id="step-h"`)
+	if i < 0 {
+		t.Fatal("no By step section")
+	}
+	section := body[i:]
+	if !strings.Contains(section, ">classify</a>") || !strings.Contains(section, ">draft-reply</a>") || !strings.Contains(section, "<td>2</td>") || !strings.Contains(section, "50.0%") {
+		t.Errorf("By step section lacks the steps or their shares: %.1500s", section)
+	}
+}

@@ -145,7 +145,7 @@ type useCaseData struct {
 	HistMax                 int
 	Outliers                []ucOutlier
 	Dist                    *value.Distribution
-	ByModel, ByTeam         []ucBreakdownRow
+	ByModel, ByTeam, ByStep []ucBreakdownRow
 	Notes                   []string
 	Error                   string
 	// ReportLazy: the report's figures are loaded from ReportLoad (htmx);
@@ -276,12 +276,12 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 		data.LatencyChart = ucLatencyChart(rows, rg, mk).JSON()
 	}
 
-	// Breakdown by model and team.
+	// Breakdown by model, team and step.
 	if d.opt.Rollups != nil {
 		for _, g := range []struct {
 			dim string
 			out *[]ucBreakdownRow
-		}{{store.RollupModel, &data.ByModel}, {store.RollupTeam, &data.ByTeam}} {
+		}{{store.RollupModel, &data.ByModel}, {store.RollupTeam, &data.ByTeam}, {store.RollupUseCaseStep, &data.ByStep}} {
 			rows, err := d.opt.Rollups.Rollup(ctx, store.RollupQuery{From: rg.From, To: rg.To, GroupBy: []string{g.dim}, Filter: filter, Sketches: true})
 			if err != nil {
 				fail("the breakdown by "+g.dim, err)
@@ -451,11 +451,17 @@ func ucBreakdown(rows []store.RollupRow, dim, useCase string, rg useCaseRange) [
 	for i := range rows {
 		row := &rows[i]
 		key := row.Key.Model
-		if dim == store.RollupTeam {
+		link := ucCallsLink("use_case", useCase, dim, key, "from", rg.FromDay(), "to", rg.ToDay())
+		switch dim {
+		case store.RollupTeam:
 			key = row.Key.Team
+			link = ucCallsLink("use_case", useCase, dim, key, "from", rg.FromDay(), "to", rg.ToDay())
+		case store.RollupUseCaseStep:
+			// The calls list has no step filter: the use case's calls.
+			key = row.Key.UseCaseStep
+			link = ucCallsLink("use_case", useCase, "from", rg.FromDay(), "to", rg.ToDay())
 		}
-		b := ucBreakdownRow{Key: key, Calls: row.Calls, Errors: row.Errors, Unpriced: row.Unpriced, Spend: spendOf(&row.Agg),
-			Link: ucCallsLink("use_case", useCase, dim, key, "from", rg.FromDay(), "to", rg.ToDay())}
+		b := ucBreakdownRow{Key: key, Calls: row.Calls, Errors: row.Errors, Unpriced: row.Unpriced, Spend: spendOf(&row.Agg), Link: link}
 		if row.Calls > 0 {
 			b.ErrorRateVal = float64(row.Errors) / float64(row.Calls)
 		}

@@ -34,7 +34,10 @@ const maxBins = 2048
 type Key struct {
 	UseCase        string
 	UseCaseVersion string
-	Team           string
+	// UseCaseStep is the call's step in its use case
+	// (x-weir-use-case-step).
+	UseCaseStep string
+	Team        string
 	Provider       string
 	// Model is the model as sent upstream (record.Record.Model).
 	Model string
@@ -109,7 +112,7 @@ type Agg struct {
 // call's cost in femto-dollars and priced false when it has none (the
 // store computes both for its cost column already).
 func FromRecord(rec *record.Record, costFemto int64, priced bool) (Key, Agg) {
-	k := Key{UseCase: rec.UseCase, UseCaseVersion: rec.UseCaseVersion, Team: rec.Team,
+	k := Key{UseCase: rec.UseCase, UseCaseVersion: rec.UseCaseVersion, UseCaseStep: rec.UseCaseStep, Team: rec.Team,
 		Provider: rec.Provider, Model: rec.Model, Route: rec.Route}
 	a := Agg{Calls: 1, InputTokens: rec.Usage.InputTokens, OutputTokens: rec.Usage.OutputTokens,
 		CacheReadTokens: rec.Usage.CacheReadTokens, ReasoningTokens: rec.Usage.ReasoningTokens}

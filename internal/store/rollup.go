@@ -27,6 +27,7 @@ type RollupReader interface {
 const (
 	RollupUseCase        = "use_case"
 	RollupUseCaseVersion = "use_case_version"
+	RollupUseCaseStep    = "use_case_step"
 	RollupTeam           = "team"
 	RollupProvider       = "provider"
 	RollupModel          = "model"
@@ -88,7 +89,7 @@ func RollupLevel(q RollupQuery) (level time.Duration, from, to time.Time, err er
 	}
 	for _, g := range q.GroupBy {
 		switch g {
-		case RollupUseCase, RollupUseCaseVersion, RollupTeam, RollupProvider, RollupModel, RollupRoute:
+		case RollupUseCase, RollupUseCaseVersion, RollupUseCaseStep, RollupTeam, RollupProvider, RollupModel, RollupRoute:
 		default:
 			return 0, time.Time{}, time.Time{}, fmt.Errorf("%w: cannot group rollups by %q", ErrInvalidQuery, g)
 		}

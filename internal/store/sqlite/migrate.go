@@ -497,6 +497,49 @@ SELECT j.value, r.received_at, r.id
 FROM requests r, json_each(CAST(r.record AS TEXT), '$.tags') j
 WHERE json_type(CAST(r.record AS TEXT), '$.tags') = 'array' AND j.type = 'text' AND j.value != '';
 `},
+	{23, "rollups per use-case step", `
+-- The summaries gain the use-case step (x-weir-use-case-step) as a key.
+-- A step is a call's, not a summary's: the summaries are rebuilt from the
+-- calls when the store opens (backfill_to is every call stored now).
+DROP TABLE rollup_sketches;
+DROP TABLE rollups;
+CREATE TABLE rollups (
+	id                INTEGER PRIMARY KEY,
+	level             INTEGER NOT NULL,
+	bucket            INTEGER NOT NULL, -- Unix seconds of the bucket's start
+	use_case          TEXT    NOT NULL,
+	use_case_version  TEXT    NOT NULL,
+	use_case_step     TEXT    NOT NULL,
+	team              TEXT    NOT NULL,
+	provider          TEXT    NOT NULL,
+	model             TEXT    NOT NULL,
+	route             TEXT    NOT NULL,
+	calls             INTEGER NOT NULL,
+	errors            INTEGER NOT NULL,
+	rate_limited      INTEGER NOT NULL,
+	retried           INTEGER NOT NULL,
+	fell_back         INTEGER NOT NULL,
+	streams           INTEGER NOT NULL,
+	cost_dollars      INTEGER NOT NULL,
+	cost_femto        INTEGER NOT NULL,
+	unpriced          INTEGER NOT NULL,
+	input_tokens      INTEGER NOT NULL,
+	output_tokens     INTEGER NOT NULL,
+	cache_read_tokens INTEGER NOT NULL,
+	reasoning_tokens  INTEGER NOT NULL,
+	UNIQUE (level, bucket, use_case, use_case_version, use_case_step, team, provider, model, route)
+);
+CREATE TABLE rollup_sketches (
+	id       INTEGER PRIMARY KEY REFERENCES rollups (id),
+	ttft     BLOB,
+	ttfct    BLOB,
+	itl      BLOB,
+	otps     BLOB,
+	e2e      BLOB,
+	overhead BLOB
+);
+UPDATE rollup_backfill SET backfill_to = (SELECT COALESCE(MAX(rowid), 0) FROM requests), done_to = 0;
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

@@ -18,7 +18,7 @@ import (
 var _ store.RollupReader = (*Store)(nil)
 
 // rollupMigration is the schema version that adds the rollups.
-const rollupMigration = 13
+const rollupMigration = 23
 
 // rollupLevels are the widths summaries are kept at, in seconds.
 var rollupLevels = [...]int64{60, 3600, 86400}
@@ -102,11 +102,11 @@ func mod(a, b int64) int64 {
 }
 
 const upsertRollupSQL = `INSERT INTO rollups
-	(level, bucket, use_case, use_case_version, team, provider, model, route,
+	(level, bucket, use_case, use_case_version, use_case_step, team, provider, model, route,
 	 calls, errors, rate_limited, retried, fell_back, streams, cost_dollars, cost_femto, unpriced,
 	 input_tokens, output_tokens, cache_read_tokens, reasoning_tokens)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (level, bucket, use_case, use_case_version, team, provider, model, route) DO UPDATE SET
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (level, bucket, use_case, use_case_version, use_case_step, team, provider, model, route) DO UPDATE SET
 	calls = calls + excluded.calls, errors = errors + excluded.errors,
 	rate_limited = rate_limited + excluded.rate_limited, retried = retried + excluded.retried,
 	fell_back = fell_back + excluded.fell_back, streams = streams + excluded.streams,
@@ -146,7 +146,7 @@ func (b *rollupBatch) flush(ctx context.Context, tx *sql.Tx) error {
 		a := b.cells[c]
 		k := c.key
 		var id int64
-		if err := up.QueryRowContext(ctx, c.level, c.bucket, k.UseCase, k.UseCaseVersion, k.Team, k.Provider, k.Model, k.Route,
+		if err := up.QueryRowContext(ctx, c.level, c.bucket, k.UseCase, k.UseCaseVersion, k.UseCaseStep, k.Team, k.Provider, k.Model, k.Route,
 			a.Calls, a.Errors, a.RateLimited, a.Retried, a.FellBack, a.Streams, a.CostDollars, a.CostFemto, a.Unpriced,
 			a.InputTokens, a.OutputTokens, a.CacheReadTokens, a.ReasoningTokens).Scan(&id); err != nil {
 			return fmt.Errorf("rollups: upsert: %w", err)
@@ -212,7 +212,7 @@ func hasSketches(a *rollup.Agg) bool {
 }
 
 func compareKeys(x, y rollup.Key) int {
-	return cmp.Or(strings.Compare(x.UseCase, y.UseCase), strings.Compare(x.UseCaseVersion, y.UseCaseVersion),
+	return cmp.Or(strings.Compare(x.UseCase, y.UseCase), strings.Compare(x.UseCaseVersion, y.UseCaseVersion), strings.Compare(x.UseCaseStep, y.UseCaseStep),
 		strings.Compare(x.Team, y.Team), strings.Compare(x.Provider, y.Provider),
 		strings.Compare(x.Model, y.Model), strings.Compare(x.Route, y.Route))
 }
@@ -243,6 +243,7 @@ var rollupDims = []struct {
 }{
 	{store.RollupUseCase, func(k *rollup.Key) *string { return &k.UseCase }},
 	{store.RollupUseCaseVersion, func(k *rollup.Key) *string { return &k.UseCaseVersion }},
+	{store.RollupUseCaseStep, func(k *rollup.Key) *string { return &k.UseCaseStep }},
 	{store.RollupTeam, func(k *rollup.Key) *string { return &k.Team }},
 	{store.RollupProvider, func(k *rollup.Key) *string { return &k.Provider }},
 	{store.RollupModel, func(k *rollup.Key) *string { return &k.Model }},
@@ -341,7 +342,7 @@ func (s *Store) Rollup(ctx context.Context, q store.RollupQuery) ([]store.Rollup
 	}
 
 	// With sketches: every row is read and merged into its group here.
-	query := `SELECT ` + bucket + ` AS b, use_case, use_case_version, team, provider, model, route,
+	query := `SELECT ` + bucket + ` AS b, use_case, use_case_version, use_case_step, team, provider, model, route,
 		calls, errors, rate_limited, retried, fell_back, streams, cost_dollars, cost_femto, unpriced,
 		input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, ` + prefixed("s.", sketchColumns) + `
 		FROM rollups r LEFT JOIN rollup_sketches s ON s.id = r.id WHERE ` + where + ` ORDER BY b`
@@ -362,7 +363,7 @@ func (s *Store) Rollup(ctx context.Context, q store.RollupQuery) ([]store.Rollup
 			a     rollup.Agg
 			blobs [rollup.NumMetrics][]byte
 		)
-		dest := []any{&b, &k.UseCase, &k.UseCaseVersion, &k.Team, &k.Provider, &k.Model, &k.Route,
+		dest := []any{&b, &k.UseCase, &k.UseCaseVersion, &k.UseCaseStep, &k.Team, &k.Provider, &k.Model, &k.Route,
 			&a.Calls, &a.Errors, &a.RateLimited, &a.Retried, &a.FellBack, &a.Streams,
 			&a.CostDollars, &a.CostFemto, &a.Unpriced, &a.InputTokens, &a.OutputTokens, &a.CacheReadTokens, &a.ReasoningTokens}
 		if err := rows.Scan(append(dest, sketchDest(&blobs)...)...); err != nil {

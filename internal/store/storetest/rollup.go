@@ -27,7 +27,7 @@ func rollupRecords(n int, seed uint64) []record.Record {
 	var out []record.Record
 	for i := range n {
 		r := minimal(fmt.Sprintf("r%05d", i), rollupDay.Add(time.Duration(rnd.Int64N(int64(72*time.Hour)))))
-		r.UseCase, r.UseCaseVersion = pick("support", "triage", ""), pick("v1", "v2")
+		r.UseCase, r.UseCaseVersion, r.UseCaseStep = pick("support", "triage", ""), pick("v1", "v2"), pick("classify", "draft", "")
 		r.Team, r.Provider, r.Model = pick("cx", "ops"), pick("openai", "anthropic"), pick("m1", "m2")
 		if rnd.IntN(4) == 0 {
 			r.Route = "chat"
@@ -78,7 +78,7 @@ func wantRollup(recs []record.Record, from, to time.Time, step time.Duration, di
 		if r.ReceivedAt.Before(from) || !r.ReceivedAt.Before(to) {
 			continue
 		}
-		k := rollup.Key{UseCase: r.UseCase, UseCaseVersion: r.UseCaseVersion, Team: r.Team, Provider: r.Provider, Model: r.Model, Route: r.Route}
+		k := rollup.Key{UseCase: r.UseCase, UseCaseVersion: r.UseCaseVersion, UseCaseStep: r.UseCaseStep, Team: r.Team, Provider: r.Provider, Model: r.Model, Route: r.Route}
 		if !matchKey(k, f) {
 			continue
 		}
@@ -102,7 +102,7 @@ func wantRollup(recs []record.Record, from, to time.Time, step time.Duration, di
 
 func matchKey(k, f rollup.Key) bool {
 	eq := func(v, want string) bool { return want == "" || v == want }
-	return eq(k.UseCase, f.UseCase) && eq(k.UseCaseVersion, f.UseCaseVersion) && eq(k.Team, f.Team) &&
+	return eq(k.UseCase, f.UseCase) && eq(k.UseCaseVersion, f.UseCaseVersion) && eq(k.UseCaseStep, f.UseCaseStep) && eq(k.Team, f.Team) &&
 		eq(k.Provider, f.Provider) && eq(k.Model, f.Model) && eq(k.Route, f.Route)
 }
 
@@ -114,6 +114,8 @@ func projectKey(k rollup.Key, dims []string) rollup.Key {
 			p.UseCase = k.UseCase
 		case store.RollupUseCaseVersion:
 			p.UseCaseVersion = k.UseCaseVersion
+		case store.RollupUseCaseStep:
+			p.UseCaseStep = k.UseCaseStep
 		case store.RollupTeam:
 			p.Team = k.Team
 		case store.RollupProvider:
@@ -218,7 +220,9 @@ func testRollups(t *testing.T, s Store) {
 		{name: "per 6 hours, filtered", from: rollupDay, to: end, step: 6 * time.Hour, filter: rollup.Key{Team: "cx", Model: "m1"}, sketches: true},
 		{name: "per minute in an hour", from: rollupDay.Add(5 * time.Hour), to: rollupDay.Add(6 * time.Hour), step: time.Minute, dims: []string{store.RollupTeam}, sketches: true},
 		{name: "per 15 minutes by route and version", from: rollupDay.Add(30 * time.Hour), to: rollupDay.Add(34 * time.Hour), step: 15 * time.Minute, dims: []string{store.RollupRoute, store.RollupUseCaseVersion}},
-		{name: "every dimension, sketches", from: rollupDay.Add(24 * time.Hour), to: rollupDay.Add(48 * time.Hour), dims: []string{store.RollupUseCase, store.RollupUseCaseVersion, store.RollupTeam, store.RollupProvider, store.RollupModel, store.RollupRoute}, sketches: true},
+		{name: "every dimension, sketches", from: rollupDay.Add(24 * time.Hour), to: rollupDay.Add(48 * time.Hour), dims: []string{store.RollupUseCase, store.RollupUseCaseVersion, store.RollupUseCaseStep, store.RollupTeam, store.RollupProvider, store.RollupModel, store.RollupRoute}, sketches: true},
+		{name: "per day by step of one use case", from: rollupDay, to: end, step: 24 * time.Hour, dims: []string{store.RollupUseCaseStep}, filter: rollup.Key{UseCase: "support"}, sketches: true},
+		{name: "one step", from: rollupDay, to: end, filter: rollup.Key{UseCaseStep: "draft"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := store.RollupQuery{From: tc.from, To: tc.to, Step: tc.step, GroupBy: tc.dims, Filter: tc.filter, Sketches: tc.sketches}
