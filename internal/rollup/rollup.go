@@ -38,7 +38,7 @@ type Key struct {
 	// (x-weir-use-case-step).
 	UseCaseStep string
 	Team        string
-	Provider       string
+	Provider    string
 	// Model is the model as sent upstream (record.Record.Model).
 	Model string
 	Route string
