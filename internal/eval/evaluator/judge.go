@@ -294,3 +294,35 @@ func FormatMessages(messages json.RawMessage) string {
 	}
 	return sb.String()
 }
+
+// JudgeResponseFormat is the JSON schema of a judge's answer under d, as an
+// OpenAI response_format: the reply the prompt asks for, enforced where
+// the model supports structured output.
+func JudgeResponseFormat(d *eval.Definition) map[string]any {
+	var score map[string]any
+	switch d.Type {
+	case eval.Boolean:
+		score = map[string]any{"type": "boolean"}
+	case eval.Categorical:
+		score = map[string]any{"type": "string", "enum": d.Labels}
+	case eval.Numeric:
+		score = map[string]any{"type": "number"}
+	default:
+		score = map[string]any{"type": "integer"}
+	}
+	// Ranges are left to the prompt and to ParseJudgement: strict
+	// structured output does not take minimum and maximum everywhere.
+	return map[string]any{
+		"type": "json_schema",
+		"json_schema": map[string]any{
+			"name":   "judgement",
+			"strict": true,
+			"schema": map[string]any{
+				"type":                 "object",
+				"properties":           map[string]any{"reasoning": map[string]any{"type": "string"}, "score": score},
+				"required":             []string{"reasoning", "score"},
+				"additionalProperties": false,
+			},
+		},
+	}
+}

@@ -568,7 +568,7 @@ func (s *Service) judge(ctx context.Context, sp Spec, sc scorer, variant string,
 		{"role": "system", "content": system},
 		{"role": "user", "content": user},
 	}
-	body["response_format"] = judgeFormat(&sc.def)
+	body["response_format"] = evaluator.JudgeResponseFormat(&sc.def)
 	hdr := attribution("evaluation", sp.Name+"/"+it.ID, sp.Name, variant)
 	hdr.Set("x-weir-tags", hdr.Get("x-weir-tags")+","+tag("judge:"+sc.spec.Criterion))
 	c, err := s.chat(ctx, body, hdr)
@@ -580,36 +580,4 @@ func (s *Service) judge(ctx context.Context, sp Spec, sc scorer, variant string,
 		return eval.Value{}, "", c.id, err
 	}
 	return j.Value, j.Reasoning, c.id, nil
-}
-
-// judgeFormat is the JSON schema of a judge's answer under d, as an
-// OpenAI response_format: the reply the prompt asks for, enforced where
-// the model supports structured output.
-func judgeFormat(d *eval.Definition) map[string]any {
-	var score map[string]any
-	switch d.Type {
-	case eval.Boolean:
-		score = map[string]any{"type": "boolean"}
-	case eval.Categorical:
-		score = map[string]any{"type": "string", "enum": d.Labels}
-	case eval.Numeric:
-		score = map[string]any{"type": "number"}
-	default:
-		score = map[string]any{"type": "integer"}
-	}
-	// Ranges are left to the prompt and to ParseJudgement: strict
-	// structured output does not take minimum and maximum everywhere.
-	return map[string]any{
-		"type": "json_schema",
-		"json_schema": map[string]any{
-			"name":   "judgement",
-			"strict": true,
-			"schema": map[string]any{
-				"type":                 "object",
-				"properties":           map[string]any{"reasoning": map[string]any{"type": "string"}, "score": score},
-				"required":             []string{"reasoning", "score"},
-				"additionalProperties": false,
-			},
-		},
-	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/weirhq/weir/internal/eval"
 	"github.com/weirhq/weir/internal/eval/dataset"
+	"github.com/weirhq/weir/internal/eval/evaluator"
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/store"
@@ -106,7 +107,7 @@ func TestJudgeFormat(t *testing.T) {
 		{eval.Definition{Type: eval.Numeric, Min: &lo, Max: &hi}, `{"type":"number"}`},
 		{eval.Definition{Type: eval.Likert, Points: 5}, `{"type":"integer"}`},
 	} {
-		b, _ := json.Marshal(judgeFormat(&tt.def))
+		b, _ := json.Marshal(evaluator.JudgeResponseFormat(&tt.def))
 		var f struct {
 			Type       string `json:"type"`
 			JSONSchema struct {

@@ -24,6 +24,10 @@ type Completion struct {
 	User        string
 	// Step names the judge version, for attribution ("judge:tone@3").
 	Step string
+	// ResponseFormat, when set, is the OpenAI response_format asked for:
+	// the judgement's JSON schema (evaluator.JudgeResponseFormat), which
+	// models with structured output then keep to.
+	ResponseFormat map[string]any
 }
 
 // Gateway asks a model for one reply. HTTPGateway asks Weir's own gateway;
@@ -49,14 +53,18 @@ const maxGatewayReply = 4 << 20
 
 // Complete posts the chat completion and returns the first choice's text.
 func (g *HTTPGateway) Complete(ctx context.Context, c Completion) (string, error) {
-	body, err := json.Marshal(map[string]any{
+	msg := map[string]any{
 		"model":       c.Model,
 		"temperature": c.Temperature,
 		"messages": []map[string]string{
 			{"role": "system", "content": c.System},
 			{"role": "user", "content": c.User},
 		},
-	})
+	}
+	if c.ResponseFormat != nil {
+		msg["response_format"] = c.ResponseFormat
+	}
+	body, err := json.Marshal(msg)
 	if err != nil {
 		return "", fmt.Errorf("judge call: %w", err)
 	}

@@ -198,7 +198,7 @@ func (s *Service) scoreOne(ctx context.Context, j store.Judge, v Version, d *eva
 	system, user := evaluator.BuildJudgePrompt(d, it)
 	system = renderSystem(d, v.Definition, system)
 	reply, err := s.gw.Complete(ctx, Completion{Model: v.Definition.Model, Temperature: v.Definition.Temperature,
-		System: system, User: user, Step: "judge:" + v.Evaluator})
+		System: system, User: user, Step: "judge:" + v.Evaluator, ResponseFormat: evaluator.JudgeResponseFormat(d)})
 	if err != nil {
 		return nil, err
 	}

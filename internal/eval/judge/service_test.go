@@ -17,6 +17,7 @@ import (
 
 	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/eval"
+	"github.com/weirhq/weir/internal/eval/evaluator"
 	"github.com/weirhq/weir/internal/mock"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/store"
@@ -441,8 +442,10 @@ func TestLocalBaseURL(t *testing.T) {
 }
 
 // TestHTTPGatewaySimulator: the client reads the simulator's chat
-// completions (an OpenAI-shaped reply), and its text is judged strictly:
-// the simulator's free text holds no score, so it is an error.
+// completions (an OpenAI-shaped reply). Without a response format the
+// simulator's free text holds no score: an error, never a default. A
+// judge run asks for the judgement's JSON schema, which the simulator (as
+// models with structured output) keeps to: a score, with its reasoning.
 func TestHTTPGatewaySimulator(t *testing.T) {
 	sim := httptest.NewServer(mock.New(mock.Config{Seed: 1, Models: map[string]mock.Profile{"m": {OutputTokens: 5}}}, nil))
 	defer sim.Close()
@@ -451,6 +454,9 @@ func TestHTTPGatewaySimulator(t *testing.T) {
 	if err != nil || out == "" {
 		t.Fatalf("Complete = %q, %v", out, err)
 	}
+	if _, err := evaluator.ParseJudgement(&eval.Definition{Question: "q", Type: eval.Boolean}, out); err == nil {
+		t.Errorf("free text %q parsed as a judgement", out)
+	}
 	e := newEnv(t)
 	e.svc.gw = g
 	e.call(t, "req_1", "Hello", "Hi")
@@ -458,8 +464,8 @@ func TestHTTPGatewaySimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	run, err := e.svc.Score(context.Background(), "tone", 0, []Target{{Kind: eval.TargetCall, ID: "req_1"}}, "ann")
-	if err != nil || run.Scored != 0 || len(run.Errors) != 1 || !strings.Contains(run.Errors[0].Error, "judge reply") {
-		t.Errorf("run %+v, %v; want one reply error", run, err)
+	if err != nil || run.Scored != 1 || len(run.Errors) != 0 || run.Scores[0].Value.Bool == nil || run.Scores[0].Reasoning == "" {
+		t.Errorf("run %+v, %v; want one score with its reasoning", run, err)
 	}
 }
 
