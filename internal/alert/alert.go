@@ -29,6 +29,7 @@ const (
 	KindSpendSpike         = "spend_spike"           // spend far above its usual rate
 	KindCostPerOutcomeRise = "cost_per_outcome_rise" // cost per KPI outcome rose
 	KindErrorRate          = "error_rate"            // error rate above a threshold
+	KindJudgeAgreement     = "judge_agreement_drop"  // an LLM judge agrees less with people
 )
 
 // Severity ranks an alert: SeverityInfo < SeverityWarning < SeverityCritical.

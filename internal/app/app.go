@@ -250,6 +250,7 @@ type App struct {
 	// listener is known).
 	experiments *experiment.Service
 	reviews     *review.Service
+	judges      *judge.Service
 	judgeGW     *judge.HTTPGateway
 	selfURL     atomic.Pointer[string]
 }
@@ -397,6 +398,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	judges := judge.New(judge.Options{Store: st, Gateway: judgeGW, Audit: auditLog, Sink: reviewSink{r: reviews}, Log: log.With("part", "judges")})
 	a.judgeGW = judgeGW
+	a.judges = judges
 	a.selfURL.Store(new(judge.LocalBaseURL(cfg.Listen)))
 	experiments := experiment.New(experiment.Options{Store: st, Datasets: datasets, Criteria: crit, Records: st,
 		Gateway: func() string { return *a.selfURL.Load() }, Audit: auditLog, Log: log.With("part", "experiments")})
@@ -509,7 +511,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	if interval <= 0 {
 		interval = 5 * time.Minute
 	}
-	watched := make(chan struct{}, 5)
+	watched := make(chan struct{}, 6) // its capacity is the number of loops
 	go func() {
 		defer func() { watched <- struct{}{} }()
 		a.creds.Run(wctx) // stored provider keys changed by other replicas
@@ -528,6 +530,10 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	}()
 	go func() {
 		defer func() { watched <- struct{}{} }()
+		watchJudges(wctx, a.judges, a.alerts, judgeDriftInterval, a.log.With("part", "judges"))
+	}()
+	go func() {
+		defer func() { watched <- struct{}{} }()
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()
 		for {
@@ -542,11 +548,9 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	// The watcher stops before the store and the alert engine close.
 	defer func() {
 		stopWatch()
-		<-watched
-		<-watched
-		<-watched
-		<-watched
-		<-watched
+		for range cap(watched) { // one per loop started above
+			<-watched
+		}
 	}()
 	if a.cfg.PprofListen != "" {
 		stop, err := a.servePprof()

@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weirhq/weir/internal/alert"
 	"github.com/weirhq/weir/internal/config"
 	"github.com/weirhq/weir/internal/eval/experiment"
+	"github.com/weirhq/weir/internal/eval/judge"
 	"github.com/weirhq/weir/internal/evalstats"
 	"github.com/weirhq/weir/internal/mock"
 )
@@ -215,4 +217,18 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+func TestJudgeDriftAlert(t *testing.T) {
+	recent, all := 0.41, 0.78
+	a := judgeDriftAlert(judge.Drift{Key: "judge-drift:tone@3", Judge: "tone", Version: 3, Criterion: "polite", CriterionVersion: 2,
+		Method: "kappa", Recent: judge.Period{Agreement: &recent, DoubleScored: 25}, AllTime: judge.Period{Agreement: &all, DoubleScored: 300, Trusted: true},
+		Alert: true, Reason: "agreement fell from 0.78 to 0.41"})
+	if a.Kind != alert.KindJudgeAgreement || a.DedupKey != "judge-drift:tone@3" || a.Value != 0.41 || a.Threshold != 0.78 ||
+		a.Scope["judge"] != "tone" || a.Message != "agreement fell from 0.78 to 0.41" || !strings.Contains(a.Title, "tone@3") {
+		t.Errorf("alert %+v", a)
+	}
+	if b := judgeDriftAlert(judge.Drift{Key: "k", Alert: true}); b.Value != 0 || b.Threshold != 0 {
+		t.Errorf("undefined agreements: %+v", b)
+	}
 }
