@@ -156,6 +156,10 @@ type Definition struct {
 	// "<judge>-audit").
 	AuditShare float64 `json:"audit_share,omitempty"`
 	AuditQueue string  `json:"audit_queue,omitempty"`
+	// DisagreementQueue, when set, receives the call targets on which
+	// this judge and another judge of the same criterion version disagree
+	// (a different verdict, label or point), for people to settle.
+	DisagreementQueue string `json:"disagreement_queue,omitempty"`
 	// TrustThreshold and MinItems override the trust rule's defaults: the
 	// judge is trusted when at least MinItems items carry both a person's
 	// and its score and the lower bound of its kappa interval is above

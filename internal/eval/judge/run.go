@@ -53,6 +53,9 @@ type Run struct {
 	// AuditErrors those the sink refused.
 	Audited     int       `json:"audited"`
 	AuditErrors int       `json:"audit_errors,omitempty"`
+	// Disagreements are the targets queued for people because another
+	// judge scored them differently (DisagreementQueue).
+	Disagreements int `json:"disagreements,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	CreatedBy   string    `json:"created_by"`
 }
@@ -182,6 +185,24 @@ func (s *Service) Score(ctx context.Context, name string, version int, targets [
 			run.Audited++
 		}
 	}
+	if s.sink != nil && v.Definition.DisagreementQueue != "" {
+		for _, sc := range run.Scores {
+			other, err := s.disagrees(ctx, d, sc)
+			if err != nil {
+				s.log.Warn("judge: read other judges' scores", "judge", v.Evaluator, "target", sc.Target, "err", err)
+				continue
+			}
+			if other == "" {
+				continue
+			}
+			if err := s.sink.Enqueue(ctx, v.Definition.DisagreementQueue, string(sc.TargetKind), sc.Target); err != nil {
+				run.AuditErrors++
+				s.log.Warn("judge: disagreement enqueue", "judge", v.Evaluator, "other", other, "target", sc.Target, "err", err)
+				continue
+			}
+			run.Disagreements++
+		}
+	}
 	doc, _ := json.Marshal(run)
 	if err := s.st.PutJudgeRun(ctx, store.JudgeRun{ID: run.ID, Judge: name, Version: v.Version, Doc: doc, CreatedAt: now, CreatedBy: by}); err != nil {
 		return run, fmt.Errorf("judge %s: store the run: %w", v.Evaluator, err)
@@ -233,4 +254,31 @@ func (s *Service) GetRun(ctx context.Context, name, id string) (Run, error) {
 		return Run{}, fmt.Errorf("judge %s run %s: stored report: %w", name, id, err)
 	}
 	return out, nil
+}
+
+// disagrees returns another judge that scored sc's target under the same
+// criterion version differently (its latest score), or "" when none did.
+// Numeric scores are never a disagreement here: there is no category to
+// differ in.
+func (s *Service) disagrees(ctx context.Context, d *eval.Definition, sc store.StoredScore) (string, error) {
+	mine, ok := d.Category(sc.Value)
+	if !ok {
+		return "", nil
+	}
+	p, err := s.st.ListScores(ctx, store.ScoreQuery{Criterion: sc.Criterion, CriterionVersion: sc.CriterionVersion,
+		EvaluatorKind: eval.LLM, TargetKind: sc.TargetKind, Target: sc.Target, Limit: store.MaxLimit})
+	if err != nil {
+		return "", err
+	}
+	seen := map[string]bool{} // newest first: an evaluator's first score is its latest
+	for _, o := range p.Scores {
+		if o.Evaluator == sc.Evaluator || seen[o.Evaluator] {
+			continue
+		}
+		seen[o.Evaluator] = true
+		if c, ok := d.Category(o.Value); ok && c != mine {
+			return o.Evaluator, nil
+		}
+	}
+	return "", nil
 }
