@@ -51,13 +51,13 @@ type Run struct {
 	Errors           []RunError          `json:"errors"`
 	// Audited counts the scored targets queued for people to review;
 	// AuditErrors those the sink refused.
-	Audited     int       `json:"audited"`
-	AuditErrors int       `json:"audit_errors,omitempty"`
+	Audited     int `json:"audited"`
+	AuditErrors int `json:"audit_errors,omitempty"`
 	// Disagreements are the targets queued for people because another
 	// judge scored them differently (DisagreementQueue).
-	Disagreements int `json:"disagreements,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	CreatedBy   string    `json:"created_by"`
+	Disagreements int       `json:"disagreements,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	CreatedBy     string    `json:"created_by"`
 }
 
 // renderSystem fills a version's prompt template, or returns the default.
