@@ -73,6 +73,9 @@ type Options struct {
 	Settings SettingsSources
 	// Review feeds the Review pages (review.go); nil Queues hides them.
 	Review ReviewSources
+	// Evaluation feeds the Evaluation pages (evaluation.go); a nil field
+	// leaves its part out with a note.
+	Evaluation EvaluationSources
 	// SSOLoginPath, when set, offers single sign-on on the sign-in page
 	// (e.g. sso.LoginPath); the dashboard adds ?next=.
 	SSOLoginPath string
@@ -163,6 +166,11 @@ func (d *Dashboard) routes() *http.ServeMux {
 	post(Prefix+"review/{queue}/items/{id}", d.signedIn(auth.Review, d.reviewSubmit))
 	post(Prefix+"review/{queue}/items/{id}/skip", d.signedIn(auth.Review, d.reviewSkip))
 	post(Prefix+"review/{queue}/items/{id}/renew", d.signedIn(auth.Review, d.reviewRenew))
+	mux.HandleFunc("GET "+evaluationPath, d.signedIn(auth.Read, d.evaluation))
+	mux.HandleFunc("GET "+evaluationPath+"/criteria/{name}", d.signedIn(auth.Read, d.evalCriterion))
+	mux.HandleFunc("GET "+evaluationPath+"/datasets/{name}", d.signedIn(auth.Read, d.evalDataset))
+	mux.HandleFunc("GET "+evaluationPath+"/experiments/{name}", d.signedIn(auth.Read, d.evalExperiment))
+	mux.HandleFunc("GET "+evaluationPath+"/judges/{name}", d.signedIn(auth.Read, d.evalJudge))
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, nil, http.StatusNotFound, "There is no such page.")
 	})

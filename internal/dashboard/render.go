@@ -32,6 +32,7 @@ var nav = []navItem{
 	{"Costs", Prefix + "costs"},
 	{"Limits", Prefix + "limits"},
 	{"Settings", Prefix + "settings"},
+	{"Evaluation", Prefix + "evaluation"},
 	{"Review", Prefix + "review"},
 }
 
