@@ -19,6 +19,10 @@ var ErrJudgeReply = errors.New("judge reply")
 type Judgement struct {
 	Value     eval.Value `json:"value"`
 	Reasoning string     `json:"reasoning,omitempty"`
+	// Confidence is how sure the judge says it is, from 0 to 1, when it
+	// said so (a JSON answer's "confidence"); nil otherwise. It never
+	// changes the score: it routes unsure items to people.
+	Confidence *float64 `json:"confidence,omitempty"`
 }
 
 // maxReply bounds the judge reply parsed; maxBraceTries the places a JSON
@@ -123,6 +127,12 @@ func judgementOf(d *eval.Definition, o map[string]json.RawMessage) (Judgement, e
 			return Judgement{}, fmt.Errorf("%w: the answer's score keys disagree", ErrJudgeReply)
 		}
 		j.Value, found = v, true
+	}
+	if raw, ok := o["confidence"]; ok {
+		var c float64
+		if json.Unmarshal(raw, &c) == nil && c >= 0 && c <= 1 {
+			j.Confidence = &c
+		}
 	}
 	for _, k := range []string{"reasoning", "explanation", "rationale"} {
 		if raw, ok := o[k]; ok {
@@ -241,7 +251,7 @@ func BuildJudgePrompt(d *eval.Definition, it JudgeItem) (system, user string) {
 	if d.Type == eval.Categorical {
 		example = `"score": "<label>"`
 	}
-	sb.WriteString("\nAnswer with exactly one JSON object and nothing else: {\"reasoning\": \"<one short paragraph: why>\", " + example + "}\n")
+	sb.WriteString("\nAnswer with exactly one JSON object and nothing else: {\"reasoning\": \"<one short paragraph: why>\", " + example + ", \"confidence\": <from 0 to 1: how sure you are>}\n")
 	system = sb.String()
 
 	var ub strings.Builder
@@ -319,8 +329,8 @@ func JudgeResponseFormat(d *eval.Definition) map[string]any {
 			"strict": true,
 			"schema": map[string]any{
 				"type":                 "object",
-				"properties":           map[string]any{"reasoning": map[string]any{"type": "string"}, "score": score},
-				"required":             []string{"reasoning", "score"},
+				"properties":           map[string]any{"reasoning": map[string]any{"type": "string"}, "score": score, "confidence": map[string]any{"type": "number"}},
+				"required":             []string{"reasoning", "score", "confidence"},
 				"additionalProperties": false,
 			},
 		},

@@ -140,3 +140,28 @@ func FuzzParseJudgement(f *testing.F) {
 		}
 	})
 }
+
+// TestJudgementConfidence: a stated confidence from 0 to 1 is kept; one
+// outside that range, or not a number, is left out and never fails the
+// score.
+func TestJudgementConfidence(t *testing.T) {
+	d := &eval.Definition{Question: "Resolved?", Type: eval.Boolean}
+	for _, tc := range []struct {
+		reply string
+		want  float64 // -1: none
+	}{
+		{`{"reasoning":"r","score":true,"confidence":0.35}`, 0.35},
+		{`{"reasoning":"r","score":true,"confidence":1}`, 1},
+		{`{"reasoning":"r","score":true,"confidence":7}`, -1},
+		{`{"reasoning":"r","score":true,"confidence":"high"}`, -1},
+		{`{"reasoning":"r","score":true}`, -1},
+	} {
+		j, err := ParseJudgement(d, tc.reply)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.reply, err)
+		}
+		if tc.want < 0 && j.Confidence != nil || tc.want >= 0 && (j.Confidence == nil || *j.Confidence != tc.want) {
+			t.Errorf("%s: confidence %v, want %v", tc.reply, j.Confidence, tc.want)
+		}
+	}
+}

@@ -121,7 +121,7 @@ func TestJudgeFormat(t *testing.T) {
 		if err := json.Unmarshal(b, &f); err != nil {
 			t.Fatal(err)
 		}
-		if f.Type != "json_schema" || !f.JSONSchema.Strict || string(f.JSONSchema.Schema.Properties["score"]) != tt.want || len(f.JSONSchema.Schema.Required) != 2 {
+		if f.Type != "json_schema" || !f.JSONSchema.Strict || string(f.JSONSchema.Schema.Properties["score"]) != tt.want || len(f.JSONSchema.Schema.Required) != 3 {
 			t.Errorf("%s: %s", tt.def.Type, b)
 		}
 	}

@@ -156,10 +156,15 @@ type Definition struct {
 	// "<judge>-audit").
 	AuditShare float64 `json:"audit_share,omitempty"`
 	AuditQueue string  `json:"audit_queue,omitempty"`
-	// DisagreementQueue, when set, receives the call targets on which
-	// this judge and another judge of the same criterion version disagree
-	// (a different verdict, label or point), for people to settle.
-	DisagreementQueue string `json:"disagreement_queue,omitempty"`
+	// DisputeQueue, when set, receives the call targets people should
+	// settle: those on which this judge and another judge of the same
+	// criterion version disagree (a different verdict, label or point),
+	// and those this judge is unsure about (its confidence below
+	// UnsureBelow).
+	DisputeQueue string `json:"dispute_queue,omitempty"`
+	// UnsureBelow is the confidence (0 to 1, as the judge states it in
+	// its answer) under which a score is disputed; 0 disputes none.
+	UnsureBelow float64 `json:"unsure_below,omitempty"`
 	// TrustThreshold and MinItems override the trust rule's defaults: the
 	// judge is trusted when at least MinItems items carry both a person's
 	// and its score and the lower bound of its kappa interval is above

@@ -54,8 +54,10 @@ type Run struct {
 	Audited     int `json:"audited"`
 	AuditErrors int `json:"audit_errors,omitempty"`
 	// Disagreements are the targets queued for people because another
-	// judge scored them differently (DisagreementQueue).
+	// judge scored them differently, Unsure those the judge was unsure
+	// about (DisputeQueue).
 	Disagreements int       `json:"disagreements,omitempty"`
+	Unsure        int       `json:"unsure,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
 	CreatedBy     string    `json:"created_by"`
 }
@@ -140,8 +142,9 @@ func (s *Service) Score(ctx context.Context, name string, version int, targets [
 		CreatedAt: now, CreatedBy: by}
 
 	type result struct {
-		score *store.StoredScore
-		err   error
+		score      *store.StoredScore
+		confidence *float64
+		err        error
 	}
 	results := make([]result, len(targets))
 	sem := make(chan struct{}, s.concurrency)
@@ -150,17 +153,21 @@ func (s *Service) Score(ctx context.Context, name string, version int, targets [
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			sc, err := s.scoreOne(ctx, j, v, d, t)
-			results[i] = result{sc, err}
+			sc, conf, err := s.scoreOne(ctx, j, v, d, t)
+			results[i] = result{sc, conf, err}
 		})
 	}
 	wg.Wait()
+	unsure := map[string]bool{} // targets whose judge was unsure
 	for i, r := range results {
 		if r.err != nil {
 			run.Errors = append(run.Errors, RunError{Target: targets[i], Error: r.err.Error()})
 			continue
 		}
 		run.Scores = append(run.Scores, *r.score)
+		if r.confidence != nil && *r.confidence < v.Definition.UnsureBelow {
+			unsure[r.score.Target] = true
+		}
 	}
 	if len(run.Scores) > 0 {
 		if _, err := s.st.PutScores(ctx, run.Scores); err != nil {
@@ -185,22 +192,30 @@ func (s *Service) Score(ctx context.Context, name string, version int, targets [
 			run.Audited++
 		}
 	}
-	if s.sink != nil && v.Definition.DisagreementQueue != "" {
+	if s.sink != nil && v.Definition.DisputeQueue != "" {
 		for _, sc := range run.Scores {
-			other, err := s.disagrees(ctx, d, sc)
-			if err != nil {
-				s.log.Warn("judge: read other judges' scores", "judge", v.Evaluator, "target", sc.Target, "err", err)
-				continue
+			why := "unsure"
+			if !unsure[sc.Target] {
+				other, err := s.disagrees(ctx, d, sc)
+				if err != nil {
+					s.log.Warn("judge: read other judges' scores", "judge", v.Evaluator, "target", sc.Target, "err", err)
+					continue
+				}
+				if other == "" {
+					continue
+				}
+				why = "disagrees with " + other
 			}
-			if other == "" {
-				continue
-			}
-			if err := s.sink.Enqueue(ctx, v.Definition.DisagreementQueue, string(sc.TargetKind), sc.Target); err != nil {
+			if err := s.sink.Enqueue(ctx, v.Definition.DisputeQueue, string(sc.TargetKind), sc.Target); err != nil {
 				run.AuditErrors++
-				s.log.Warn("judge: disagreement enqueue", "judge", v.Evaluator, "other", other, "target", sc.Target, "err", err)
+				s.log.Warn("judge: dispute enqueue", "judge", v.Evaluator, "why", why, "target", sc.Target, "err", err)
 				continue
 			}
-			run.Disagreements++
+			if why == "unsure" {
+				run.Unsure++
+			} else {
+				run.Disagreements++
+			}
 		}
 	}
 	doc, _ := json.Marshal(run)
@@ -211,24 +226,24 @@ func (s *Service) Score(ctx context.Context, name string, version int, targets [
 }
 
 // scoreOne asks the judge about one target.
-func (s *Service) scoreOne(ctx context.Context, j store.Judge, v Version, d *eval.Definition, t Target) (*store.StoredScore, error) {
+func (s *Service) scoreOne(ctx context.Context, j store.Judge, v Version, d *eval.Definition, t Target) (*store.StoredScore, *float64, error) {
 	it, err := callItem(ctx, s.st, t.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	system, user := evaluator.BuildJudgePrompt(d, it)
 	system = renderSystem(d, v.Definition, system)
 	reply, err := s.gw.Complete(ctx, Completion{Model: v.Definition.Model, Temperature: v.Definition.Temperature,
 		System: system, User: user, Step: "judge:" + v.Evaluator, ResponseFormat: evaluator.JudgeResponseFormat(d)})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	jm, err := evaluator.ParseJudgement(d, reply)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := d.Check(jm.Value); err != nil {
-		return nil, fmt.Errorf("%w: %w", evaluator.ErrJudgeReply, err)
+		return nil, nil, fmt.Errorf("%w: %w", evaluator.ErrJudgeReply, err)
 	}
 	reasoning := jm.Reasoning
 	if len(reasoning) > maxReasoning {
@@ -240,7 +255,7 @@ func (s *Service) scoreOne(ctx context.Context, j store.Judge, v Version, d *eva
 	if pass, ok := d.Pass(jm.Value); ok {
 		sc.Pass = &pass
 	}
-	return &sc, nil
+	return &sc, jm.Confidence, nil
 }
 
 // GetRun returns a stored run's report.
