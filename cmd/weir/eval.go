@@ -27,9 +27,12 @@ const evalUsage = `usage: weir eval run --file experiment.yaml [--url http://127
 
 // evalCommand runs `weir eval SUBCOMMAND`.
 func evalCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "add-calls" {
+		return evalAddCalls(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "run" {
 		fmt.Fprint(stderr, evalUsage)
-		return errors.New("usage: weir eval run --file FILE [--fail-if COND]... [--json]")
+		return errors.New("usage: weir eval run --file FILE [--fail-if COND]... [--json] | weir eval add-calls --dataset NAME CALL_ID...")
 	}
 	return evalRun(ctx, args[1:], stdout, stderr)
 }

@@ -44,6 +44,7 @@ Usage:
   weir demo  [--listen ADDR] [--data DIR] [--rate N] [--duration D]
   weir mock  [--listen ADDR] [--config FILE]
   weir eval run --file F [--url U] [--token T] [--fail-if COND]... [--json]   (run an experiment on a running Weir)
+  weir eval add-calls --dataset NAME [--expected] CALL_ID...                  (recorded calls into a dataset)
   weir seed  [--calls N] [--days D] [--seed S] [--config FILE] [--data DIR]   (realistic history, e.g. for the dashboard benchmark)
   weir config check FILE
   weir cost quote --provider P --model M [--input N --output N ...] [--config FILE --data DIR]
