@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -244,10 +245,13 @@ type evalDatasetData struct {
 	Dataset  dataset.Dataset
 	Versions []dataset.Version
 	Items    []evalItem
-	// Version is the version the items are of; More says there are more
-	// than shown.
+	// Version is the version the items are of; Next, when set, is the
+	// cursor of the next page of items, First says this is the first.
 	Version int
-	More    bool
+	Next    string
+	First   bool
+	// NextLink is the next page's query.
+	NextLink string
 }
 
 // preview shortens s to evalPreview runes.
@@ -296,8 +300,8 @@ func inputText(it dataset.Item) string {
 	return string(it.Variables)
 }
 
-// evalDataset is a dataset's page: its versions and the first page of the
-// latest version's items.
+// evalDataset is a dataset's page: its versions and a page of the latest
+// version's items (?cursor= pages on).
 func (d *Dashboard) evalDataset(w http.ResponseWriter, r *http.Request) {
 	v := viewerFrom(r)
 	if d.evalTeamRefused(w, r, &v) {
@@ -319,14 +323,22 @@ func (d *Dashboard) evalDataset(w http.ResponseWriter, r *http.Request) {
 		d.evalNotFound(w, r, &v, "dataset", name, err)
 		return
 	}
-	data := evalDatasetData{Dataset: ds, Versions: vs}
+	cursor := r.URL.Query().Get("cursor")
+	data := evalDatasetData{Dataset: ds, Versions: vs, First: cursor == ""}
 	if ds.LatestVersion > 0 {
-		p, err := src.Items(ctx, name, ds.LatestVersion, "", evalItemsPage)
+		p, err := src.Items(ctx, name, ds.LatestVersion, cursor, evalItemsPage)
+		if errors.Is(err, dataset.ErrInvalid) {
+			d.errorPage(w, r, &v, http.StatusBadRequest, "That page of items does not exist; start from the first.")
+			return
+		}
 		if err != nil {
 			d.evalNotFound(w, r, &v, "dataset", name, err)
 			return
 		}
-		data.Version, data.More = p.Version, p.Next != ""
+		data.Version, data.Next = p.Version, p.Next
+		if p.Next != "" {
+			data.NextLink = encodeQuery(url.Values{"cursor": {p.Next}})
+		}
 		for _, e := range p.Items {
 			it := evalItem{Entry: e, Input: preview(inputText(e.Item))}
 			if t, ok := e.ExpectedText(); ok {

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/eval"
@@ -108,6 +110,18 @@ func seedEval(t *testing.T, e evalEnv) {
 		t.Fatal(err)
 	}
 	if _, _, err := e.crit.PutScores(ctx, llm, criteria.Actor{Name: "ada"}); err != nil {
+		t.Fatal(err)
+	}
+	// A second reviewer on six of them, who disagrees with amy on one:
+	// people's agreement is measurable, and that item ties.
+	var bob []criteria.ScoreInput
+	for _, sc := range human[:6] {
+		if sc.Target == "call-005" {
+			sc.Value = eval.Value{Bool: ptr(!*sc.Value.Bool)}
+		}
+		bob = append(bob, sc)
+	}
+	if _, _, err := e.crit.PutScores(ctx, bob, criteria.Actor{Name: "bob"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -240,7 +254,7 @@ func TestEvaluationPages(t *testing.T) {
 
 	// The judge: its calibration as the service computes it.
 	body = e.page(t, "/ui/evaluation/judges/polite-judge")
-	if cal.Agreement == nil || cal.Agreement.Kappa.Estimate == nil || cal.Pass == nil || cal.Confusion == nil || cal.HumanCeiling.Alpha != nil {
+	if cal.Agreement == nil || cal.Agreement.Kappa.Estimate == nil || cal.Pass == nil || cal.Confusion == nil || cal.HumanCeiling.Alpha == nil {
 		t.Fatalf("calibration: %+v", cal)
 	}
 	k := cal.Agreement.Kappa
@@ -250,9 +264,10 @@ func TestEvaluationPages(t *testing.T) {
 		fmt.Sprintf("Double-scored items</dt><dd>%d ", cal.DoubleScored),
 		fmt.Sprintf("TP %d, FN %d, TN %d, FP %d", cal.Pass.TruePositives, cal.Pass.FalseNegatives, cal.Pass.TrueNegatives, cal.Pass.FalsePositives),
 		"Pass rate, corrected</dt><dd>"+strconv.FormatFloat(*cal.Pass.Corrected.Estimate*100, 'f', 1, 64)+"%",
-		cal.Trust.Reason, "Confusion matrix", "undefined")
-	if cal.DoubleScored != 12 {
-		t.Errorf("double-scored: %d, want 12", cal.DoubleScored)
+		fmt.Sprintf("%s %s <span class=\"small muted\">over %d items", cal.HumanCeiling.Metric, strconv.FormatFloat(*cal.HumanCeiling.Alpha, 'f', 3, 64), cal.HumanCeiling.Units),
+		"1 left out where people tie", cal.Trust.Reason, "Confusion matrix")
+	if cal.DoubleScored != 11 || cal.HumanTies != 1 || cal.HumanCeiling.Units != 6 {
+		t.Errorf("double-scored %d, ties %d, units %d; want 11, 1, 6", cal.DoubleScored, cal.HumanTies, cal.HumanCeiling.Units)
 	}
 	// The confusion matrix's cells, row by row.
 	for i, row := range cal.Confusion.Counts {
@@ -290,6 +305,18 @@ func TestEvaluationPagesEmpty(t *testing.T) {
 	}
 	wantAll(t, "a judge without scores", e.page(t, "/ui/evaluation/judges/j"), "Not trusted")
 	wantAll(t, "the Evaluation page with a judge", e.page(t, "/ui/evaluation"), `href="/ui/evaluation/judges/j"`, "c</a>@1", `<span class="bad">no</span>`)
+	// Past evalListCalibrations judges the list links to each judge's
+	// calibration instead of computing them all.
+	for i := range evalListCalibrations {
+		if _, err := e.judge.Create(ctx, judge.Input{Name: fmt.Sprintf("j%02d", i), Criterion: "c", Definition: judge.Definition{Model: "m"}}, "ada"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body = e.page(t, "/ui/evaluation")
+	wantAll(t, "the Evaluation page with many judges", body, `<a href="/ui/evaluation/judges/j07">calibration</a>`, "open each judge to see whether it is trusted")
+	if strings.Contains(body, `<span class="bad">no</span>`) {
+		t.Error("the calibrations were computed for too many judges")
+	}
 }
 
 func TestEvaluationPagesUnwired(t *testing.T) {
@@ -340,5 +367,56 @@ func TestEvaluationAccess(t *testing.T) {
 	}
 	if i, j := strings.Index(nav, `href="/ui/settings"`), strings.Index(nav, `href="/ui/evaluation"`); i < 0 || j < i {
 		t.Errorf("Evaluation is not after Settings:\n%s", nav)
+	}
+}
+
+func TestEvaluationDatasetPages(t *testing.T) {
+	e := newEvalEnv(t, nil)
+	ctx := context.Background()
+	if _, err := e.ds.Create(ctx, dataset.Dataset{Name: "big"}, "ada"); err != nil {
+		t.Fatal(err)
+	}
+	var items []dataset.Item
+	for i := range evalItemsPage + 5 {
+		items = append(items, dataset.Item{ID: fmt.Sprintf("item-%02d", i), Variables: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))})
+	}
+	if _, err := e.ds.AddItems(ctx, "big", items, "", "ada"); err != nil {
+		t.Fatal(err)
+	}
+	body := e.page(t, "/ui/evaluation/datasets/big")
+	next := regexp.MustCompile(`href="(/ui/evaluation/datasets/big\?cursor=\d+)">Next items`).FindStringSubmatch(body)
+	if next == nil || !strings.Contains(body, "item-49") || strings.Contains(body, "item-50") || !strings.Contains(body, "(the first 50)") {
+		t.Fatalf("the first page of items:\n%s", body)
+	}
+	body = e.page(t, next[1])
+	if !strings.Contains(body, "item-54") || strings.Contains(body, "item-49") || strings.Contains(body, "Next items") || !strings.Contains(body, "← First items") {
+		t.Errorf("the second page of items:\n%s", body)
+	}
+	if w := e.do(t, req{target: "/ui/evaluation/datasets/big?cursor=x", session: "viewer"}); w.Code != http.StatusBadRequest {
+		t.Errorf("a bad cursor: %d, want 400", w.Code)
+	}
+}
+
+func TestInputText(t *testing.T) {
+	for _, tc := range []struct {
+		item dataset.Item
+		want string
+	}{
+		{dataset.Item{Messages: json.RawMessage(`[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi <b>"}]`)}, "system: Be brief. · user: Hi <b>"},
+		{dataset.Item{Messages: json.RawMessage(`[{"role":"user","content":[{"type":"text","text":"a&b"}]}]`)}, `user: [{"text":"a&b","type":"text"}]`},
+		{dataset.Item{Variables: json.RawMessage(`{"city":"<Paris>","n":2}`)}, `{"city":"<Paris>","n":2}`},
+		{dataset.Item{Messages: json.RawMessage(`{"not":"a list"}`)}, `{"not":"a list"}`},
+		{dataset.Item{}, ""},
+	} {
+		if got := inputText(tc.item); got != tc.want {
+			t.Errorf("inputText(%s%s) = %q, want %q", tc.item.Messages, tc.item.Variables, got, tc.want)
+		}
+	}
+	long := strings.Repeat("é", evalPreview+10)
+	if got := preview(long); utf8.RuneCountInString(got) != evalPreview+1 || !strings.HasSuffix(got, "…") {
+		t.Errorf("preview of %d runes: %d runes", evalPreview+10, utf8.RuneCountInString(got))
+	}
+	if got := preview("short"); got != "short" {
+		t.Errorf("preview(short) = %q", got)
 	}
 }
