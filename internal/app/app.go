@@ -433,6 +433,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 			Limits: lim, Forecaster: a.watch, Alerts: alerts, WatchRules: func() watch.Rules { return a.watch.Rules }},
 		Settings:     dashboard.SettingsSources{Access: acc, People: people, Prompts: prompts},
 		Review:       dashboard.ReviewSources{Queues: reviews},
+		Datasets:     datasets,
 		SSOLoginPath: ssoPath, Log: log.With("part", "dashboard")})
 	if err != nil {
 		alerts.Close(ctx)

@@ -85,7 +85,13 @@ func encodeQuery(v url.Values) string {
 
 // callData is the detail page of one call.
 type callData struct {
-	Call     record.Record
+	Call record.Record
+	// CanAdd: the viewer may add the call to a dataset (the form shows);
+	// Added and AddError say how the last attempt went; CSRF is the
+	// form's token.
+	CanAdd          bool
+	Added, AddError string
+	CSRF            string
 	Timeline timeline
 	// Costs are the cost components that are not zero.
 	Costs []costLine
@@ -124,7 +130,8 @@ func (d *Dashboard) call(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, &v, http.StatusInternalServerError, "Could not read the call; try again.")
 		return
 	}
-	data := callData{Call: rec, Timeline: newTimeline(&rec)}
+	data := callData{Call: rec, Timeline: newTimeline(&rec), CanAdd: d.canAddToDataset(&v), CSRF: v.CSRF(),
+		Added: r.URL.Query().Get("added"), AddError: r.URL.Query().Get("add_error")}
 	u := rec.Usage
 	for _, l := range []usageLine{
 		{"Input tokens", u.InputTokens}, {"Cache read tokens", u.CacheReadTokens}, {"Cache write tokens", u.CacheWriteTokens},

@@ -76,6 +76,9 @@ type Options struct {
 	// Evaluation feeds the Evaluation pages (evaluation.go); a nil field
 	// leaves its part out with a note.
 	Evaluation EvaluationSources
+	// Datasets lets the call page add the call to an evaluation dataset
+	// (*dataset.Service); nil hides the form.
+	Datasets DatasetAdder
 	// SSOLoginPath, when set, offers single sign-on on the sign-in page
 	// (e.g. sso.LoginPath); the dashboard adds ?next=.
 	SSOLoginPath string
@@ -152,6 +155,7 @@ func (d *Dashboard) routes() *http.ServeMux {
 	mux.HandleFunc("GET "+Prefix+"calls", d.signedIn(auth.Read, d.calls))
 	mux.HandleFunc("GET "+Prefix+"calls.csv", d.signedIn(auth.Read, d.callsCSV))
 	mux.HandleFunc("GET "+Prefix+"calls/{id}", d.signedIn(auth.Read, d.call))
+	post(Prefix+"calls/{id}/dataset", d.signedIn(auth.WriteEvals, d.addCallToDataset))
 	mux.HandleFunc("GET "+Prefix+"latency", d.signedIn(auth.Read, d.latency))
 	mux.HandleFunc("GET "+Prefix+"providers", d.signedIn(auth.Read, d.providers))
 	mux.HandleFunc("GET "+Prefix+"costs", d.signedIn(auth.Read, d.costs))
