@@ -92,7 +92,7 @@ type callData struct {
 	CanAdd          bool
 	Added, AddError string
 	CSRF            string
-	Timeline timeline
+	Timeline        timeline
 	// Costs are the cost components that are not zero.
 	Costs []costLine
 	// Usage are the usage counts that are not zero.
