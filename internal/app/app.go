@@ -434,6 +434,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Settings:     dashboard.SettingsSources{Access: acc, People: people, Prompts: prompts},
 		Review:       dashboard.ReviewSources{Queues: reviews},
 		Datasets:     datasets,
+		Evaluation:   dashboard.EvaluationSources{Criteria: crit, Datasets: datasets, Experiments: experiments, Judges: judges},
 		SSOLoginPath: ssoPath, Log: log.With("part", "dashboard")})
 	if err != nil {
 		alerts.Close(ctx)

@@ -49,6 +49,9 @@ func (d *Dashboard) navFor(v *viewer) []navItem {
 		if v != nil && !v.Role.Can(perm) {
 			continue
 		}
+		if n.Path == evaluationPath && v != nil && v.Team != "" {
+			continue // evaluation spans teams: a team-limited viewer gets 403 there
+		}
 		out = append(out, n)
 	}
 	return out
