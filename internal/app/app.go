@@ -396,13 +396,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if len(keys) > 0 {
 		judgeGW.Key = keys[0]
 	}
-	judges := judge.New(judge.Options{Store: st, Gateway: judgeGW, Audit: auditLog, Sink: reviewSink{r: reviews}, Log: log.With("part", "judges")})
+	judges := judge.New(judge.Options{Store: st, Gateway: judgeGW, Audit: auditLog, Sink: reviewSink{r: reviews, by: "judge-audit"}, Log: log.With("part", "judges")})
 	a.judgeGW = judgeGW
 	a.judges = judges
 	a.selfURL.Store(new(judge.LocalBaseURL(cfg.Listen)))
 	experiments := experiment.New(experiment.Options{Store: st, Datasets: datasets, Criteria: crit, Records: st,
-		Gateway: func() string { return *a.selfURL.Load() }, Audit: auditLog, Log: log.With("part", "experiments")})
+		Gateway: func() string { return *a.selfURL.Load() }, Reviews: reviewSink{r: reviews, by: "experiment"}, Audit: auditLog, Log: log.With("part", "experiments")})
 	a.experiments = experiments
+	reviews.UseExperiments(experiments) // a reviewer sees an experiment output's call
 	redacted := cfg.Redacted()
 	var names []string
 	for _, p := range cfg.Providers {

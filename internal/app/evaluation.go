@@ -10,6 +10,7 @@ import (
 	"github.com/weirhq/weir/internal/api"
 	"github.com/weirhq/weir/internal/eval"
 	"github.com/weirhq/weir/internal/eval/dataset"
+	"github.com/weirhq/weir/internal/eval/experiment"
 	"github.com/weirhq/weir/internal/eval/judge"
 	"github.com/weirhq/weir/internal/eval/review"
 )
@@ -50,17 +51,30 @@ func reviewRoutes(s *review.Service) []api.ExtraRoute {
 	return out
 }
 
-// reviewSink queues a judge's audit share of calls in a review queue, so
-// that people keep measuring the judge.
-type reviewSink struct{ r *review.Service }
+// reviewSink queues calls (a judge's audit share, its disputes) and
+// experiment outputs (an experiment's review rule) in a review queue, so
+// that people keep measuring the judges and score what experiments made.
+type reviewSink struct {
+	r  *review.Service
+	by string
+}
 
-var _ judge.AuditSink = reviewSink{}
+var (
+	_ judge.AuditSink       = reviewSink{}
+	_ experiment.ReviewSink = reviewSink{}
+)
 
 func (s reviewSink) Enqueue(ctx context.Context, queue, targetKind, target string) error {
-	if targetKind != string(eval.TargetCall) {
-		return fmt.Errorf("review: audits of %s targets are not queued", targetKind)
+	var in review.ItemInput
+	switch eval.TargetKind(targetKind) {
+	case eval.TargetCall:
+		in.Call = target
+	case eval.TargetExperimentItem:
+		in.ExperimentItem = target
+	default:
+		return fmt.Errorf("review: %s targets are not queued", targetKind)
 	}
-	_, err := s.r.AddItems(ctx, queue, []review.ItemInput{{Call: target}}, "judge-audit")
+	_, err := s.r.AddItems(ctx, queue, []review.ItemInput{in}, s.by)
 	return err
 }
 

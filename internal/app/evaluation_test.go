@@ -80,8 +80,10 @@ func TestEvaluationEndToEnd(t *testing.T) {
 	call("POST", "/api/v1/datasets", `{"name":"names","use_case":"support","items":[`+strings.Join(items, ",")+`]}`, 201)
 
 	// The experiment: both prompt versions, scored by code and by a judge.
+	call("POST", "/api/v1/review-queues", `{"name":"greet-review","use_case":"support","criteria":["helpful"]}`, 201)
 	spec := `{"name":"greet","dataset":"names","variants":[{"name":"v1","model":"sim/gpt-4o-mini","prompt":"greeter@1"},{"name":"v2","model":"sim/gpt-4o-mini","prompt":"greeter@2"}],
-		"evaluators":[{"kind":"length","config":{"max":6,"unit":"words"},"criterion":"short"},{"kind":"judge","model":"sim/gpt-4o","criterion":"helpful"}]}`
+		"evaluators":[{"kind":"length","config":{"max":6,"unit":"words"},"criterion":"short"},{"kind":"judge","model":"sim/gpt-4o","criterion":"helpful"}],
+		"review":{"queue":"greet-review","share":1}}`
 	call("POST", "/api/v1/experiments", spec, 202)
 	var e experiment.Experiment
 	for deadline := time.Now().Add(30 * time.Second); ; {
@@ -111,6 +113,31 @@ func TestEvaluationEndToEnd(t *testing.T) {
 	}
 	if len(calls) != 12 {
 		t.Fatalf("%d calls of v1 in %d results", len(calls), len(results.Results))
+	}
+
+	// People review the experiment's outputs its review rule sent them:
+	// an experiment item shows the call its variant made.
+	var next struct {
+		Item struct {
+			TargetKind string `json:"target_kind"`
+			Target     string `json:"target"`
+		} `json:"item"`
+		Input  []struct{ Role, Content string } `json:"input"`
+		Output string                           `json:"output"`
+	}
+	raw := call("POST", "/api/v1/review-queues/greet-review/next", "", 200)
+	json.Unmarshal(raw, &next)
+	if next.Item.TargetKind != "experiment_item" || !strings.HasPrefix(next.Item.Target, "greet/n") || len(next.Input) == 0 || next.Output == "" {
+		t.Errorf("review task of an experiment output: %s", raw)
+	}
+	var q struct {
+		Progress struct {
+			Items int `json:"items"`
+		} `json:"progress"`
+	}
+	json.Unmarshal(call("GET", "/api/v1/review-queues/greet-review", "", 200), &q)
+	if q.Progress.Items != 24 {
+		t.Errorf("review queue holds %d items, want every output (share 1): 24", q.Progress.Items)
 	}
 
 	// A judge scores the calls of v1 through Weir's own gateway.
@@ -162,7 +189,7 @@ func TestEvaluationEndToEnd(t *testing.T) {
 		} `json:"trust"`
 	}
 	var cal calibration
-	raw := call("GET", "/api/v1/judges/helper/calibration?criterion_version=1", "", 200)
+	raw = call("GET", "/api/v1/judges/helper/calibration?criterion_version=1", "", 200)
 	json.Unmarshal(raw, &cal)
 	want, _ := evalstats.Kappa(human, machine, 2, evalstats.Unweighted)
 	t.Logf("calibration: %s (kappa from evalstats %v)", raw, want.Kappa)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/weirhq/weir/internal/evalstats"
 	"github.com/weirhq/weir/internal/pricing"
+	"github.com/weirhq/weir/internal/store"
 )
 
 // Results returns an experiment's results, by item and variant.
@@ -31,6 +32,22 @@ func (s *Service) Results(ctx context.Context, name string) ([]Result, error) {
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// ResultCall returns the call an experiment item's variant made (its id),
+// store.ErrNotFound when that run has no call (yet): how people reviewing
+// an experiment output see its input and output.
+func (s *Service) ResultCall(ctx context.Context, name, item, variant string) (string, error) {
+	rs, err := s.Results(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range rs {
+		if r.Item == item && r.Variant == variant && r.CallID != "" {
+			return r.CallID, nil
+		}
+	}
+	return "", fmt.Errorf("experiment %s: %s/%s: %w", name, item, variant, store.ErrNotFound)
 }
 
 // CriterionStats is one variant's scores under one criterion.

@@ -15,6 +15,8 @@ package experiment
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,6 +103,33 @@ type Spec struct {
 	// UseCase is the x-weir-use-case of the variants' calls: the
 	// dataset's use case when empty, else "evaluation".
 	UseCase string `json:"use_case,omitempty"`
+	// Review, optional, sends a share of the outputs to a review queue
+	// for people to score (as experiment items).
+	Review *ReviewRule `json:"review,omitempty"`
+}
+
+// ReviewRule sends Share (0 to 1) of an experiment's outputs, drawn by a
+// stable hash of experiment, item and variant, to the review queue Queue.
+type ReviewRule struct {
+	Queue string  `json:"queue"`
+	Share float64 `json:"share"`
+}
+
+// ReviewSink queues targets for people to review (the review queues).
+type ReviewSink interface {
+	Enqueue(ctx context.Context, queue, targetKind, target string) error
+}
+
+// reviewed reports whether the rule sends an item's variant to review.
+func (r *ReviewRule) reviewed(experiment, item, variant string) bool {
+	if r == nil || r.Share <= 0 {
+		return false
+	}
+	if r.Share >= 1 {
+		return true
+	}
+	sum := sha256.Sum256([]byte(experiment + "\x00" + item + "\x00" + variant))
+	return float64(binary.BigEndian.Uint64(sum[:8])>>11)/float64(1<<53) < r.Share
 }
 
 // DecodeSpec reads a specification strictly: one JSON object, no unknown
@@ -213,6 +242,14 @@ func (s *Spec) Validate() error {
 	if len(s.UseCase) > 256 {
 		return invalid("use_case is over 256 bytes")
 	}
+	if r := s.Review; r != nil {
+		if !nameRE.MatchString(r.Queue) {
+			return invalid("review.queue %q is not a queue name", r.Queue)
+		}
+		if !(r.Share > 0 && r.Share <= 1) {
+			return invalid("review.share is above 0 and at most 1")
+		}
+	}
 	return nil
 }
 
@@ -262,8 +299,11 @@ type Options struct {
 	// Client makes the calls; http.DefaultClient when nil.
 	Client *http.Client
 	Audit  Auditor
-	Now    func() time.Time
-	Log    *slog.Logger
+	// Reviews, optional, takes the outputs a spec's review rule sends to
+	// people.
+	Reviews ReviewSink
+	Now     func() time.Time
+	Log     *slog.Logger
 	// RecordWait bounds how long the cost of a call is waited for in its
 	// record (default 2 s); the response's usage is kept without it.
 	RecordWait time.Duration

@@ -191,6 +191,12 @@ func (s *Service) run(ctx context.Context, sp Spec) error {
 				if err == nil {
 					err = s.opt.Store.PutExperimentResult(ctx, store.ExperimentResult{Experiment: sp.Name, Item: res.Item, Variant: res.Variant, Doc: doc, At: s.opt.Now().UTC()})
 				}
+				if err == nil && res.Error == "" && res.CallID != "" && s.opt.Reviews != nil && sp.Review.reviewed(sp.Name, res.Item, res.Variant) {
+					target := sp.Name + "/" + res.Item + "/" + res.Variant
+					if rerr := s.opt.Reviews.Enqueue(ctx, sp.Review.Queue, string(eval.TargetExperimentItem), target); rerr != nil {
+						s.opt.Log.Warn("experiment: send to review", "experiment", sp.Name, "target", target, "err", rerr)
+					}
+				}
 				mu.Lock()
 				if res.Error != "" || slices.ContainsFunc(res.Scores, func(sc ResultScore) bool { return sc.Retry }) {
 					failed++

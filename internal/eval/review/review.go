@@ -70,6 +70,10 @@ type Options struct {
 	Store Store
 	// Calls reads the calls an item points at and the calls to sample.
 	Calls store.RequestReader
+	// Experiments, optional, finds the call an experiment item's variant
+	// made (*experiment.Service), so that a reviewer sees its input and
+	// output; without it such items show only their target.
+	Experiments ExperimentCalls
 	// Audit, optional, records created queues and added items.
 	Audit Auditor
 	// Interval is Run's period (default DefaultInterval); LockFor the
@@ -80,10 +84,20 @@ type Options struct {
 	Log      *slog.Logger
 }
 
+// ExperimentCalls finds the call of an experiment item's variant.
+type ExperimentCalls interface {
+	ResultCall(ctx context.Context, experiment, item, variant string) (string, error)
+}
+
+// UseExperiments sets Options.Experiments once the experiments exist
+// (they are built after the queues); call it before the service is used.
+func (s *Service) UseExperiments(e ExperimentCalls) { s.exps = e }
+
 // Service manages review queues.
 type Service struct {
 	st       Store
 	calls    store.RequestReader
+	exps     ExperimentCalls
 	audit    Auditor
 	interval time.Duration
 	lockFor  time.Duration
@@ -93,7 +107,7 @@ type Service struct {
 
 // New returns a Service.
 func New(opt Options) *Service {
-	s := &Service{st: opt.Store, calls: opt.Calls, audit: opt.Audit, interval: opt.Interval, lockFor: opt.LockFor, now: opt.Now, log: opt.Log}
+	s := &Service{st: opt.Store, calls: opt.Calls, exps: opt.Experiments, audit: opt.Audit, interval: opt.Interval, lockFor: opt.LockFor, now: opt.Now, log: opt.Log}
 	if s.interval <= 0 {
 		s.interval = DefaultInterval
 	}
@@ -399,15 +413,29 @@ func (s *Service) task(ctx context.Context, q store.ReviewQueue, it store.Review
 		return Task{}, err
 	}
 	t := Task{Queue: q.Name, Item: it, Criteria: crit, Input: []Message{}}
+	callID := it.Target
 	if it.TargetKind != eval.TargetCall {
-		t.Note = "An experiment item: its input and output are in the experiment's results."
-		return t, nil
+		// An experiment item: its output is the call its variant made.
+		exp, rest, _ := strings.Cut(it.Target, "/")
+		item, variant, _ := strings.Cut(rest, "/")
+		id := ""
+		if s.exps != nil {
+			id, err = s.exps.ResultCall(ctx, exp, item, variant)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return Task{}, err
+			}
+		}
+		if id == "" {
+			t.Note = "An experiment item: its input and output are in the experiment's results."
+			return t, nil
+		}
+		callID = id
 	}
 	if s.calls == nil {
 		t.Note = "Calls cannot be read here."
 		return t, nil
 	}
-	r, err := s.calls.GetRequest(ctx, it.Target)
+	r, err := s.calls.GetRequest(ctx, callID)
 	if errors.Is(err, store.ErrNotFound) {
 		t.Note = "The call is no longer stored."
 		return t, nil
