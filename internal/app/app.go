@@ -251,6 +251,7 @@ type App struct {
 	experiments *experiment.Service
 	reviews     *review.Service
 	judges      *judge.Service
+	dash        *dashboard.Dashboard
 	judgeGW     *judge.HTTPGateway
 	selfURL     atomic.Pointer[string]
 }
@@ -432,11 +433,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Health: dashboard.HealthSources{Routes: router, RouteConfig: cfg.Routes},
 		Spend: dashboard.SpendSources{Catalog: eng.Catalog, Prices: prices, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers},
 			Limits: lim, Forecaster: a.watch, Alerts: alerts, WatchRules: func() watch.Rules { return a.watch.Rules }},
-		Settings:     dashboard.SettingsSources{Access: acc, People: people, Prompts: prompts},
-		Review:       dashboard.ReviewSources{Queues: reviews},
-		Datasets:     datasets,
-		Evaluation:   dashboard.EvaluationSources{Criteria: crit, Datasets: datasets, Experiments: experiments, Judges: judges},
-		SSOLoginPath: ssoPath, Log: log.With("part", "dashboard")})
+		Settings: dashboard.SettingsSources{Access: acc, People: people, Prompts: prompts},
+		Review:   dashboard.ReviewSources{Queues: reviews},
+		Datasets: datasets,
+		// Use case reports follow every run of their range: kept warm.
+		ReportRefresh: reportRefresh,
+		Evaluation:    dashboard.EvaluationSources{Criteria: crit, Datasets: datasets, Experiments: experiments, Judges: judges},
+		SSOLoginPath:  ssoPath, Log: log.With("part", "dashboard")})
 	if err != nil {
 		alerts.Close(ctx)
 		rec.Close(ctx)
@@ -444,6 +447,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	mux.Handle(dashboard.Prefix, dash)
+	a.dash = dash
 	a.handler = mux
 	return a, nil
 }
@@ -514,7 +518,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	if interval <= 0 {
 		interval = 5 * time.Minute
 	}
-	watched := make(chan struct{}, 6) // its capacity is the number of loops
+	watched := make(chan struct{}, 7) // its capacity is the number of loops
 	go func() {
 		defer func() { watched <- struct{}{} }()
 		a.creds.Run(wctx) // stored provider keys changed by other replicas
@@ -534,6 +538,10 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	go func() {
 		defer func() { watched <- struct{}{} }()
 		watchJudges(wctx, a.judges, a.alerts, judgeDriftInterval, a.log.With("part", "judges"))
+	}()
+	go func() {
+		defer func() { watched <- struct{}{} }()
+		a.dash.RefreshReports(wctx) // the use case reports, kept warm
 	}()
 	go func() {
 		defer func() { watched <- struct{}{} }()

@@ -78,6 +78,10 @@ func (s reviewSink) Enqueue(ctx context.Context, queue, targetKind, target strin
 	return err
 }
 
+// reportRefresh is how often the dashboard recomputes the use case
+// reports it keeps warm (each follows every run of its range).
+const reportRefresh = 10 * time.Minute
+
 // judgeDriftInterval is how often the judges' agreement with people is
 // compared, recent against all time.
 const judgeDriftInterval = time.Hour

@@ -76,6 +76,10 @@ type Options struct {
 	// Evaluation feeds the Evaluation pages (evaluation.go); a nil field
 	// leaves its part out with a note.
 	Evaluation EvaluationSources
+	// ReportRefresh, when positive, keeps the reports of the defined use
+	// cases over 7 and 30 days warm: RefreshReports recomputes them this
+	// often and the use case page shows the last one (with its time).
+	ReportRefresh time.Duration
 	// Datasets lets the call page add the call to an evaluation dataset
 	// (*dataset.Service); nil hides the form.
 	Datasets DatasetAdder
@@ -89,11 +93,12 @@ type Options struct {
 
 // Dashboard is the /ui/ handler.
 type Dashboard struct {
-	opt   Options
-	now   func() time.Time
-	log   *slog.Logger
-	pages pages
-	mux   *http.ServeMux
+	reports reportCache
+	opt     Options
+	now     func() time.Time
+	log     *slog.Logger
+	pages   pages
+	mux     *http.ServeMux
 }
 
 // New returns the dashboard. It fails when a template does not parse.

@@ -154,6 +154,9 @@ type useCaseData struct {
 	ReportLoad  string
 	ReportNotes []string
 	ReportError string
+	// ReportAsOf is when the report shown was made (a kept one), zero
+	// when it was made for this page.
+	ReportAsOf time.Time
 }
 
 type ucRangeLink struct {
@@ -317,6 +320,20 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 // instances' costs share one read of the range's calls per instance.
 func (d *Dashboard) useCaseReport(ctx context.Context, v viewer, src *pageSource, data *useCaseData, mk []chartMarker, fail func(string, error)) {
 	name, rg := data.Name, data.Range
+	key := reportKey{name: name, rng: rg.Name, team: v.Team, to: rg.To}
+	if d.cachedReport(ctx, key, data) {
+		return
+	}
+	at := d.now()
+	failed := false
+	fail0 := fail
+	fail = func(what string, err error) { failed = true; fail0(what, err) }
+	notes := len(data.ReportNotes)
+	defer func() {
+		if !failed {
+			d.keepReport(key, data, append([]string(nil), data.ReportNotes[notes:]...), at)
+		}
+	}()
 	if data.Def != nil {
 		rep, err := d.report(ctx, v, src, *data.Def, value.ReportQuery{From: rg.From, To: rg.To, GroupBy: value.GroupDay})
 		switch {
