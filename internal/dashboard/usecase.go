@@ -182,7 +182,9 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 	}
 	var errs []string
 	fail := func(what string, err error) {
-		d.log.Error("use case page: "+what, "use_case", name, "err", err)
+		if ctx.Err() == nil { // a page left, or the refresher stopped: not an error
+			d.log.Error("use case page: "+what, "use_case", name, "err", err)
+		}
 		errs = append(errs, what)
 	}
 
