@@ -43,6 +43,10 @@ type reportEntry struct {
 type reportCache struct {
 	mu sync.Mutex
 	m  map[reportKey]reportEntry
+	// every is the refresher's current period: Options.ReportRefresh, or
+	// five times the last refresh's length when that is longer, so that
+	// refreshing takes at most a fifth of a core.
+	every time.Duration
 }
 
 // warmRanges are the ranges kept warm.
@@ -58,8 +62,9 @@ func (d *Dashboard) cachedReport(ctx context.Context, k reportKey, data *useCase
 	}
 	d.reports.mu.Lock()
 	e, ok := d.reports.m[k]
+	every := max(d.reports.every, d.opt.ReportRefresh)
 	d.reports.mu.Unlock()
-	if !ok || d.now().Sub(e.at) > 2*d.opt.ReportRefresh {
+	if !ok || d.now().Sub(e.at) > 2*every {
 		return false
 	}
 	data.Report, data.Dist, data.KPIs, data.OutcomeChart, data.KPIChart = e.report, e.dist, e.kpis, e.outcomeChart, e.kpiChart
@@ -80,7 +85,7 @@ func (d *Dashboard) keepReport(k reportKey, data *useCaseData, notes []string, a
 		d.reports.m = map[reportKey]reportEntry{}
 	}
 	for old, e := range d.reports.m { // yesterday's ranges
-		if at.Sub(e.at) > 4*d.opt.ReportRefresh {
+		if at.Sub(e.at) > 4*max(d.reports.every, d.opt.ReportRefresh) {
 			delete(d.reports.m, old)
 		}
 	}
@@ -137,8 +142,13 @@ func (d *Dashboard) RefreshReports(ctx context.Context) {
 				}
 			}
 		}
-		d.log.Info("use case reports refreshed", "reports", n, "took", time.Since(start).Round(time.Millisecond))
-		t.Reset(d.opt.ReportRefresh)
+		took := time.Since(start)
+		every := max(d.opt.ReportRefresh, 5*took)
+		d.reports.mu.Lock()
+		d.reports.every = every
+		d.reports.mu.Unlock()
+		d.log.Info("use case reports refreshed", "reports", n, "took", took.Round(time.Millisecond), "next_in", every.Round(time.Second))
+		t.Reset(every)
 	}
 }
 
