@@ -1,9 +1,8 @@
 package app
 
-// internal/app/experiment_test.go, for after the wiring in
-// /tmp/handoff/experiments-wiring.md (the experiments service reaches the
-// gateway at experiment.LoopbackURL(cfg.Listen), so the app serves on a
-// real listener whose address is cfg.Listen).
+// The experiments service reaches the gateway at the address the app
+// serves (judge.LocalBaseURL of the listener), so the app serves on a
+// real listener.
 
 import (
 	"context"

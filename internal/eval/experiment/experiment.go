@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -627,22 +626,4 @@ func (s *Service) Wait(ctx context.Context, name string) error {
 		case <-t.C:
 		}
 	}
-}
-
-// LoopbackURL is the base URL at which a process listening on listen
-// (cfg.Listen: "127.0.0.1:8080", ":8080", "0.0.0.0:8080", "[::]:8080")
-// reaches itself over plain HTTP: an unspecified host becomes the
-// loopback address of its family.
-func LoopbackURL(listen string) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return "http://" + listen
-	}
-	switch host {
-	case "", "0.0.0.0":
-		host = "127.0.0.1"
-	case "::":
-		host = "::1"
-	}
-	return "http://" + net.JoinHostPort(host, port)
 }

@@ -200,20 +200,6 @@ func TestCompareWithoutData(t *testing.T) {
 	}
 }
 
-func TestLoopbackURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"127.0.0.1:8080": "http://127.0.0.1:8080",
-		":8080":          "http://127.0.0.1:8080",
-		"0.0.0.0:9000":   "http://127.0.0.1:9000",
-		"[::]:8080":      "http://[::1]:8080",
-		"weir.local:80":  "http://weir.local:80",
-	} {
-		if got := LoopbackURL(in); got != want {
-			t.Errorf("LoopbackURL(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // TestRoutesAreServed: every route in Routes reaches a handler (no
 // "no route" 404), and nothing else does.
 func TestRoutesAreServed(t *testing.T) {
