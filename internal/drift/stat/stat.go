@@ -103,10 +103,18 @@ func GammaQ(a, x float64) float64 {
 }
 
 const (
-	gammaEps   = 1e-15
-	gammaIters = 10000
-	gammaTiny  = 1e-300
+	gammaEps  = 1e-15
+	gammaTiny = 1e-300
 )
+
+// gammaIters bounds the series and the continued fraction. Near x = a both
+// need O(√a) terms (about √(70a) for full precision), so the bound grows
+// with a; it is capped so absurd arguments cannot stall a caller, which
+// keeps full precision up to a ≈ 10¹⁰ (a chi-squared with 2·10¹⁰ degrees
+// of freedom).
+func gammaIters(a float64) int {
+	return int(min(1e6, max(1e4, 10*math.Sqrt(a))))
+}
 
 // gammaPrefix is x^a e^-x / Γ(a), in logs to avoid overflow.
 func gammaPrefix(a, x float64) float64 {
@@ -118,7 +126,7 @@ func gammaPrefix(a, x float64) float64 {
 func gammaSeries(a, x float64) float64 {
 	ap, sum := a, 1/a
 	del := sum
-	for range gammaIters {
+	for range gammaIters(a) {
 		ap++
 		del *= x / ap
 		sum += del
@@ -136,7 +144,7 @@ func gammaCF(a, x float64) float64 {
 	c := 1 / gammaTiny
 	d := 1 / b
 	h := d
-	for i := 1; i <= gammaIters; i++ {
+	for i, n := 1, gammaIters(a); i <= n; i++ {
 		an := -float64(i) * (float64(i) - a)
 		b += 2
 		d = an*d + b

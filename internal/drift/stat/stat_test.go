@@ -36,6 +36,12 @@ func TestGamma(t *testing.T) {
 		// P(3, x) = 1 - e^-x (1 + x + x²/2).
 		near(t, "GammaP(3,x)", GammaP(3, x), 1-math.Exp(-x)*(1+x+x*x/2), 1e-12)
 	}
+	// Large a, where both expansions need many terms: P(a, a) tends to
+	// 1/2 + 1/(3√(2πa)) (Temme's uniform expansion, leading terms).
+	for _, a := range []float64{1e4, 1e6, 1e7, 1e8} {
+		near(t, "GammaP(a,a)", GammaP(a, a), 0.5+1/(3*math.Sqrt(2*math.Pi*a)), 1e-6)
+		near(t, "GammaQ(a,a+1)+P", GammaQ(a, a+1)+GammaP(a, a+1), 1, 1e-12)
+	}
 	for _, bad := range [][2]float64{{0, 1}, {-1, 1}, {1, -1}, {math.NaN(), 1}} {
 		if !math.IsNaN(GammaP(bad[0], bad[1])) || !math.IsNaN(GammaQ(bad[0], bad[1])) {
 			t.Errorf("Gamma(%v) should be NaN", bad)
