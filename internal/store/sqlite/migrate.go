@@ -540,6 +540,29 @@ CREATE TABLE rollup_sketches (
 );
 UPDATE rollup_backfill SET backfill_to = (SELECT COALESCE(MAX(rowid), 0) FROM requests), done_to = 0;
 `},
+	{24, "model identities", `
+-- Which identity answered each model: the provider's reported model name
+-- and system fingerprint over the successful calls, first and last seen.
+-- A new identity of a model is a drift event.
+CREATE TABLE model_identities (
+	provider           TEXT    NOT NULL,
+	model              TEXT    NOT NULL,
+	response_model     TEXT    NOT NULL,
+	system_fingerprint TEXT    NOT NULL,
+	first_seen         INTEGER NOT NULL, -- Unix nanoseconds
+	last_seen          INTEGER NOT NULL,
+	calls              INTEGER NOT NULL,
+	PRIMARY KEY (provider, model, response_model, system_fingerprint)
+) WITHOUT ROWID;
+INSERT INTO model_identities
+SELECT provider, model, rm, fp, MIN(received_at), MAX(received_at), COUNT(*)
+FROM (SELECT provider, model, received_at,
+		COALESCE(CAST(record AS TEXT) ->> '$.response_model', '') AS rm,
+		COALESCE(CAST(record AS TEXT) ->> '$.system_fingerprint', '') AS fp
+	FROM requests WHERE status > 0 AND status < 400 AND error_kind = '')
+WHERE rm != '' OR fp != ''
+GROUP BY provider, model, rm, fp;
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

@@ -32,8 +32,9 @@ type rollupCell struct {
 // rollupBatch gathers the summaries one transaction adds (and the cost
 // days), so that a batch of calls updates each row once.
 type rollupBatch struct {
-	cells map[rollupCell]*rollup.Agg
-	days  map[costDay]*costDayAgg
+	cells      map[rollupCell]*rollup.Agg
+	days       map[costDay]*costDayAgg
+	identities map[identityKey]*identityAgg
 }
 
 func newRollupBatch() *rollupBatch {
@@ -65,6 +66,7 @@ func (b *rollupBatch) add(rec *record.Record, costFemto, unpriced any) {
 	in, out := tokenColumns(rec)
 	d.in += in
 	d.out += out
+	b.addIdentity(rec)
 }
 
 // revise moves a re-priced call's cost from its old cost columns to its
@@ -124,6 +126,9 @@ const sketchColumns = "ttft, ttfct, itl, otps, e2e, overhead"
 // never take the same rows in different orders.
 func (b *rollupBatch) flush(ctx context.Context, tx *sql.Tx) error {
 	if err := flushCostDays(ctx, tx, b.days); err != nil {
+		return err
+	}
+	if err := flushIdentities(ctx, tx, b.identities); err != nil {
 		return err
 	}
 	if len(b.cells) == 0 {
@@ -468,7 +473,8 @@ func (s *Store) backfillStep(ctx context.Context, done, to int64) (int64, error)
 		}
 		batch.add(&rec, cf, up)
 		last = rowid
-		clear(batch.days) // cost_days were filled by their migration
+		clear(batch.days)       // cost_days were filled by their migration
+		clear(batch.identities) // and so were model_identities
 		n++
 	}
 	rows.Close()

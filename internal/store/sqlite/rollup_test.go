@@ -111,3 +111,40 @@ func TestCostDaysMigration(t *testing.T) {
 		}
 	}
 }
+
+// TestModelIdentitiesMigration: the migration that adds model_identities
+// fills it from the calls already stored as the writer would have.
+func TestModelIdentitiesMigration(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	day := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
+	var recs []record.Record
+	for i := range 40 {
+		r := record.Record{ID: fmt.Sprintf("i%02d", i), ReceivedAt: day.Add(time.Duration(i) * time.Minute), Endpoint: record.EndpointChatCompletions,
+			Provider: "openai", Model: []string{"a", "b"}[i%2], Status: 200, ResponseModel: fmt.Sprintf("v%d", i/15), SystemFingerprint: fmt.Sprintf("fp%d", i/10)}
+		if i%7 == 0 {
+			r.Status = 502
+		}
+		recs = append(recs, r)
+	}
+	if err := s.WriteRecords(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	written, err := s.ModelIdentities(ctx, store.IdentityQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `DROP TABLE model_identities`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, migrations[23].sql); err != nil {
+		t.Fatal(err)
+	}
+	migrated, err := s.ModelIdentities(ctx, store.IdentityQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(written) < 4 || fmt.Sprint(written) != fmt.Sprint(migrated) {
+		t.Errorf("written  %v\nmigrated %v", written, migrated)
+	}
+}

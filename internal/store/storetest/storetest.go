@@ -43,6 +43,7 @@ type Store interface {
 	store.PromptStore
 	store.RollupReader
 	store.KPIDayReader
+	store.IdentityReader
 	store.CriterionStore
 	store.CriterionVersionReader
 	store.CriterionChangeStore
@@ -110,6 +111,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"RollupsLargeCost", testRollupsLargeCost},
 		{"KPIDays", testKPIDays},
 		{"TagFilter", testTagFilter},
+		{"ModelIdentities", testModelIdentities},
 		{"Criteria", testCriteria},
 		{"CriterionChanges", testCriterionChanges},
 		{"Scores", testScores},
