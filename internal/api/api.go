@@ -28,6 +28,9 @@ type Options struct {
 	Costs store.CostReader
 	// Rollups answer GET /api/v1/stats (nil leaves it out).
 	Rollups store.RollupReader
+	// Identities answer GET /api/v1/drift/events and /identities (nil
+	// leaves them out).
+	Identities store.IdentityReader
 	// Config returns the redacted running configuration.
 	Config func() any
 	// Quoter prices calls for POST /api/v1/cost/quote.
@@ -144,6 +147,10 @@ func (a *API) routes() []route {
 	handle("POST", "/api/v1/cost/estimate", Q, teamAny, a.estimate)
 	if a.opt.Rollups != nil {
 		handle("GET", "/api/v1/stats", R, teamFiltered, a.stats)
+	}
+	if a.opt.Identities != nil {
+		handle("GET", "/api/v1/drift/events", R, teamAny, a.driftEvents)
+		handle("GET", "/api/v1/drift/identities", R, teamAny, a.driftIdentities)
 	}
 	if a.opt.Costs != nil {
 		handle("GET", "/api/v1/costs", R, teamFiltered, a.costTotals)

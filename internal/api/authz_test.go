@@ -56,7 +56,7 @@ func (f fakePeople) Authenticate(r *http.Request) (auth.Principal, string, error
 }
 
 func everything(people People) *API {
-	return New(Options{Requests: &fakeReader{}, Costs: anyCosts{}, Rollups: anyRollups{}, Prices: anyPrices{}, UseCases: anyUseCases{},
+	return New(Options{Requests: &fakeReader{}, Costs: anyCosts{}, Rollups: anyRollups{}, Identities: anyIdentities{}, Prices: anyPrices{}, UseCases: anyUseCases{},
 		Reconciler: anyReconciler{}, Access: anyAccess{}, Limits: anyLimits{}, Forecaster: anyForecaster{},
 		Alerts: http.NotFoundHandler(), Ingest: http.NotFoundHandler(), Commitments: anyCommit{}, People: people,
 		Credentials: http.NotFoundHandler(),
@@ -153,6 +153,8 @@ var allowed = map[string]string{
 	"POST /api/v1/cost/estimate":                                   "admin finance owner viewer",
 	"GET /api/v1/costs":                                            "admin finance owner viewer",
 	"GET /api/v1/stats":                                            "admin finance owner viewer",
+	"GET /api/v1/drift/events":                                     "admin finance owner viewer",
+	"GET /api/v1/drift/identities":                                 "admin finance owner viewer",
 	"GET /api/v1/costs/unpriced":                                   "admin finance owner viewer",
 	"GET /api/v1/prices/custom":                                    "admin finance owner viewer",
 	"PUT /api/v1/prices/custom/{id...}":                            "admin finance",
@@ -208,7 +210,7 @@ var allowed = map[string]string{
 // (with its role's permission); the others answer 403 team_scoped.
 var teamScoped = map[string]bool{
 	"GET /api/v1/requests": true, "GET /api/v1/requests/{id}": true, "POST /api/v1/cost/quote": true,
-	"GET /api/v1/prices": true, "POST /api/v1/cost/estimate": true, "GET /api/v1/costs": true, "GET /api/v1/stats": true,
+	"GET /api/v1/prices": true, "POST /api/v1/cost/estimate": true, "GET /api/v1/costs": true, "GET /api/v1/stats": true, "GET /api/v1/drift/events": true, "GET /api/v1/drift/identities": true,
 	"GET /api/v1/costs/unpriced": true, "GET /api/v1/prices/custom": true, "GET /api/v1/prices/custom/{id...}": true,
 	"GET /api/v1/use-cases": true, "GET /api/v1/use-cases/{name}": true, "PUT /api/v1/use-cases/{name}": true,
 	"GET /api/v1/use-cases/{name}/history": true, "POST /api/v1/use-cases/{name}/versions": true,

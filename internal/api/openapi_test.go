@@ -371,7 +371,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	// And the other way: every documented management path is served by a
 	// real handler, not the /api/ catch-all.
 	mux := http.NewServeMux()
-	New(Options{Requests: &fakeReader{}, Config: func() any { return map[string]any{} }, Costs: &fakeCosts{}, Rollups: anyRollups{},
+	New(Options{Requests: &fakeReader{}, Config: func() any { return map[string]any{} }, Costs: &fakeCosts{}, Rollups: anyRollups{}, Identities: anyIdentities{},
 		Prices: fakePrices{}, Commitments: fakeCommitments{}, Reconciler: fakeReconciler{}, UseCases: fakeUseCases{}, Ingest: http.NotFoundHandler(), Limits: fakeLimits{}, Alerts: http.NotFoundHandler(), Forecaster: fakeForecaster{}, Access: fakeAccess{},
 		People: fakePeople{}, Credentials: http.NotFoundHandler(), Extra: everything(nil).opt.Extra}).Register(mux)
 	for path, item := range s.Paths {

@@ -127,3 +127,9 @@ func (s rollupSpy) Rollup(_ context.Context, q store.RollupQuery) ([]store.Rollu
 	*s.q = q
 	return nil, nil
 }
+
+type anyIdentities struct{}
+
+func (anyIdentities) ModelIdentities(context.Context, store.IdentityQuery) ([]store.ModelIdentity, error) {
+	return nil, nil
+}
