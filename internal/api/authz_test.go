@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -66,7 +67,7 @@ func everything(people People) *API {
 			{Method: "GET", Path: "/api/v1/auth/oidc/callback", Handler: http.NotFoundHandler(), TeamScoped: true},
 			{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: http.NotFoundHandler()},
 			{Method: "GET", Path: "/api/v1/routes", Permission: auth.Read, Handler: http.NotFoundHandler()},
-		}, append(append(promptRoutes(), criteriaRoutes()...), evalRoutes()...)...),
+		}, append(promptRoutes(), evalRoutes()...)...),
 	})
 }
 
@@ -83,31 +84,12 @@ func promptRoutes() []ExtraRoute {
 	return out
 }
 
-// criteriaRoutes are the evaluation criteria's routes as the app wires
-// them (internal/app/criteria.go).
-func criteriaRoutes() []ExtraRoute {
-	var out []ExtraRoute
-	for _, rt := range criteria.Routes {
-		out = append(out, ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, Handler: http.NotFoundHandler()})
-	}
-	return out
-}
-
-// evalRoutes are the datasets' and judges' routes as the app wires them
-// (internal/app/evaluation.go).
+// evalRoutes are the evaluation packages' routes as the app wires them
+// (internal/app/evaluation.go: extraRoutes).
 func evalRoutes() []ExtraRoute {
 	var out []ExtraRoute
-	for _, rt := range dataset.Routes {
+	for _, rt := range slices.Concat(criteria.Routes, dataset.Routes, judge.Routes, experiment.Routes, review.Routes) {
 		out = append(out, ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, TeamScoped: rt.TeamScoped, Handler: http.NotFoundHandler()})
-	}
-	for _, rt := range judge.Routes {
-		out = append(out, ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, Handler: http.NotFoundHandler()})
-	}
-	for _, rt := range experiment.Routes {
-		out = append(out, ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, TeamScoped: rt.TeamScoped, Handler: http.NotFoundHandler()})
-	}
-	for _, rt := range review.Routes {
-		out = append(out, ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, Handler: http.NotFoundHandler()})
 	}
 	return out
 }
@@ -124,12 +106,6 @@ func init() {
 		}
 		if rt.TeamScoped {
 			teamScoped[key] = true
-		}
-	}
-	for _, rt := range criteria.Routes {
-		allowed[rt.Method+" "+rt.Path] = "admin finance owner viewer"
-		if rt.Permission == auth.WriteEvals {
-			allowed[rt.Method+" "+rt.Path] = "admin owner"
 		}
 	}
 	for _, rt := range prompt.Routes {

@@ -4,49 +4,24 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/weirhq/weir/internal/alert"
 	"github.com/weirhq/weir/internal/api"
+	"github.com/weirhq/weir/internal/auth"
 	"github.com/weirhq/weir/internal/eval"
-	"github.com/weirhq/weir/internal/eval/dataset"
 	"github.com/weirhq/weir/internal/eval/experiment"
 	"github.com/weirhq/weir/internal/eval/judge"
 	"github.com/weirhq/weir/internal/eval/review"
 )
 
-// datasetRoutes are the evaluation datasets' routes: reads need read,
-// changes evals.write.
-func datasetRoutes(s *dataset.Service) []api.ExtraRoute {
-	h := s.Handler()
-	out := make([]api.ExtraRoute, 0, len(dataset.Routes))
-	for _, rt := range dataset.Routes {
+// extraRoutes are a package's management routes, served by h and guarded
+// by the API like its own: the permission and team scope each names.
+func extraRoutes(h http.Handler, rs []auth.Route) []api.ExtraRoute {
+	out := make([]api.ExtraRoute, 0, len(rs))
+	for _, rt := range rs {
 		out = append(out, api.ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, TeamScoped: rt.TeamScoped, Handler: h})
-	}
-	return out
-}
-
-// judgeRoutes are the LLM judges' routes and the criteria's pass rates:
-// reads need read; creating judges, new versions and runs evals.write.
-// None is team-scoped: judges and criteria belong to use cases, which
-// span teams.
-func judgeRoutes(s *judge.Service) []api.ExtraRoute {
-	h := s.Handler()
-	out := make([]api.ExtraRoute, 0, len(judge.Routes))
-	for _, rt := range judge.Routes {
-		out = append(out, api.ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, Handler: h})
-	}
-	return out
-}
-
-// reviewRoutes are the human review queues' routes: creating queues and
-// adding items need evals.write, reads read, and working the queue
-// (next, renew, review, skip) review. None is team-scoped.
-func reviewRoutes(s *review.Service) []api.ExtraRoute {
-	h := s.Handler()
-	out := make([]api.ExtraRoute, 0, len(review.Routes))
-	for _, rt := range review.Routes {
-		out = append(out, api.ExtraRoute{Method: rt.Method, Path: rt.Path, Permission: rt.Permission, Handler: h})
 	}
 	return out
 }

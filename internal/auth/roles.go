@@ -153,3 +153,12 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(Principal)
 	return p, ok
 }
+
+// Route is one management route a package serves, with the permission it
+// needs and whether a team-limited principal may use it: what a package
+// lists so that the API guards its routes like its own.
+type Route struct {
+	Method, Path string
+	Permission   Permission
+	TeamScoped   bool
+}

@@ -22,22 +22,19 @@ const maxBody = 4 << 20
 
 // Routes lists the routes Handler serves with the permission each needs.
 // None is team-scoped: criteria and scores belong to use cases, not teams.
-var Routes = []struct {
-	Method, Path string
-	Permission   auth.Permission
-}{
-	{"GET", "/api/v1/criteria", auth.Read},
-	{"GET", "/api/v1/criteria/{name}", auth.Read},
-	{"PUT", "/api/v1/criteria/{name}", auth.WriteEvals},
-	{"GET", "/api/v1/criteria/{name}/versions", auth.Read},
-	{"GET", "/api/v1/criteria/{name}/versions/{version}", auth.Read},
-	{"GET", "/api/v1/criteria/{name}/changes", auth.Read},
-	{"POST", "/api/v1/criteria/{name}/changes/{id}/approve", auth.WriteEvals},
-	{"POST", "/api/v1/criteria/{name}/changes/{id}/reject", auth.WriteEvals},
-	{"POST", "/api/v1/criteria/{name}/changes/{id}/withdraw", auth.WriteEvals},
-	{"GET", "/api/v1/criteria/{name}/history", auth.Read},
-	{"POST", "/api/v1/scores", auth.WriteEvals},
-	{"GET", "/api/v1/scores", auth.Read},
+var Routes = []auth.Route{
+	{Method: "GET", Path: "/api/v1/criteria", Permission: auth.Read},
+	{Method: "GET", Path: "/api/v1/criteria/{name}", Permission: auth.Read},
+	{Method: "PUT", Path: "/api/v1/criteria/{name}", Permission: auth.WriteEvals},
+	{Method: "GET", Path: "/api/v1/criteria/{name}/versions", Permission: auth.Read},
+	{Method: "GET", Path: "/api/v1/criteria/{name}/versions/{version}", Permission: auth.Read},
+	{Method: "GET", Path: "/api/v1/criteria/{name}/changes", Permission: auth.Read},
+	{Method: "POST", Path: "/api/v1/criteria/{name}/changes/{id}/approve", Permission: auth.WriteEvals},
+	{Method: "POST", Path: "/api/v1/criteria/{name}/changes/{id}/reject", Permission: auth.WriteEvals},
+	{Method: "POST", Path: "/api/v1/criteria/{name}/changes/{id}/withdraw", Permission: auth.WriteEvals},
+	{Method: "GET", Path: "/api/v1/criteria/{name}/history", Permission: auth.Read},
+	{Method: "POST", Path: "/api/v1/scores", Permission: auth.WriteEvals},
+	{Method: "GET", Path: "/api/v1/scores", Permission: auth.Read},
 }
 
 // Handler serves the routes in Routes. It routes by itself, so it may be

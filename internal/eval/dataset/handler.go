@@ -19,25 +19,16 @@ import (
 // maxJSONBody bounds a JSON body other than items.
 const maxJSONBody = 1 << 20
 
-// Route is one route of the datasets API.
-type Route struct {
-	Method, Path string
-	Permission   auth.Permission
-	// TeamScoped routes may be used by team-limited principals. Datasets
-	// are not: one can hold calls of several teams.
-	TeamScoped bool
-}
-
 // Routes lists the datasets API, each served by Handler.
-var Routes = []Route{
-	{"GET", "/api/v1/datasets", auth.Read, false},
-	{"POST", "/api/v1/datasets", auth.WriteEvals, false},
-	{"GET", "/api/v1/datasets/{name}", auth.Read, false},
-	{"GET", "/api/v1/datasets/{name}/versions", auth.Read, false},
-	{"POST", "/api/v1/datasets/{name}/items", auth.WriteEvals, false},
-	{"PUT", "/api/v1/datasets/{name}/items/{id}", auth.WriteEvals, false},
-	{"DELETE", "/api/v1/datasets/{name}/items/{id}", auth.WriteEvals, false},
-	{"POST", "/api/v1/datasets/{name}/items/from-calls", auth.WriteEvals, false},
+var Routes = []auth.Route{
+	{Method: "GET", Path: "/api/v1/datasets", Permission: auth.Read},
+	{Method: "POST", Path: "/api/v1/datasets", Permission: auth.WriteEvals},
+	{Method: "GET", Path: "/api/v1/datasets/{name}", Permission: auth.Read},
+	{Method: "GET", Path: "/api/v1/datasets/{name}/versions", Permission: auth.Read},
+	{Method: "POST", Path: "/api/v1/datasets/{name}/items", Permission: auth.WriteEvals},
+	{Method: "PUT", Path: "/api/v1/datasets/{name}/items/{id}", Permission: auth.WriteEvals},
+	{Method: "DELETE", Path: "/api/v1/datasets/{name}/items/{id}", Permission: auth.WriteEvals},
+	{Method: "POST", Path: "/api/v1/datasets/{name}/items/from-calls", Permission: auth.WriteEvals},
 }
 
 // Handler serves the routes in Routes. It routes by itself, so it may be

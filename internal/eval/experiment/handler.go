@@ -15,23 +15,14 @@ import (
 // maxBody bounds a specification.
 const maxBody = 1 << 20
 
-// Route is one route Handler serves with the permission it needs.
-type Route struct {
-	Method, Path string
-	Permission   auth.Permission
-	// TeamScoped routes may be used by team-limited principals.
-	// Experiments are not: their datasets and calls span teams.
-	TeamScoped bool
-}
-
 // Routes lists the routes Handler serves.
-var Routes = []Route{
-	{"GET", "/api/v1/experiments", auth.Read, false},
-	{"POST", "/api/v1/experiments", auth.WriteEvals, false},
-	{"GET", "/api/v1/experiments/{name}", auth.Read, false},
-	{"POST", "/api/v1/experiments/{name}/cancel", auth.WriteEvals, false},
-	{"GET", "/api/v1/experiments/{name}/results", auth.Read, false},
-	{"GET", "/api/v1/experiments/{name}/compare", auth.Read, false},
+var Routes = []auth.Route{
+	{Method: "GET", Path: "/api/v1/experiments", Permission: auth.Read},
+	{Method: "POST", Path: "/api/v1/experiments", Permission: auth.WriteEvals},
+	{Method: "GET", Path: "/api/v1/experiments/{name}", Permission: auth.Read},
+	{Method: "POST", Path: "/api/v1/experiments/{name}/cancel", Permission: auth.WriteEvals},
+	{Method: "GET", Path: "/api/v1/experiments/{name}/results", Permission: auth.Read},
+	{Method: "GET", Path: "/api/v1/experiments/{name}/compare", Permission: auth.Read},
 }
 
 // Handler serves the routes in Routes. It routes by itself, so it may be

@@ -22,18 +22,15 @@ const maxBody = 1 << 20
 // Routes lists the routes Handler serves with the permission each needs.
 // None is team-scoped: judges and criteria belong to use cases, which span
 // teams.
-var Routes = []struct {
-	Method, Path string
-	Permission   auth.Permission
-}{
-	{"GET", "/api/v1/judges", auth.Read},
-	{"POST", "/api/v1/judges", auth.WriteEvals},
-	{"GET", "/api/v1/judges/{name}", auth.Read},
-	{"PUT", "/api/v1/judges/{name}", auth.WriteEvals},
-	{"POST", "/api/v1/judges/{name}/score", auth.WriteEvals},
-	{"GET", "/api/v1/judges/{name}/runs/{id}", auth.Read},
-	{"GET", "/api/v1/judges/{name}/calibration", auth.Read},
-	{"GET", "/api/v1/criteria/{name}/pass-rate", auth.Read},
+var Routes = []auth.Route{
+	{Method: "GET", Path: "/api/v1/judges", Permission: auth.Read},
+	{Method: "POST", Path: "/api/v1/judges", Permission: auth.WriteEvals},
+	{Method: "GET", Path: "/api/v1/judges/{name}", Permission: auth.Read},
+	{Method: "PUT", Path: "/api/v1/judges/{name}", Permission: auth.WriteEvals},
+	{Method: "POST", Path: "/api/v1/judges/{name}/score", Permission: auth.WriteEvals},
+	{Method: "GET", Path: "/api/v1/judges/{name}/runs/{id}", Permission: auth.Read},
+	{Method: "GET", Path: "/api/v1/judges/{name}/calibration", Permission: auth.Read},
+	{Method: "GET", Path: "/api/v1/criteria/{name}/pass-rate", Permission: auth.Read},
 }
 
 // Handler serves the routes in Routes. It routes by itself, so it may be

@@ -20,19 +20,16 @@ const maxBody = 1 << 20
 // Routes lists the routes Handler serves with the permission each needs.
 // None is team-scoped: queues belong to use cases, which span teams, and a
 // reviewer sees the calls they are given whatever their team.
-var Routes = []struct {
-	Method, Path string
-	Permission   auth.Permission
-}{
-	{"POST", "/api/v1/review-queues", auth.WriteEvals},
-	{"GET", "/api/v1/review-queues", auth.Read},
-	{"GET", "/api/v1/review-queues/{name}", auth.Read},
-	{"POST", "/api/v1/review-queues/{name}/items", auth.WriteEvals},
-	{"GET", "/api/v1/review-queues/{name}/items", auth.Read},
-	{"POST", "/api/v1/review-queues/{name}/next", auth.Review},
-	{"POST", "/api/v1/review-queues/{name}/items/{id}/renew", auth.Review},
-	{"POST", "/api/v1/review-queues/{name}/items/{id}/review", auth.Review},
-	{"POST", "/api/v1/review-queues/{name}/items/{id}/skip", auth.Review},
+var Routes = []auth.Route{
+	{Method: "POST", Path: "/api/v1/review-queues", Permission: auth.WriteEvals},
+	{Method: "GET", Path: "/api/v1/review-queues", Permission: auth.Read},
+	{Method: "GET", Path: "/api/v1/review-queues/{name}", Permission: auth.Read},
+	{Method: "POST", Path: "/api/v1/review-queues/{name}/items", Permission: auth.WriteEvals},
+	{Method: "GET", Path: "/api/v1/review-queues/{name}/items", Permission: auth.Read},
+	{Method: "POST", Path: "/api/v1/review-queues/{name}/next", Permission: auth.Review},
+	{Method: "POST", Path: "/api/v1/review-queues/{name}/items/{id}/renew", Permission: auth.Review},
+	{Method: "POST", Path: "/api/v1/review-queues/{name}/items/{id}/review", Permission: auth.Review},
+	{Method: "POST", Path: "/api/v1/review-queues/{name}/items/{id}/skip", Permission: auth.Review},
 }
 
 // Handler serves the routes in Routes. The principal comes from the
