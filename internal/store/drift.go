@@ -35,3 +35,76 @@ type ModelIdentity struct {
 	LastSeen          time.Time `json:"last_seen"`
 	Calls             int64     `json:"calls"`
 }
+
+// CallSignalReader reads what drift detection compares: a few figures of
+// each call of one use case on one model, newest first.
+type CallSignalReader interface {
+	// CallSignals returns the calls of q's use case, provider and model
+	// received in [From, To), newest first, at most Limit of them (Limit
+	// must be 1 to MaxCallSignals).
+	CallSignals(ctx context.Context, q CallSignalQuery) ([]CallSignal, error)
+}
+
+// MaxCallSignals bounds CallSignalQuery.Limit.
+const MaxCallSignals = 100_000
+
+// CallSignalQuery selects the calls of one drift scope. UseCase "" is
+// the calls that named no use case.
+type CallSignalQuery struct {
+	UseCase, Provider, Model string
+	From, To                 time.Time
+	Limit                    int
+}
+
+// CallSignal is one call as drift detection sees it.
+type CallSignal struct {
+	ID         string
+	ReceivedAt time.Time
+	// OK is a call that succeeded (status below 400, no error kind).
+	OK bool
+	// What may have changed around the call.
+	Route, Prompt, PromptVariant, UseCaseVersion string
+	PromptVersion                                int
+	ResponseModel, SystemFingerprint             string
+	// What the answer did.
+	OutputTokens, ReasoningTokens int64
+	TTFTMs, OTPS                  *float64
+	// CostUSD is the call's cost, nil when it was not priced.
+	CostUSD      *float64
+	FinishReason string
+	Refusal      bool
+	// JSONValid is nil unless the request asked for JSON.
+	JSONValid *bool
+}
+
+// DriftEventStore keeps the behaviour drift events found, so that each
+// is raised once and listed later. The event itself is opaque JSON to the
+// store; its scope, signal and times are kept apart for filtering.
+type DriftEventStore interface {
+	// SaveDriftEvent stores e; saving an event with an existing ID
+	// replaces it.
+	SaveDriftEvent(ctx context.Context, e DriftEvent) error
+	// DriftEvents lists the events matching q, newest start first.
+	DriftEvents(ctx context.Context, q DriftEventQuery) ([]DriftEvent, error)
+}
+
+// DriftEvent is a stored behaviour drift event.
+type DriftEvent struct {
+	ID                       string
+	Signal                   string
+	UseCase, Provider, Model string
+	// StartedAt is the estimated start of the change; DetectedAt when it
+	// was found.
+	StartedAt, DetectedAt time.Time
+	// Event is the whole event as JSON.
+	Event []byte
+}
+
+// DriftEventQuery filters drift events; zero values do not filter. From
+// and To bound StartedAt ([From, To)). Limit 0 means 1,000.
+type DriftEventQuery struct {
+	Signal                   string
+	UseCase, Provider, Model string
+	From, To                 time.Time
+	Limit                    int
+}

@@ -563,6 +563,22 @@ FROM (SELECT provider, model, received_at,
 WHERE rm != '' OR fp != ''
 GROUP BY provider, model, rm, fp;
 `},
+	{25, "drift events", `
+-- Behaviour drift events: a signal of a use case on a model that changed,
+-- kept as JSON with its scope and times apart for filtering.
+CREATE TABLE drift_events (
+	id          TEXT    NOT NULL PRIMARY KEY,
+	signal      TEXT    NOT NULL,
+	use_case    TEXT    NOT NULL,
+	provider    TEXT    NOT NULL,
+	model       TEXT    NOT NULL,
+	started_at  INTEGER NOT NULL, -- Unix nanoseconds
+	detected_at INTEGER NOT NULL,
+	event       BLOB    NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX drift_events_started ON drift_events (started_at);
+CREATE INDEX drift_events_scope ON drift_events (use_case, provider, model, signal, started_at);
+`},
 }
 
 // migrate brings db to the last version in migs. Each migration runs in its

@@ -44,6 +44,8 @@ type Store interface {
 	store.RollupReader
 	store.KPIDayReader
 	store.IdentityReader
+	store.CallSignalReader
+	store.DriftEventStore
 	store.CriterionStore
 	store.CriterionVersionReader
 	store.CriterionChangeStore
@@ -112,6 +114,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"KPIDays", testKPIDays},
 		{"TagFilter", testTagFilter},
 		{"ModelIdentities", testModelIdentities},
+		{"CallSignals", testCallSignals},
+		{"DriftEvents", testDriftEvents},
 		{"Criteria", testCriteria},
 		{"CriterionChanges", testCriterionChanges},
 		{"Scores", testScores},
