@@ -23,18 +23,43 @@ type Identity struct {
 	SystemFingerprint string `json:"system_fingerprint"`
 }
 
-// Event is one drift event.
+// Event is one drift event: a model answering as a new identity
+// (KindModelIdentity) or a behaviour signal of a use case on a model that
+// changed (KindBehaviour, with its Finding).
 type Event struct {
-	Kind     string    `json:"kind"`
-	Provider string    `json:"provider"`
-	Model    string    `json:"model"`
-	At       time.Time `json:"at"`
+	// ID is set once the event is stored.
+	ID       string `json:"id,omitempty"`
+	Kind     string `json:"kind"`
+	Signal   string `json:"signal,omitempty"`
+	UseCase  string `json:"use_case,omitempty"`
+	Provider string `json:"provider"`
+	Model    string `json:"model"`
+	// At is when the change began: an identity's first call, a
+	// behaviour change's estimated change point.
+	At time.Time `json:"at"`
+	// DetectedAt is when the monitor found it (stored events only).
+	DetectedAt time.Time `json:"detected_at,omitzero"`
+	// Summary says what changed in one line (stored events only).
+	Summary string `json:"summary,omitempty"`
 	// Previous is the identity most recently seen before At (the one in
 	// use when the new one appeared); Current the new one.
-	Previous Identity `json:"previous"`
-	Current  Identity `json:"current"`
+	Previous Identity `json:"previous,omitzero"`
+	Current  Identity `json:"current,omitzero"`
 	// Calls is how many successful calls the new identity answered so far.
-	Calls int64 `json:"calls"`
+	Calls int64 `json:"calls,omitempty"`
+	// Finding is what a behaviour event found.
+	Finding *Finding `json:"finding,omitempty"`
+}
+
+// String is the identity as a person reads it.
+func (i Identity) String() string {
+	switch {
+	case i.SystemFingerprint == "":
+		return i.ResponseModel
+	case i.ResponseModel == "":
+		return i.SystemFingerprint
+	}
+	return i.ResponseModel + " (" + i.SystemFingerprint + ")"
 }
 
 // IdentityEvents returns an event for every identity of a model that
