@@ -198,7 +198,7 @@ func (m *Monitor) identities(ctx context.Context, now time.Time) ([]Event, error
 		if e.At.Before(now.Add(-24 * time.Hour)) {
 			continue
 		}
-		e.ID = identityEventID(e)
+		e.ID = IdentityEventID(e)
 		have, err := m.opt.Store.DriftEvents(ctx, store.DriftEventQuery{Signal: SignalModelIdentity, Provider: e.Provider, Model: e.Model,
 			From: e.At, To: e.At.Add(time.Nanosecond)})
 		if err != nil {
@@ -218,8 +218,9 @@ func (m *Monitor) identities(ctx context.Context, now time.Time) ([]Event, error
 	return out, nil
 }
 
-// identityEventID is stable: one identity of one model is one event.
-func identityEventID(e Event) string {
+// IdentityEventID is the stored id of an identity event: one identity
+// of one model is one event.
+func IdentityEventID(e Event) string {
 	h := sha256.Sum256([]byte(strings.Join([]string{e.Provider, e.Model, e.Current.ResponseModel, e.Current.SystemFingerprint}, "\x00")))
 	return "dft_id_" + hex.EncodeToString(h[:12])
 }
