@@ -31,6 +31,9 @@ type Options struct {
 	// Identities answer GET /api/v1/drift/events and /identities (nil
 	// leaves them out).
 	Identities store.IdentityReader
+	// DriftEvents adds the stored behaviour drift events to GET
+	// /api/v1/drift/events (nil: identity changes only).
+	DriftEvents store.DriftEventStore
 	// Config returns the redacted running configuration.
 	Config func() any
 	// Quoter prices calls for POST /api/v1/cost/quote.

@@ -30,6 +30,8 @@ import (
 	"github.com/weirhq/weir/internal/costing"
 	"github.com/weirhq/weir/internal/credential"
 	"github.com/weirhq/weir/internal/dashboard"
+	"github.com/weirhq/weir/internal/drift"
+	"github.com/weirhq/weir/internal/drift/canary"
 	"github.com/weirhq/weir/internal/eval/criteria"
 	"github.com/weirhq/weir/internal/eval/dataset"
 	"github.com/weirhq/weir/internal/eval/experiment"
@@ -254,6 +256,10 @@ type App struct {
 	dash        *dashboard.Dashboard
 	judgeGW     *judge.HTTPGateway
 	selfURL     atomic.Pointer[string]
+	// drift watches behaviour and model identities; canaries run golden
+	// sets on a schedule (nil without any, both nil when drift is off).
+	drift    *drift.Monitor
+	canaries *canary.Runner
 }
 
 // New opens the store and the recorder (replaying what a crash left in the
@@ -405,6 +411,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Gateway: func() string { return *a.selfURL.Load() }, Reviews: reviewSink{r: reviews, by: "experiment"}, Audit: auditLog, Log: log.With("part", "experiments")})
 	a.experiments = experiments
 	reviews.UseExperiments(experiments) // a reviewer sees an experiment output's call
+	if a.drift, a.canaries, err = newDrift(cfg.Drift, st, alerts, experiments, log.With("part", "drift")); err != nil {
+		rec.Close(ctx)
+		st.Close()
+		return nil, err
+	}
 	redacted := cfg.Redacted()
 	var names []string
 	for _, p := range cfg.Providers {
@@ -414,7 +425,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Store: st, Pricer: eng, PriceAs: PriceAsOf(cfg), Providers: names,
 		MaxLoggedBodyBytes: cfg.LoggedBodyLimit(), Observe: a.metrics.Observe, Log: log.With("part", "ingest"),
 	})
-	mgmt := api.New(api.Options{Requests: st, Costs: st, Rollups: st, Identities: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, People: people, Credentials: creds.Handler(), Extra: append(slices.Concat(ssoRoutes(oidc), promptRoutes(prompts), extraRoutes(crit.Handler(), criteria.Routes), extraRoutes(datasets.Handler(), dataset.Routes), extraRoutes(judges.Handler(), judge.Routes), extraRoutes(experiments.Handler(), experiment.Routes), extraRoutes(reviews.Handler(), review.Routes)), api.ExtraRoute{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: audit.Handler(st, log.With("part", "audit"))},
+	mgmt := api.New(api.Options{Requests: st, Costs: st, Rollups: st, Identities: st, DriftEvents: st, Config: func() any { return redacted }, Quoter: engineQuoter{eng}, Catalog: eng.Catalog, Prices: prices, PriceAs: PriceAsOf(cfg), Commitments: costing.Commitments{List: cfg.Pricing.Commitments, Cost: st}, History: &costing.OutputHistory{Cost: st}, Reconciler: Reconciler{Cost: st, Catalog: eng.Catalog, Providers: cfg.Providers}, UseCases: useCases, Ingest: ingester, Limits: lim, Access: acc, Alerts: alerts.ListHandler(), Forecaster: a.watch, Counter: counter, People: people, Credentials: creds.Handler(), Extra: append(slices.Concat(ssoRoutes(oidc), promptRoutes(prompts), extraRoutes(crit.Handler(), criteria.Routes), extraRoutes(datasets.Handler(), dataset.Routes), extraRoutes(judges.Handler(), judge.Routes), extraRoutes(experiments.Handler(), experiment.Routes), extraRoutes(reviews.Handler(), review.Routes)), api.ExtraRoute{Method: "GET", Path: "/api/v1/audit", Permission: auth.ReadAudit, Handler: audit.Handler(st, log.With("part", "audit"))},
 		api.ExtraRoute{Method: "GET", Path: "/api/v1/routes", Permission: auth.Read, Handler: routesHandler(router)}), Log: log.With("part", "api")})
 
 	a.gw = gw
@@ -518,7 +529,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	if interval <= 0 {
 		interval = 5 * time.Minute
 	}
-	watched := make(chan struct{}, 7) // its capacity is the number of loops
+	watched := make(chan struct{}, 8) // its capacity is the number of loops
 	go func() {
 		defer func() { watched <- struct{}{} }()
 		a.creds.Run(wctx) // stored provider keys changed by other replicas
@@ -542,6 +553,10 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	go func() {
 		defer func() { watched <- struct{}{} }()
 		a.dash.RefreshReports(wctx) // the use case reports, kept warm
+	}()
+	go func() {
+		defer func() { watched <- struct{}{} }()
+		runDrift(wctx, a.cfg.Drift, a.drift, a.canaries) // behaviour drift, identities, canaries
 	}()
 	go func() {
 		defer func() { watched <- struct{}{} }()

@@ -15,11 +15,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/weirhq/weir/internal/drift"
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/secret"
 	"github.com/weirhq/weir/internal/sso"
@@ -50,6 +52,8 @@ type Config struct {
 	Auth     Auth             `yaml:"auth" json:"auth"`
 	// Prompts configures the prompt registry (docs/prompts.md).
 	Prompts Prompts `yaml:"prompts" json:"prompts"`
+	// Drift configures drift detection and canaries (docs/drift.md).
+	Drift Drift `yaml:"drift" json:"drift"`
 	// PprofListen, when set, serves Go's profiler (/debug/pprof/) on its
 	// own address, e.g. 127.0.0.1:6060. Default off.
 	PprofListen string `yaml:"pprof_listen" json:"pprof_listen,omitempty"`
@@ -103,6 +107,52 @@ type Prompts struct {
 	// AllowUnknownVariables lets calls pass variables a prompt does not
 	// declare. Default false: such a variable is an error (usually a typo).
 	AllowUnknownVariables bool `yaml:"allow_unknown_variables" json:"allow_unknown_variables,omitempty"`
+}
+
+// Drift configures drift detection (docs/drift.md).
+type Drift struct {
+	// Disabled turns the drift monitor off. Default on.
+	Disabled bool `yaml:"disabled" json:"disabled,omitempty"`
+	// Interval is the time between checks. Default 5m.
+	Interval Duration `yaml:"interval" json:"interval,omitempty"`
+	// Lookback bounds a baseline in time. Default 168h (7 days).
+	Lookback Duration `yaml:"lookback" json:"lookback,omitempty"`
+	// Detection is the decision rule; zero fields take the defaults of
+	// docs/drift.md.
+	Detection drift.Config `yaml:"detection" json:"detection"`
+	// Canaries are golden sets run on a schedule, so that drift is seen
+	// even without traffic.
+	Canaries []Canary `yaml:"canaries" json:"canaries,omitempty"`
+}
+
+// Canary is a small evaluation dataset run against a model or route on a
+// schedule, its scores watched for drift (docs/drift.md, "Canaries").
+type Canary struct {
+	// Name is unique; its runs are experiments named canary-NAME-TIME.
+	Name string `yaml:"name" json:"name"`
+	// Dataset names the dataset (its latest version, or DatasetVersion).
+	Dataset        string `yaml:"dataset" json:"dataset"`
+	DatasetVersion int    `yaml:"dataset_version" json:"dataset_version,omitempty"`
+	// Model is the route or model called; Prompt, optional, a prompt
+	// reference (name, name@3, name@label).
+	Model  string `yaml:"model" json:"model"`
+	Prompt string `yaml:"prompt" json:"prompt,omitempty"`
+	// Params are merged into each request (temperature, max_tokens...).
+	Params map[string]any `yaml:"params" json:"params,omitempty"`
+	// Evaluators score each answer (the experiment evaluators of
+	// docs/evaluation.md).
+	Evaluators []CanaryEvaluator `yaml:"evaluators" json:"evaluators"`
+	// Every is the time between runs. Default 1h; at least 1m.
+	Every Duration `yaml:"every" json:"every,omitempty"`
+}
+
+// CanaryEvaluator is one evaluator of a canary.
+type CanaryEvaluator struct {
+	Kind      string         `yaml:"kind" json:"kind"`
+	Config    map[string]any `yaml:"config" json:"config,omitempty"`
+	Criterion string         `yaml:"criterion" json:"criterion"`
+	// Model is a judge's route or model (kind judge only).
+	Model string `yaml:"model" json:"model,omitempty"`
 }
 
 // Log configures structured logging.
@@ -257,6 +307,9 @@ type Recorder struct {
 	Fsync bool `yaml:"fsync" json:"fsync"`
 }
 
+// canaryName is what a canary's name may be (it names experiments).
+var canaryName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$`)
+
 // Default returns the configuration used when no file is given, before
 // providers are taken from the environment.
 func Default() Config {
@@ -408,6 +461,37 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
+	}
+	if c.Drift.Interval.D() < 0 || c.Drift.Lookback.D() < 0 {
+		bad("drift", "interval and lookback cannot be negative")
+	}
+	if err := c.Drift.Detection.Validate(); err != nil {
+		bad("drift.detection", "%v", err)
+	}
+	canaries := map[string]bool{}
+	for i, cn := range c.Drift.Canaries {
+		key := fmt.Sprintf("drift.canaries[%d]", i)
+		switch {
+		case !canaryName.MatchString(cn.Name):
+			bad(key+".name", "%q must be 1 to 40 letters, digits, '.', '_' or '-'", cn.Name)
+		case canaries[cn.Name]:
+			bad(key+".name", "%q is used twice", cn.Name)
+		}
+		canaries[cn.Name] = true
+		if cn.Dataset == "" || cn.Model == "" {
+			bad(key, "dataset and model are required")
+		}
+		if len(cn.Evaluators) == 0 {
+			bad(key+".evaluators", "a canary needs at least one evaluator")
+		}
+		for j, ev := range cn.Evaluators {
+			if ev.Kind == "" || ev.Criterion == "" {
+				bad(fmt.Sprintf("%s.evaluators[%d]", key, j), "kind and criterion are required")
+			}
+		}
+		if e := cn.Every.D(); e != 0 && e < time.Minute {
+			bad(key+".every", "%s is less than 1m", e)
+		}
 	}
 	if o := c.Auth.OIDC; o != nil {
 		if err := o.Config.Validate(); err != nil {

@@ -244,11 +244,20 @@ func (m *Monitor) save(ctx context.Context, e Event) error {
 }
 
 func (m *Monitor) raise(ctx context.Context, e Event) {
-	if m.opt.Alerts == nil {
-		return
+	if m.opt.Alerts != nil {
+		RaiseEvent(ctx, m.opt.Alerts, e, m.opt.Log)
 	}
+}
+
+// RaiseEvent sends a drift event to the alert engine: behaviour_drift
+// (warning) or model_identity_change (info), scoped by use case, provider,
+// model and signal, de-duplicated by the event's id.
+func RaiseEvent(ctx context.Context, alerts Raiser, e Event, log *slog.Logger) {
 	a := alert.Alert{Severity: alert.SeverityWarning, Title: e.Summary, At: e.DetectedAt, DedupKey: "drift/" + e.ID,
-		Scope: map[string]string{"provider": e.Provider, "model": e.Model}, Fields: map[string]any{"event": e.ID, "started_at": e.At}}
+		Scope: map[string]string{"model": e.Model}, Fields: map[string]any{"event": e.ID, "started_at": e.At}}
+	if e.Provider != "" {
+		a.Scope["provider"] = e.Provider
+	}
 	if e.UseCase != "" {
 		a.Scope["use_case"] = e.UseCase
 	}
@@ -273,8 +282,8 @@ func (m *Monitor) raise(ctx context.Context, e Event) {
 			a.Fields["changed_with_it"] = near
 		}
 	}
-	if _, _, err := m.opt.Alerts.Raise(ctx, a); err != nil {
-		m.opt.Log.Warn("drift: raise alert", "event", e.ID, "err", err)
+	if _, _, err := alerts.Raise(ctx, a); err != nil {
+		log.Warn("drift: raise alert", "event", e.ID, "err", err)
 	}
 }
 

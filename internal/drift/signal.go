@@ -24,10 +24,10 @@ const (
 
 // The tests a signal is decided by.
 const (
-	TestKS            = "kolmogorov_smirnov"
-	TestChiSquared    = "chi_squared"
-	TestFisher        = "fisher_exact"
-	TestMannWhitney   = "mann_whitney"
+	TestKS          = "kolmogorov_smirnov"
+	TestChiSquared  = "chi_squared"
+	TestFisher      = "fisher_exact"
+	TestMannWhitney = "mann_whitney"
 )
 
 type signalKind int
