@@ -124,7 +124,8 @@ type Finding struct {
 	// cumulative deviation from the overall mean peaks.
 	StartedAt time.Time `json:"started_at"`
 	// Changes is what else appeared around it: model identities, prompt
-	// versions, use case versions and routes new in the recent window.
+	// versions, use case versions and routes not seen before the change
+	// point.
 	Changes []Change `json:"changes"`
 }
 
@@ -154,19 +155,19 @@ type Quantiles struct {
 	P95 float64 `json:"p95"`
 }
 
-// Change is something that appeared in the recent window that the
-// baseline did not have.
+// Change is something that appeared around or after the change point
+// that the calls before it did not have.
 type Change struct {
 	// Kind is model_identity, prompt_version, use_case_version or route.
 	Kind string `json:"kind"`
 	// Value is the new value; Previous the baseline's most frequent one.
 	Value    string `json:"value"`
 	Previous string `json:"previous,omitempty"`
-	// FirstSeen is its first call; Share its part of the recent calls.
+	// FirstSeen is its first call; Share its part of the calls since.
 	FirstSeen time.Time `json:"first_seen"`
 	Share     float64   `json:"share"`
 	// Near says it first appeared close to the change point (within a
-	// tenth of the recent window's calls).
+	// tenth of the calls after it, at least 5 calls).
 	Near bool `json:"near"`
 }
 
@@ -247,7 +248,7 @@ func Detect(calls []store.CallSignal, since map[string]time.Time, cfg Config) []
 		}
 		cp := changePoint(c.sig, c.series[c.baseFrom:], recentFrom-c.baseFrom, f)
 		f.StartedAt = calls[c.series[c.baseFrom+cp].i].ReceivedAt
-		f.Changes = changes(calls, c.series[c.baseFrom].i, c.series[recentFrom].i, c.series[c.baseFrom+cp].i)
+		f.Changes = changes(calls, c.series[c.baseFrom].i, c.series[c.baseFrom+cp].i)
 		out = append(out, f)
 	}
 	return out
@@ -466,10 +467,10 @@ func changePoint(s *signal, series []point, recentFrom int, f Finding) int {
 	return lo + at
 }
 
-// changes lists what is new in the recent window (calls [recentFrom:])
-// against the baseline (calls [baseFrom:recentFrom]), nearest to the
-// change point (call cp) first.
-func changes(calls []store.CallSignal, baseFrom, recentFrom, cp int) []Change {
+// changes lists what is new from around the change point (call cp) on
+// against the calls before it (from baseFrom), nearest to the change
+// point first. Near is within a tenth of the calls after it (at least 5).
+func changes(calls []store.CallSignal, baseFrom, cp int) []Change {
 	attrs := []struct {
 		kind  string
 		value func(c *store.CallSignal) string
@@ -493,12 +494,13 @@ func changes(calls []store.CallSignal, baseFrom, recentFrom, cp int) []Change {
 		{"use_case_version", func(c *store.CallSignal) string { return c.UseCaseVersion }},
 		{"route", func(c *store.CallSignal) string { return c.Route }},
 	}
-	recentN := len(calls) - recentFrom
-	near := max(recentN/10, 5)
+	after := len(calls) - cp
+	near := max(after/10, 5)
+	priorTo := max(baseFrom, cp-near)
 	out := []Change{}
 	for _, a := range attrs {
 		base := map[string]int{}
-		for i := baseFrom; i < recentFrom; i++ {
+		for i := baseFrom; i < priorTo; i++ {
 			if v := a.value(&calls[i]); v != "" {
 				base[v]++
 			}
@@ -511,7 +513,7 @@ func changes(calls []store.CallSignal, baseFrom, recentFrom, cp int) []Change {
 		}
 		first := map[string]int{}
 		count := map[string]int{}
-		for i := recentFrom; i < len(calls); i++ {
+		for i := priorTo; i < len(calls); i++ {
 			v := a.value(&calls[i])
 			if v == "" || base[v] > 0 {
 				continue
@@ -524,7 +526,7 @@ func changes(calls []store.CallSignal, baseFrom, recentFrom, cp int) []Change {
 		for v, i := range first {
 			d := i - cp
 			out = append(out, Change{Kind: a.kind, Value: v, Previous: prev, FirstSeen: calls[i].ReceivedAt,
-				Share: float64(count[v]) / float64(recentN), Near: d >= -near && d <= near})
+				Share: float64(count[v]) / float64(len(calls)-priorTo), Near: d >= -near && d <= near})
 		}
 	}
 	slices.SortFunc(out, func(a, b Change) int {
