@@ -32,6 +32,16 @@ func stopReason(c *choicePlan) string {
 	return "end_turn"
 }
 
+// stopReason is the Messages API's stop_reason: "refusal" for a refusal
+// that the profile ends as Claude's streaming classifiers do and that
+// max_tokens did not cut first, otherwise stopReason's.
+func (a *messagesAnswer) stopReason() string {
+	if a.choice.refusal && !a.choice.truncated && a.p.RefusalStopReason {
+		return "refusal"
+	}
+	return stopReason(&a.choice)
+}
+
 func (x *exchange) messages(body []byte) {
 	req, rerr := parseMessages(body, true)
 	if rerr != nil {
@@ -74,6 +84,10 @@ func (x *exchange) messages(body []byte) {
 	var ok bool
 	if a.d, a.fail, ok = x.start(m, p, stream); !ok {
 		return
+	}
+	if a.d.shape.on() {
+		in.shape = a.d.shape
+		a.choice = buildChoices(&p.Profile, in)[0]
 	}
 	if stream {
 		x.messagesStream(a)
@@ -173,7 +187,7 @@ func (x *exchange) messagesResponse(a *messagesAnswer) {
 		}
 	}
 	b = append(b, `],"stop_reason":"`...)
-	b = append(b, stopReason(c)...)
+	b = append(b, a.stopReason()...)
 	b = append(b, `","stop_sequence":null`...)
 	if a.withUsage {
 		b = append(b, `,"usage":`...)
@@ -374,7 +388,7 @@ func (x *exchange) messagesStream(a *messagesAnswer) {
 	}
 	event("message_delta")
 	b = append(b, `{"type":"message_delta","delta":{"stop_reason":"`...)
-	b = append(b, stopReason(c)...)
+	b = append(b, a.stopReason()...)
 	b = append(b, `","stop_sequence":null}`...)
 	if a.withUsage {
 		b = append(b, `,"usage":`...)

@@ -160,7 +160,7 @@ func (x *exchange) bedrock() {
 		}
 	}
 	stream := op == "converse-stream"
-	a.d = m.draw()
+	a.d = m.draw(p)
 	if f := pickFailure(p.Failures, a.d.fail); f != nil {
 		if !stream || f.AfterChunks == 0 {
 			x.bedrockFail(&bedrockError{status: f.Status, retryAfter: f.RetryAfter})
@@ -170,6 +170,10 @@ func (x *exchange) bedrock() {
 	}
 	if x.hangHeaders(p, a.d) {
 		return
+	}
+	if a.d.shape.on() {
+		in.shape = a.d.shape
+		a.choice = buildChoices(&p.Profile, in)[0]
 	}
 	if stream {
 		x.converseStream(a)

@@ -180,7 +180,7 @@ func retryInfo(d time.Duration) []byte {
 
 // geminiStart is start with Google's error answers.
 func (x *exchange) geminiStart(m *model, p *compiled, stream bool) (d draws, fail *Failure, ok bool) {
-	d = m.draw()
+	d = m.draw(p)
 	if f := pickFailure(p.Failures, d.fail); f != nil {
 		if !stream || f.AfterChunks == 0 {
 			x.geminiInjected(f)
@@ -402,6 +402,10 @@ func (x *exchange) generateContent(name string, body []byte, stream bool) {
 	var ok bool
 	if a.d, a.fail, ok = x.geminiStart(m, p, stream); !ok {
 		return
+	}
+	if a.d.shape.on() {
+		in.shape = a.d.shape
+		a.choices = buildChoices(&p.Profile, in)
 	}
 	if stream {
 		x.geminiStream(a)
@@ -758,7 +762,7 @@ func (x *exchange) embedContent(name string, body []byte, batch bool) {
 	if !x.geminiAdmit(p, total) {
 		return
 	}
-	d := m.draw()
+	d := m.draw(nil)
 	if f := pickFailure(p.Failures, d.fail); f != nil {
 		x.geminiInjected(f)
 		return

@@ -268,3 +268,34 @@ func argFragments(args string) []string {
 	}
 	return splitN(args, n)
 }
+
+// breakJSON cuts a JSON document before its closing characters (the last
+// brace, bracket or quote, and more while what is left still parses), as a
+// model that lost track of the format would end it.
+func breakJSON(doc []byte) []byte {
+	for len(doc) > 0 {
+		doc = doc[:len(doc)-1]
+		if !json.Valid(doc) {
+			break
+		}
+	}
+	return doc
+}
+
+// splitWords cuts text into word tokens as the generator makes them: the
+// first word, then each following word with the white space before it.
+func splitWords(text string) []string {
+	var out []string
+	start := 0
+	for i := 1; i < len(text); i++ {
+		if isSpace(text[i]) && !isSpace(text[i-1]) {
+			out = append(out, text[start:i])
+			start = i
+		}
+	}
+	return append(out, text[start:])
+}
+
+// isSpace reports ASCII white space; bytes of multi-byte UTF-8 runes never
+// are.
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }

@@ -56,6 +56,7 @@ type compiled struct {
 	Profile
 	next        *compiled
 	fingerprint string
+	refusal     []string // RefusalText (or the default) as word tokens
 }
 
 // model is one simulated model and its mutable state.
@@ -97,6 +98,13 @@ func New(cfg Config, log *slog.Logger) *Server {
 func compile(name string, p Profile) *compiled {
 	c := &compiled{Profile: p}
 	c.fingerprint = string(appendHex([]byte("fp_"), fnv64s(0, name), 10))
+	if p.RefusalRate > 0 {
+		text := p.RefusalText
+		if text == "" {
+			text = DefaultRefusalText
+		}
+		c.refusal = splitWords(text)
+	}
 	if p.Switch != nil {
 		c.next = compile(name+"/switch", *p.Switch)
 		c.next.fingerprint = c.fingerprint[:len(c.fingerprint)-2] + c.next.fingerprint[len(c.next.fingerprint)-2:]
@@ -155,14 +163,60 @@ func (r *rngState) next() uint64 {
 type draws struct {
 	fail, cut, hang float64
 	jitter          uint64
+	shape           shape
+}
+
+// shape is what the behaviour knobs (output_tokens_jitter, refusal_rate,
+// invalid_json_rate) drew for one request. Its zero value changes nothing.
+type shape struct {
+	lenJitter int      // OutputTokensJitter in force
+	lenSeed   uint64   // the per-choice length offsets derive from it
+	refusal   []string // the refusal's word tokens when the model refuses
+	badJSON   bool     // a JSON answer is to be broken
+}
+
+// on reports whether the shape changes the answer's plan.
+func (sh *shape) on() bool { return sh.lenJitter > 0 || sh.refusal != nil || sh.badJSON }
+
+// length is choice c's content token count for a profile of n tokens.
+func (sh *shape) length(n, c int) int {
+	if sh.lenJitter <= 0 {
+		return n
+	}
+	span := uint64(2*sh.lenJitter + 1)
+	k := n + int(mix(sh.lenSeed+uint64(c)*0x632be59bd9b4e019)%span) - sh.lenJitter
+	switch {
+	case k >= 1:
+		return k
+	case n > 0:
+		return 1 // a model that answers keeps answering something
+	}
+	return 0
 }
 
 func unit(x uint64) float64 { return float64(x>>11) / (1 << 53) }
 
-func (m *model) draw() draws {
+// draw takes a request's random numbers from the model's generator. The
+// failure, cut, hang and latency draws always come first, in that order;
+// each behaviour knob set in p adds one draw after them, so profiles
+// without the knobs see the sequence they always saw. A nil p (embeddings)
+// draws no knobs.
+func (m *model) draw(p *compiled) draws {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	d := draws{fail: unit(m.rng.next()), cut: unit(m.rng.next()), hang: unit(m.rng.next()), jitter: m.rng.next()}
-	m.mu.Unlock()
+	if p == nil {
+		return d
+	}
+	if p.OutputTokensJitter > 0 {
+		d.shape.lenJitter, d.shape.lenSeed = p.OutputTokensJitter, m.rng.next()
+	}
+	if p.RefusalRate > 0 && unit(m.rng.next()) < p.RefusalRate {
+		d.shape.refusal = p.refusal
+	}
+	if p.InvalidJSONRate > 0 && unit(m.rng.next()) < p.InvalidJSONRate {
+		d.shape.badJSON = true
+	}
 	return d
 }
 
@@ -466,7 +520,7 @@ func (x *exchange) injected(f *Failure) {
 // come. ok is false when the request was answered (or left hanging); fail is
 // the failure to deliver inside the stream, if any.
 func (x *exchange) start(m *model, p *compiled, stream bool) (d draws, fail *Failure, ok bool) {
-	d = m.draw()
+	d = m.draw(p)
 	if f := pickFailure(p.Failures, d.fail); f != nil {
 		if !stream || f.AfterChunks == 0 {
 			x.injected(f)

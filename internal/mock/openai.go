@@ -35,8 +35,11 @@ type chatAnswer struct {
 	prompt    tokens
 	withUsage bool // send usage
 	nullUsage bool // stream chunks carry "usage":null (include_usage)
-	d         draws
-	fail      *Failure // in-stream failure, if any
+	// structured is set for response_format json_schema, whose refusals
+	// OpenAI reports in the refusal field rather than the content.
+	structured bool
+	d          draws
+	fail       *Failure // in-stream failure, if any
 }
 
 func (a *chatAnswer) output() (completion, reasoning int) {
@@ -111,6 +114,13 @@ func (x *exchange) chat(body []byte) {
 	if a.d, a.fail, ok = x.start(m, p, stream); !ok {
 		return
 	}
+	if a.d.shape.on() {
+		// Planned again with what the behaviour knobs drew; the rate
+		// limit above admitted the plan without them.
+		in.shape = a.d.shape
+		a.choices = buildChoices(&p.Profile, in)
+	}
+	a.structured = in.format == "json_schema"
 	if stream {
 		x.chatStream(a)
 	} else {
@@ -164,7 +174,8 @@ func (x *exchange) chatResponse(a *chatAnswer) {
 		b = append(b, `{"index":`...)
 		b = strconv.AppendInt(b, int64(i), 10)
 		b = append(b, `,"message":{"role":"assistant","content":`...)
-		if c.tool {
+		inRefusal := c.refusal && a.structured
+		if c.tool || inRefusal {
 			b = append(b, "null"...)
 		} else {
 			b = append(b, '"')
@@ -185,7 +196,13 @@ func (x *exchange) chatResponse(a *chatAnswer) {
 			b = appendJSONText(b, c)
 			b = append(b, `"}}]`...)
 		}
-		b = append(b, `,"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"`...)
+		if inRefusal {
+			b = append(b, `,"refusal":"`...)
+			b = appendJSONText(b, c)
+			b = append(b, `","annotations":[]},"logprobs":null,"finish_reason":"`...)
+		} else {
+			b = append(b, `,"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"`...)
+		}
 		b = append(b, finishReason(c)...)
 		b = append(b, `"}`...)
 	}
@@ -320,6 +337,8 @@ func (x *exchange) chatStream(a *chatAnswer) {
 			b = append(b, `","type":"function","function":{"name":`...)
 			b = jsonenc.AppendString(b, cp.toolName)
 			b = append(b, `,"arguments":""}}],"refusal":null`...)
+		} else if cp.refusal && a.structured {
+			b = append(b, `"role":"assistant","content":null,"refusal":""`...)
 		} else {
 			b = append(b, `"role":"assistant","content":"","refusal":null`...)
 		}
@@ -355,6 +374,9 @@ func (x *exchange) chatStream(a *chatAnswer) {
 				b = append(b, `"tool_calls":[{"index":0,"function":{"arguments":`...)
 				b = cp.unit(b, i-r)
 				b = append(b, "}}]"...)
+			case cp.refusal && a.structured:
+				b = append(b, `"refusal":`...)
+				b = cp.unit(b, i-r)
 			default:
 				b = append(b, `"content":`...)
 				b = cp.unit(b, i-r)
@@ -458,7 +480,7 @@ func (x *exchange) embeddings(body []byte) {
 	if !x.admit(p, total) {
 		return
 	}
-	d := m.draw()
+	d := m.draw(nil)
 	if f := pickFailure(p.Failures, d.fail); f != nil {
 		x.injected(f)
 		return

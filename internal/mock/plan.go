@@ -19,6 +19,7 @@ type choicePlan struct {
 	frags     []string // content pieces (JSON modes, tool arguments); nil for generated words
 	units     int      // content units after truncation: words, pieces or argument fragments
 	tool      bool
+	refusal   bool // the content is the profile's refusal text
 	toolID    string
 	toolName  string
 	truncated bool
@@ -58,6 +59,7 @@ type planInput struct {
 	format    string // "", "json_object" or "json_schema"
 	schema    []byte
 	anthropic bool
+	shape     shape // the behaviour knobs' draws; zero before the draw
 }
 
 // tokens are the prompt figures reported.
@@ -81,6 +83,11 @@ func buildChoices(p *Profile, in planInput) []choicePlan {
 	out := make([]choicePlan, in.choices)
 	var sch *schema
 	callTool := in.tools.call && (p.ToolCalls || in.tools.forced)
+	// A refusal replaces every answer but a call the request forces.
+	refuse := in.shape.refusal != nil && !(in.tools.call && in.tools.forced)
+	if refuse {
+		callTool = false
+	}
 	if callTool {
 		sch = parseSchema(in.tools.params)
 	} else if in.format == "json_schema" {
@@ -89,8 +96,11 @@ func buildChoices(p *Profile, in planInput) []choicePlan {
 	for c := range out {
 		cp := &out[c]
 		cp.seed = mix(in.seed + uint64(c)*0x632be59bd9b4e019)
-		planned := p.OutputTokens
+		planned := in.shape.length(p.OutputTokens, c)
 		switch {
+		case refuse:
+			cp.refusal, cp.frags = true, in.shape.refusal
+			planned = len(cp.frags)
 		case callTool:
 			cp.tool, cp.toolName = true, in.tools.name
 			var args []byte
@@ -112,6 +122,9 @@ func buildChoices(p *Profile, in planInput) []choicePlan {
 			k := max(planned, 1)
 			doc := append([]byte(`{"answer":"`), appendWords(nil, cp.seed, max(k-2, 1))...)
 			doc = append(doc, `"}`...)
+			if in.shape.badJSON {
+				doc = breakJSON(doc)
+			}
 			cp.frags = splitN(string(doc), k)
 			planned = len(cp.frags)
 		case in.format == "json_schema":
@@ -120,6 +133,9 @@ func buildChoices(p *Profile, in planInput) []choicePlan {
 				doc = []byte("{}")
 			} else {
 				doc = exampleValue(nil, sch, cp.seed, true, 0)
+			}
+			if in.shape.badJSON {
+				doc = breakJSON(doc)
 			}
 			cp.frags = splitN(string(doc), max(planned, 1))
 			planned = len(cp.frags)

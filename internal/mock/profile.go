@@ -43,6 +43,10 @@ const (
 	TypeEmbedding = "embedding"
 )
 
+// DefaultRefusalText is what a refusing model says when its profile sets no
+// RefusalText.
+const DefaultRefusalText = "I'm sorry, but I can't help with that."
+
 // Profile is how one simulated model behaves. Every field's zero value is
 // the default noted beside it. Durations are Go duration strings in YAML
 // ("250ms").
@@ -111,6 +115,33 @@ type Profile struct {
 	// model; beyond them the answer is a 429 with the provider's headers.
 	RPM int `yaml:"rpm"`
 	TPM int `yaml:"tpm"`
+
+	// OutputTokensJitter spreads each choice's content token count: it is
+	// OutputTokens plus a uniform integer in [-j, +j], at least 1 when
+	// OutputTokens is above 0 (default 0: exactly OutputTokens). Drawn per
+	// request from the model's seeded generator, not from the request, so
+	// identical requests get different lengths while a seed still repeats
+	// the sequence. Tool-call arguments keep their length; JSON answers are
+	// cut into the jittered number of pieces.
+	OutputTokensJitter int `yaml:"output_tokens_jitter"`
+	// RefusalRate is the probability, 0 to 1, that the model refuses a
+	// request (default 0): every choice's content becomes RefusalText, and
+	// no tool is called unless the request forces a call, which is then
+	// answered normally. OpenAI structured outputs (response_format
+	// json_schema) carry it in message.refusal / delta.refusal instead.
+	RefusalRate float64 `yaml:"refusal_rate"`
+	// RefusalText is what a refusing model says (default
+	// DefaultRefusalText), split into word tokens like generated text.
+	RefusalText string `yaml:"refusal_text"`
+	// RefusalStopReason ends refusals on the Anthropic Messages API with
+	// stop_reason "refusal", as Claude's streaming classifiers do, instead
+	// of "end_turn" (default false).
+	RefusalStopReason bool `yaml:"refusal_stop_reason"`
+	// InvalidJSONRate is the probability, 0 to 1, that an answer to a
+	// request for JSON (OpenAI json_object or json_schema, Gemini's JSON
+	// modes) is not valid JSON: the document is cut before its closing
+	// characters (default 0).
+	InvalidJSONRate float64 `yaml:"invalid_json_rate"`
 
 	// ToolCalls makes the model answer a request that carries tools (and a
 	// tool_choice other than none) with a call to the first tool, or to the
@@ -301,7 +332,7 @@ func (p *Profile) validate(key string) error {
 	}{{"output_tokens", p.OutputTokens}, {"reasoning_tokens", p.ReasoningTokens}, {"input_tokens", p.InputTokens},
 		{"cache_read_tokens", p.CacheReadTokens}, {"cache_write_tokens", p.CacheWriteTokens},
 		{"cache_write_1h_tokens", p.CacheWrite1hTokens}, {"cut_after", p.CutAfter}, {"rpm", p.RPM}, {"tpm", p.TPM},
-		{"dimensions", p.Dimensions}}
+		{"dimensions", p.Dimensions}, {"output_tokens_jitter", p.OutputTokensJitter}}
 	for _, n := range ints {
 		if n.v < 0 {
 			return fmt.Errorf("%s.%s: %d is negative", key, n.name, n.v)
@@ -327,6 +358,12 @@ func (p *Profile) validate(key string) error {
 		return err
 	}
 	if err := checkRate(key+".hang_rate", p.HangRate); err != nil {
+		return err
+	}
+	if err := checkRate(key+".refusal_rate", p.RefusalRate); err != nil {
+		return err
+	}
+	if err := checkRate(key+".invalid_json_rate", p.InvalidJSONRate); err != nil {
 		return err
 	}
 	sum := 0.0
