@@ -19,8 +19,10 @@ import (
 const MaxContent = 1 << 20
 
 // PrefixBytes is the content kept when the request did not ask for JSON:
-// the refusal heuristic reads only the answer's start.
-const PrefixBytes = 512
+// the refusal heuristic reads only the answer's first 200 bytes (after
+// leading white space), and this much lives inside the call, allocation
+// free.
+const PrefixBytes = 256
 
 // JSONMode is what a request asked the answer's format to be.
 type JSONMode uint8

@@ -80,6 +80,27 @@ func normalise(s []byte, out *[refusalWindow + utf8.UTFMax]byte) int {
 	}
 	n, space := 0, false
 	for i := 0; i < len(s) && i < refusalWindow && n <= refusalWindow; {
+		if c := s[i]; c < utf8.RuneSelf {
+			// ASCII, most answers: no rune decoding.
+			i++
+			switch {
+			case 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '\'':
+				out[n] = c
+				n++
+				space = false
+			case 'A' <= c && c <= 'Z':
+				out[n] = c + ('a' - 'A')
+				n++
+				space = false
+			default:
+				if !space && n > 0 {
+					out[n] = ' '
+					n++
+				}
+				space = true
+			}
+			continue
+		}
 		r, size := utf8.DecodeRune(s[i:])
 		i += size
 		switch {

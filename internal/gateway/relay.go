@@ -566,8 +566,8 @@ func (c *call) finish() {
 // caller got (internal/behaviour).
 func (c *call) judge() {
 	rec := c.rec
-	if !c.upstreamOK || c.endpoint == record.EndpointEmbeddings {
-		return
+	if !c.upstreamOK || c.endpoint == record.EndpointEmbeddings || behaviour.ToolFinish(rec.FinishReason) {
+		return // no answer, or a tool call: neither refusal nor JSON
 	}
 	var a behaviour.Answer
 	switch {
