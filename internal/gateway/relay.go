@@ -15,6 +15,7 @@ import (
 	"github.com/buger/jsonparser"
 
 	"github.com/weirhq/weir/internal/apierror"
+	"github.com/weirhq/weir/internal/behaviour"
 	"github.com/weirhq/weir/internal/measure"
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/provider"
@@ -60,6 +61,22 @@ type call struct {
 	// extraCost is what attempts other than the one that answered were
 	// billed (a hedge's loser that answered too).
 	extraCost pricing.Money
+	// jsonMode is the answer format the request asked for. answer keeps
+	// a stream's completion content (no reasoning), capped at what the
+	// checks need; answerBody is a non-streamed answer; refused says a
+	// stream carried a delta.refusal. finish decides the record's refusal
+	// and json_valid from them (judge); jsonValid backs rec.JSONValid.
+	jsonMode   behaviour.JSONMode
+	answer     behaviour.Text
+	answerBody []byte
+	refused    bool
+	jsonValid  bool
+}
+
+// setJSONMode sets the answer format the call's request asks for.
+func (c *call) setJSONMode(m behaviour.JSONMode) {
+	c.jsonMode = m
+	c.answer.Limit = m.Limit()
 }
 
 // renderPrompt renders the prompt a call names, if any, for a target.
@@ -77,6 +94,8 @@ func (c *call) renderPrompt(body []byte, provider, model string) ([]byte, error)
 	}
 	if info.Name != "" {
 		c.rec.Prompt, c.rec.PromptVersion, c.rec.PromptVariant = info.Name, info.Version, info.Variant
+		// The prompt may have set the response format.
+		c.setJSONMode(behaviour.RequestMode(out, c.endpoint == record.EndpointMessages))
 	}
 	return out, nil
 }
@@ -122,6 +141,23 @@ type envelope struct {
 	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
+	// The answer format asked for: response_format (chat completions),
+	// output_config.format or the beta output_format (messages). Raw, so
+	// that an odd value is the provider's to reject, not the envelope's.
+	ResponseFormat json.RawMessage `json:"response_format"`
+	OutputConfig   json.RawMessage `json:"output_config"`
+	OutputFormat   json.RawMessage `json:"output_format"`
+}
+
+// jsonMode is the answer format env asks for on endpoint.
+func (env *envelope) jsonMode(endpoint string) behaviour.JSONMode {
+	switch endpoint {
+	case record.EndpointChatCompletions:
+		return behaviour.OpenAIMode(env.ResponseFormat)
+	case record.EndpointMessages:
+		return behaviour.AnthropicMode(env.OutputConfig, env.OutputFormat)
+	}
+	return behaviour.JSONNone
 }
 
 func parseEnvelope(body []byte) (envelope, error) {
@@ -176,6 +212,7 @@ func (c *call) run() error {
 	stream := env.Stream && c.endpoint != record.EndpointEmbeddings
 	c.rec.RequestedModel = env.Model
 	c.rec.Stream = stream
+	c.setJSONMode(env.jsonMode(c.endpoint))
 	if rt := g.opt.Router.Route(env.Model); rt != nil {
 		return c.serveRoute(rt, env, id, stream)
 	}
@@ -319,6 +356,7 @@ func (c *call) relayBody(resp *provider.Response) error {
 	c.rec.ServiceTier = resp.ServiceTier
 	c.usage, c.hasUsage = resp.Usage, resp.HasUsage
 	c.addText(resp.Text)
+	c.answerBody = resp.Body
 	c.keepResponse(resp.Body)
 	if _, err := c.w.Write(resp.Body); err != nil {
 		return apierror.Wrap(apierror.ClientClosed, err, "the caller went away before the response was written")
@@ -385,6 +423,12 @@ func (c *call) relayStream(resp *provider.Response, pre []provider.Event, idle f
 			streamErr = ev.Err
 		}
 		c.addText(ev.Text)
+		if ev.Completion {
+			c.answer.Add(ev.Text)
+			if !c.refused && c.endpoint == record.EndpointChatCompletions && behaviour.ChunkRefusal(ev.Data) {
+				c.refused = true
+			}
+		}
 		if ev.Drop || len(ev.Data) == 0 {
 			continue
 		}
@@ -503,6 +547,7 @@ func (c *call) finish() {
 	if len(c.transcript) > 0 {
 		rec.Response = string(c.transcript)
 	}
+	c.judge()
 	if err := c.g.opt.Recorder.Finish(rec); err != nil {
 		c.g.log.Error("journal finish", "id", rec.ID, "err", err)
 	}
@@ -514,6 +559,44 @@ func (c *call) finish() {
 			"status", rec.Status, "error_kind", rec.ErrorKind, "stream", rec.Stream, "e2e_ms", rec.E2EMs,
 			"overhead_ms", rec.OverheadMs, "input_tokens", rec.Usage.InputTokens, "output_tokens", rec.Usage.OutputTokens,
 			"use_case", rec.UseCase)
+	}
+}
+
+// judge decides the record's refusal and json_valid from the answer the
+// caller got (internal/behaviour).
+func (c *call) judge() {
+	rec := c.rec
+	if !c.upstreamOK || c.endpoint == record.EndpointEmbeddings || behaviour.ToolFinish(rec.FinishReason) {
+		return // no answer, or a tool call: neither refusal nor JSON
+	}
+	var a behaviour.Answer
+	switch {
+	case rec.Stream:
+		a.Refused = c.refused
+	case c.answerBody != nil:
+		var err error
+		if c.endpoint == record.EndpointMessages {
+			a, err = behaviour.AnthropicAnswer(c.answerBody, &c.answer)
+		} else {
+			a, err = behaviour.OpenAIAnswer(c.answerBody, &c.answer)
+		}
+		if err != nil {
+			c.g.log.Debug("read answer", "id", rec.ID, "err", err)
+			return
+		}
+	default:
+		return
+	}
+	a.Refused = a.Refused || behaviour.RefusalFinish(rec.FinishReason) ||
+		// The Anthropic adapter reports stop_reason "refusal" as
+		// content_filter on the OpenAI surface, and nothing else.
+		rec.FinishReason == "content_filter" && c.target != nil && c.target.Upstream.Type == "anthropic"
+	a.ToolCall = a.ToolCall || behaviour.ToolFinish(rec.FinishReason)
+	v := behaviour.Judge(a, &c.answer, c.jsonMode, rec.ErrorKind != "")
+	rec.Refusal = v.Refusal
+	if v.JSONChecked {
+		c.jsonValid = v.JSONValid
+		rec.JSONValid = &c.jsonValid
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/buger/jsonparser"
 
 	"github.com/weirhq/weir/internal/apierror"
+	"github.com/weirhq/weir/internal/behaviour"
 	"github.com/weirhq/weir/internal/provider"
 	"github.com/weirhq/weir/internal/record"
 	"github.com/weirhq/weir/internal/resilience"
@@ -278,6 +279,10 @@ func (c *call) targetBody(t *RouteTarget, env envelope, forceUsage bool) ([]byte
 		}
 		if body, err = jsonparser.Set(body, f.Value, f.Name); err != nil {
 			return nil, apierror.Wrap(apierror.InvalidRequest, err, "the request body must be a JSON object")
+		}
+		switch f.Name {
+		case "response_format", "output_config", "output_format":
+			c.setJSONMode(behaviour.RequestMode(body, c.endpoint == record.EndpointMessages))
 		}
 	}
 	return body, nil

@@ -54,6 +54,18 @@ type Record struct {
 	ErrorKind    string `json:"error_kind,omitempty"`
 	ErrorMessage string `json:"error_message,omitempty"`
 	FinishReason string `json:"finish_reason,omitempty"`
+	// Refusal says the model refused: the provider reported it (OpenAI
+	// message.refusal or a streamed delta.refusal, Anthropic stop_reason
+	// "refusal") or the answer's start matched Weir's refusal heuristic
+	// (internal/behaviour.IsRefusal). Never set for a tool-call answer or
+	// an empty one.
+	Refusal bool `json:"refusal,omitempty"`
+	// JSONValid is set only when the request asked for JSON (OpenAI
+	// response_format json_object or json_schema, Anthropic structured
+	// outputs): whether the answer's content, trimmed, is valid JSON (an
+	// object for json_object). Null when the call failed, the answer was
+	// a tool call or a refusal, or its content exceeded 1 MiB.
+	JSONValid *bool `json:"json_valid,omitempty"`
 	// ServiceTier is the tier the provider says served the call (default,
 	// flex, priority; Anthropic standard, priority, batch).
 	ServiceTier string `json:"service_tier,omitempty"`
