@@ -3,8 +3,10 @@
 // models) wire formats, with a timing and failure profile per model. It
 // backs `weir mock`, `weir demo`, the end-to-end tests that drive the
 // gateway with the official SDKs, and the load benchmarks. Output is
-// deterministic for a given seed and request, and the usage it reports
-// always matches the chunks it sent (docs/simulator.md has the rules).
+// deterministic for a given seed and request (for a given seed and request
+// order when a profile sets the behaviour knobs: length jitter, refusals,
+// broken JSON), and the usage it reports always matches the chunks it sent
+// (docs/simulator.md has the rules).
 // Only cmd/weir and tests import it; it imports nothing of Weir's but sse
 // in tests.
 package mock
