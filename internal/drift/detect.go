@@ -3,6 +3,7 @@ package drift
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -167,7 +168,7 @@ type Change struct {
 	FirstSeen time.Time `json:"first_seen"`
 	Share     float64   `json:"share"`
 	// Near says it first appeared close to the change point (within a
-	// tenth of the calls after it, at least 5 calls).
+	// quarter of the calls after it, at least 25 calls).
 	Near bool `json:"near"`
 }
 
@@ -417,59 +418,82 @@ func quantile(sorted []float64, q float64) float64 {
 }
 
 // changePoint estimates where a drifted series changed: series is the
-// baseline and the recent window (which starts at recentFrom); the
-// estimate is the index, at most 1,000 points before the recent window,
-// maximising |Σᵢ<ₜ (xᵢ - x̄)| of the signal's values (continuous: on a log
-// scale; rates: 0/1; categories: the category that moved most).
+// baseline and the recent window (which starts at recentFrom). It runs
+// Page's one-sided CUSUM in the direction of the change from 200 points
+// before the recent window, against the baseline's mean μ₀ with the
+// reference value k half the shift seen (below):
+// Sᵢ = max(0, Sᵢ₋₁ ± (xᵢ - μ₀) - k); the change point is the first point
+// after the last time S stood at zero before its peak (Montgomery's N⁺
+// counter). Continuous values are on a log scale, rates 0/1, categories
+// through the one that moved most.
 func changePoint(s *signal, series []point, recentFrom int, f Finding) int {
-	lo := max(0, recentFrom-1000)
-	xs := make([]float64, len(series)-lo)
 	var top string
+	dir := 1.0
 	if s.kind == categorical {
 		best := -1.0
-		for k, n := range f.Recent.Categories {
-			d := math.Abs(float64(n)/float64(f.Recent.Calls) - float64(f.Baseline.Categories[k])/float64(max(f.Baseline.Calls, 1)))
-			if d > best || d == best && k < top {
-				best, top = d, k
+		for _, k := range slices.Sorted(maps.Keys(f.Recent.Categories)) {
+			d := float64(f.Recent.Categories[k])/float64(max(f.Recent.Calls, 1)) - float64(f.Baseline.Categories[k])/float64(max(f.Baseline.Calls, 1))
+			if math.Abs(d) > best {
+				best, top, dir = math.Abs(d), k, math.Copysign(1, d)
 			}
 		}
-		for k, n := range f.Baseline.Categories {
+		for _, k := range slices.Sorted(maps.Keys(f.Baseline.Categories)) {
 			if _, ok := f.Recent.Categories[k]; !ok {
-				if d := float64(n) / float64(max(f.Baseline.Calls, 1)); d > best {
-					best, top = d, k
+				if d := float64(f.Baseline.Categories[k]) / float64(max(f.Baseline.Calls, 1)); d > best {
+					best, top, dir = d, k, -1
 				}
 			}
 		}
 	}
-	var mean float64
-	for i, p := range series[lo:] {
+	x := func(p point) float64 {
 		switch s.kind {
 		case continuous:
-			xs[i] = math.Log1p(math.Max(p.v, 0))
-		case rate:
-			xs[i] = p.v
+			return math.Log1p(math.Max(p.v, 0))
 		case categorical:
 			if p.cat == top {
-				xs[i] = 1
+				return 1
 			}
+			return 0
 		}
-		mean += xs[i]
+		return p.v
 	}
-	mean /= float64(len(xs))
+	mean := func(ps []point) float64 {
+		var sum float64
+		for _, p := range ps {
+			sum += x(p)
+		}
+		return sum / float64(max(len(ps), 1))
+	}
+	// A continuous shift is estimated from the newest 50 points (the
+	// recent window may still be mostly the old behaviour); a rate's from
+	// the whole window, as 50 points hold too few events.
+	mu0, mu1 := mean(series[:recentFrom]), mean(series[recentFrom:])
+	if s.kind == continuous {
+		mu1 = mean(series[max(recentFrom, len(series)-50):])
+	}
+	if s.kind != categorical && mu1 < mu0 {
+		dir = -1
+	}
+	k := math.Abs(mu1-mu0) / 2
+	lo := max(0, recentFrom-200)
 	var sum, peak float64
-	at := recentFrom - lo
-	for i, x := range xs {
-		if a := math.Abs(sum); a > peak {
-			peak, at = a, i
+	zero, at := lo, recentFrom
+	for i := lo; i < len(series); i++ {
+		sum = math.Max(0, sum+dir*(x(series[i])-mu0)-k)
+		if sum == 0 {
+			zero = i + 1
 		}
-		sum += x - mean
+		if sum > peak {
+			peak, at = sum, zero
+		}
 	}
-	return lo + at
+	return min(at, len(series)-1)
 }
 
 // changes lists what is new from around the change point (call cp) on
 // against the calls before it (from baseFrom), nearest to the change
-// point first. Near is within a tenth of the calls after it (at least 5).
+// point first. Near is within a quarter of the calls after it (at least
+// 25): the change point of a change found early is known to tens of calls.
 func changes(calls []store.CallSignal, baseFrom, cp int) []Change {
 	attrs := []struct {
 		kind  string
@@ -495,7 +519,7 @@ func changes(calls []store.CallSignal, baseFrom, cp int) []Change {
 		{"route", func(c *store.CallSignal) string { return c.Route }},
 	}
 	after := len(calls) - cp
-	near := max(after/10, 5)
+	near := max(after/4, 25)
 	priorTo := max(baseFrom, cp-near)
 	out := []Change{}
 	for _, a := range attrs {
