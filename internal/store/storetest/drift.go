@@ -30,6 +30,8 @@ func testCallSignals(t *testing.T, s Store) {
 	full.ResponseModel, full.SystemFingerprint, full.FinishReason = "gpt-4o-2024-11-20", "fp_9", "stop"
 	full.Usage = usage.Usage{InputTokens: 10, OutputTokens: 77, ReasoningTokens: 12}
 	full.TTFTMs, full.OTPS, full.CostUSD = &ttft, &otps, &cost
+	valid := false
+	full.Refusal, full.JSONValid = true, &valid
 	failed := call("c3", 3*time.Minute, "triage", "gpt-4o")
 	failed.Status, failed.ErrorKind = 429, "rate_limited"
 	broken := call("c4", 4*time.Minute, "triage", "gpt-4o")
@@ -61,10 +63,10 @@ func testCallSignals(t *testing.T, s Store) {
 	if c.Route != "smart" || c.Prompt != "triage-prompt" || c.PromptVersion != 3 || c.PromptVariant != "short" || c.UseCaseVersion != "v7" ||
 		c.ResponseModel != "gpt-4o-2024-11-20" || c.SystemFingerprint != "fp_9" || c.FinishReason != "stop" ||
 		c.OutputTokens != 77 || c.ReasoningTokens != 12 || c.TTFTMs == nil || *c.TTFTMs != ttft || c.OTPS == nil || *c.OTPS != otps ||
-		c.CostUSD == nil || *c.CostUSD != 0.0012 || !c.ReceivedAt.Equal(base.Add(2*time.Minute)) || c.Refusal || c.JSONValid != nil {
+		c.CostUSD == nil || *c.CostUSD != 0.0012 || !c.ReceivedAt.Equal(base.Add(2*time.Minute)) || !c.Refusal || c.JSONValid == nil || *c.JSONValid {
 		t.Errorf("full call read as %+v", c)
 	}
-	if g := got[3]; g.TTFTMs != nil || g.OTPS != nil || g.CostUSD != nil || g.OutputTokens != 0 {
+	if g := got[3]; g.TTFTMs != nil || g.OTPS != nil || g.CostUSD != nil || g.OutputTokens != 0 || g.Refusal || g.JSONValid != nil {
 		t.Errorf("bare call read as %+v", g)
 	}
 	// Range and limit: the newest within [From, To).
