@@ -39,7 +39,7 @@ type Config struct {
 
 // DefaultConfig is the detection design of docs/drift.md.
 func DefaultConfig() Config {
-	return Config{Alpha: 0.001, RecentCalls: []int{200, 2000}, BaselineCalls: 5000, MinBaseline: 200, MinRecent: 50,
+	return Config{Alpha: 0.0001, RecentCalls: []int{200, 2000}, BaselineCalls: 5000, MinBaseline: 200, MinRecent: 50,
 		MinD: 0.15, MinV: 0.1, MinH: 0.2, MinRateDiff: 0.01}
 }
 
