@@ -680,8 +680,11 @@ func (d *Dashboard) storedDrift(ctx context.Context, id string) (store.DriftEven
 	if t, ok := idTime(id, "dft_"); ok {
 		to = t.Add(time.Minute)
 	}
+	// A first small page: the event is usually among the first read
+	// from its detection time back.
+	size := 50
 	for range driftScanPages {
-		list, err := d.opt.Drift.Events.DriftEvents(ctx, store.DriftEventQuery{To: to, Limit: 1000})
+		list, err := d.opt.Drift.Events.DriftEvents(ctx, store.DriftEventQuery{To: to, Limit: size})
 		if err != nil {
 			return store.DriftEvent{}, fmt.Errorf("drift events: %w", err)
 		}
@@ -690,7 +693,7 @@ func (d *Dashboard) storedDrift(ctx context.Context, id string) (store.DriftEven
 				return e, nil
 			}
 		}
-		if len(list) < 1000 {
+		if len(list) < size {
 			break
 		}
 		last := list[len(list)-1].StartedAt
@@ -705,7 +708,7 @@ func (d *Dashboard) storedDrift(ctx context.Context, id string) (store.DriftEven
 				return e, nil
 			}
 		}
-		to = last
+		to, size = last, 1000
 	}
 	return store.DriftEvent{}, store.ErrNotFound
 }

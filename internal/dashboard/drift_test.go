@@ -523,3 +523,33 @@ func FuzzParseDriftFilter(f *testing.F) {
 		}
 	})
 }
+
+// TestStoredDriftScan finds events by id past the first page read:
+// among many starting at the same instant, and older than a page.
+func TestStoredDriftScan(t *testing.T) {
+	e := newDriftEnv(t, true)
+	ctx := context.Background()
+	save := func(id string, at time.Time) {
+		t.Helper()
+		raw, _ := json.Marshal(drift.Event{Kind: drift.KindBehaviour, Signal: drift.SignalTTFT, Provider: "p", Model: "m", At: at, Summary: "event " + id})
+		if err := e.st.SaveDriftEvent(ctx, store.DriftEvent{ID: id, Signal: drift.SignalTTFT, Provider: "p", Model: "m", StartedAt: at, DetectedAt: at, Event: raw}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tie := now.Add(-time.Hour)
+	for i := range 80 {
+		save(fmt.Sprintf("dft_tie_%03d", i), tie)
+	}
+	save("dft_a_tied", tie) // sorts last among the tied
+	for i := range 80 {
+		save(fmt.Sprintf("dft_old_%03d", i), tie.Add(-time.Duration(i+1)*time.Minute))
+	}
+	save("dft_a_oldest", tie.Add(-24*time.Hour))
+	for _, id := range []string{"dft_a_tied", "dft_a_oldest", "dft_tie_079", "dft_old_040"} {
+		body := e.driftPage(t, "/ui/drift/"+id, http.StatusOK)
+		if !strings.Contains(body, "event "+id) {
+			t.Errorf("%s: the wrong event", id)
+		}
+	}
+	e.driftPage(t, "/ui/drift/dft_a_missing", http.StatusNotFound)
+}
