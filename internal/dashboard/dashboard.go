@@ -76,6 +76,9 @@ type Options struct {
 	// Evaluation feeds the Evaluation pages (evaluation.go); a nil field
 	// leaves its part out with a note.
 	Evaluation EvaluationSources
+	// Drift feeds the Drift pages (drift.go) and the drift section of the
+	// use case page; nil Events hides them.
+	Drift DriftSources
 	// ReportRefresh, when positive, keeps the reports of the defined use
 	// cases over 7 and 30 days warm: RefreshReports recomputes them this
 	// often and the use case page shows the last one (with its time).
@@ -180,6 +183,8 @@ func (d *Dashboard) routes() *http.ServeMux {
 	mux.HandleFunc("GET "+evaluationPath+"/datasets/{name}", d.signedIn(auth.Read, d.evalDataset))
 	mux.HandleFunc("GET "+evaluationPath+"/experiments/{name}", d.signedIn(auth.Read, d.evalExperiment))
 	mux.HandleFunc("GET "+evaluationPath+"/judges/{name}", d.signedIn(auth.Read, d.evalJudge))
+	mux.HandleFunc("GET "+driftPath, d.signedIn(auth.Read, d.driftList))
+	mux.HandleFunc("GET "+driftPath+"/{id}", d.signedIn(auth.Read, d.driftDetail))
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, nil, http.StatusNotFound, "There is no such page.")
 	})

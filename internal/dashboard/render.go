@@ -33,6 +33,7 @@ var nav = []navItem{
 	{"Limits", Prefix + "limits"},
 	{"Settings", Prefix + "settings"},
 	{"Evaluation", Prefix + "evaluation"},
+	{"Drift", Prefix + "drift"},
 	{"Review", Prefix + "review"},
 }
 

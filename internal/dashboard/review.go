@@ -49,8 +49,11 @@ func (d *Dashboard) navFor(v *viewer) []navItem {
 		if v != nil && !v.Role.Can(perm) {
 			continue
 		}
-		if n.Path == evaluationPath && v != nil && v.Team != "" {
-			continue // evaluation spans teams: a team-limited viewer gets 403 there
+		if (n.Path == evaluationPath || n.Path == driftPath) && v != nil && v.Team != "" {
+			continue // evaluation and drift span teams: a team-limited viewer gets 403 there
+		}
+		if n.Path == driftPath && d.opt.Drift.Events == nil {
+			continue
 		}
 		out = append(out, n)
 	}

@@ -157,6 +157,9 @@ type useCaseData struct {
 	// ReportAsOf is when the report shown was made (a kept one), zero
 	// when it was made for this page.
 	ReportAsOf time.Time
+	// Drift is the use case's drift events and its models' identity
+	// changes (nil when not wired, or for a team-limited viewer).
+	Drift *ucDrift
 }
 
 type ucRangeLink struct {
@@ -204,6 +207,7 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 
 	// Spend per day and the versions seen, from the rollups: one query.
 	filter := rollup.Key{UseCase: name, Team: v.Team}
+	var spend chartData
 	if d.opt.Rollups != nil {
 		rows, err := d.opt.Rollups.Rollup(ctx, store.RollupQuery{From: rg.From, To: rg.To, Step: 24 * time.Hour,
 			GroupBy: []string{store.RollupUseCaseVersion}, Filter: filter})
@@ -242,7 +246,7 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 		})
 		data.Versions = ucVersionMarks(data.Def, data.Seen, rg)
 		c.Markers = ucMarkers(data.Versions)
-		data.SpendChart = c.JSON()
+		data.SpendChart, spend = c.JSON(), c
 	} else {
 		data.Notes = append(data.Notes, "Charts need the rollups, which this server does not keep.")
 	}
@@ -273,12 +277,13 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// Latency percentiles, from the rollups' sketches.
+	var latency []store.RollupRow
 	if d.opt.Rollups != nil {
 		rows, err := d.opt.Rollups.Rollup(ctx, store.RollupQuery{From: rg.From, To: rg.To, Step: rg.Step, Filter: filter, Sketches: true})
 		if err != nil {
 			fail("the latency", err)
 		}
-		data.LatencyChart = ucLatencyChart(rows, rg, mk).JSON()
+		latency = rows
 	}
 
 	// Breakdown by model, team and step.
@@ -294,6 +299,33 @@ func (d *Dashboard) useCase(w http.ResponseWriter, r *http.Request) {
 			}
 			*g.out = ucBreakdown(rows, g.dim, name, rg)
 		}
+	}
+
+	// Drift: the use case's events and its models' identity changes,
+	// listed and marked on the spend and latency charts (not on the
+	// report's, which are kept apart). They span teams.
+	chartMk := mk
+	if d.opt.Drift.Events != nil && v.Team == "" {
+		models := map[string]bool{}
+		for _, m := range data.ByModel {
+			models[m.Key] = true
+		}
+		dr, dmk, err := d.useCaseDrift(ctx, name, rg, models)
+		if err != nil {
+			fail("the drift events", err)
+		} else {
+			data.Drift = dr
+		}
+		if len(dmk) > 0 {
+			chartMk = slices.SortedStableFunc(slices.Values(append(slices.Clone(mk), dmk...)), func(a, b chartMarker) int { return cmp.Compare(a.T, b.T) })
+			if data.SpendChart != "" {
+				spend.Markers = chartMk
+				data.SpendChart = spend.JSON()
+			}
+		}
+	}
+	if d.opt.Rollups != nil {
+		data.LatencyChart = ucLatencyChart(latency, rg, chartMk).JSON()
 	}
 
 	// The report: shown with the page when asked for (a browser without

@@ -12,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weirhq/weir/internal/drift"
+	"github.com/weirhq/weir/internal/ids"
 	"github.com/weirhq/weir/internal/pricing"
 	"github.com/weirhq/weir/internal/record"
+	"github.com/weirhq/weir/internal/store"
 	"github.com/weirhq/weir/internal/store/sqlite"
 	"github.com/weirhq/weir/internal/usage"
 	"github.com/weirhq/weir/internal/value"
@@ -87,6 +90,9 @@ func valueBenchStore(b *testing.B) *sqlite.Store {
 				if i%50 == 0 {
 					r.Status, r.ErrorKind = 500, "upstream"
 				}
+				// Four fingerprints per model over the month: three
+				// identity changes each.
+				r.ResponseModel, r.SystemFingerprint = models[i%3]+"-v1", fmt.Sprintf("fp_%d", i/(valueBenchCalls/4))
 				batch = append(batch, r)
 				if len(batch) == cap(batch) {
 					if err := st.WriteRecords(ctx, batch); err != nil {
@@ -96,6 +102,9 @@ func valueBenchStore(b *testing.B) *sqlite.Store {
 				}
 			}
 			if err := st.WriteRecords(ctx, batch); err != nil {
+				return err
+			}
+			if err := seedBenchDrift(ctx, st, models); err != nil {
 				return err
 			}
 			svc.Now = func() time.Time { return now }
@@ -125,13 +134,56 @@ func valueBenchStore(b *testing.B) *sqlite.Store {
 	return st
 }
 
+// valueBenchDriftEvents drift events are seeded over the 30 days, of
+// every use case and model.
+const valueBenchDriftEvents = 1000
+
+// seedBenchDrift stores behaviour drift events as the monitor does.
+func seedBenchDrift(ctx context.Context, st *sqlite.Store, models []string) error {
+	edges := make([]float64, 21)
+	for i := range edges {
+		edges[i] = float64(i * 10)
+	}
+	hist := []int{1, 5, 20, 40, 60, 40, 20, 5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	mean := 45.0
+	for i := range valueBenchDriftEvents {
+		at := now.Add(-time.Duration(valueBenchDriftEvents-i) * 30 * 24 * time.Hour / valueBenchDriftEvents)
+		e := drift.Event{ID: ids.New("dft_", at.Add(time.Hour)), Kind: drift.KindBehaviour, Signal: drift.Signals()[i%5],
+			UseCase: valueBenchUseCases[i%len(valueBenchUseCases)], Provider: "openai", Model: models[i%3], At: at, DetectedAt: at.Add(time.Hour),
+			Summary: "bench drift", Finding: &drift.Finding{Test: drift.TestKS, P: 1e-9, PAdjusted: 1e-8, EffectName: "ks_d", Effect: 0.3, MinEffect: 0.15,
+				Edges: edges, StartedAt: at,
+				Baseline: drift.Window{Calls: 5000, Mean: &mean, Quantiles: &drift.Quantiles{P5: 10, P25: 30, P50: 45, P75: 60, P95: 80}, Histogram: hist},
+				Recent:   drift.Window{Calls: 200, Mean: &mean, Quantiles: &drift.Quantiles{P5: 10, P25: 30, P50: 45, P75: 60, P95: 80}, Histogram: hist},
+				Changes:  []drift.Change{{Kind: "prompt_version", Value: "p@2", FirstSeen: at, Share: 1, Near: true}}}}
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if err := st.SaveDriftEvent(ctx, store.DriftEvent{ID: e.ID, Signal: e.Signal, UseCase: e.UseCase, Provider: e.Provider, Model: e.Model,
+			StartedAt: e.At, DetectedAt: e.DetectedAt, Event: raw}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // benchValuePage renders target; hxTarget, when set, asks for that
 // htmx block (a part the page loads after itself).
 func benchValuePage(b *testing.B, target, session string, hxTarget ...string) {
+	benchValuePageDrift(b, true, target, session, hxTarget...)
+}
+
+// benchValuePageDrift is benchValuePage with the drift sources wired
+// or not.
+func benchValuePageDrift(b *testing.B, withDrift bool, target, session string, hxTarget ...string) {
 	st := valueBenchStore(b)
 	svc := &value.Service{St: st, Now: func() time.Time { return now }}
-	d, err := New(Options{Auth: fakeAuth{valuePeople}, Requests: st, Costs: st, Rollups: st, Now: func() time.Time { return now },
-		Value: ValueSources{UseCases: svc, Reports: st, KPIs: st, KPIDays: st, Forecaster: fakeForecaster{100}, Limits: fakeLimits{}, Alerts: fakeAlerts{}}})
+	opt := Options{Auth: fakeAuth{valuePeople}, Requests: st, Costs: st, Rollups: st, Now: func() time.Time { return now },
+		Value: ValueSources{UseCases: svc, Reports: st, KPIs: st, KPIDays: st, Forecaster: fakeForecaster{100}, Limits: fakeLimits{}, Alerts: fakeAlerts{}}}
+	if withDrift {
+		opt.Drift = DriftSources{Events: st, Identities: st}
+	}
+	d, err := New(opt)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -169,6 +221,10 @@ func BenchmarkPageUseCase(b *testing.B) {
 		b.Run(r, func(b *testing.B) { benchValuePage(b, "/ui/usecases/support-reply?range="+r, "admin-secret") })
 	}
 	b.Run("undefined-30d", func(b *testing.B) { benchValuePage(b, "/ui/usecases/triage?range=30d", "admin-secret") })
+	// What the drift section and markers cost.
+	b.Run("30d-without-drift", func(b *testing.B) {
+		benchValuePageDrift(b, false, "/ui/usecases/support-reply?range=30d", "admin-secret")
+	})
 	// The parts the page loads after itself.
 	for _, r := range useCaseRanges {
 		b.Run(r+"-report", func(b *testing.B) {
@@ -177,6 +233,19 @@ func BenchmarkPageUseCase(b *testing.B) {
 	}
 	b.Run("30d-compare", func(b *testing.B) {
 		benchValuePage(b, "/ui/usecases/support-reply?range=30d&a=1&b=2", "admin-secret", "compare")
+	})
+}
+
+func BenchmarkPageDrift(b *testing.B) {
+	b.Run("list", func(b *testing.B) { benchValuePage(b, "/ui/drift", "admin-secret") })
+	b.Run("use-case", func(b *testing.B) { benchValuePage(b, "/ui/drift?use_case=support-reply&range=30d", "admin-secret") })
+	b.Run("event", func(b *testing.B) {
+		st := valueBenchStore(b)
+		list, err := st.DriftEvents(context.Background(), store.DriftEventQuery{Limit: 1})
+		if err != nil || len(list) != 1 {
+			b.Fatalf("no drift event: %v", err)
+		}
+		benchValuePage(b, "/ui/drift/"+list[0].ID, "admin-secret")
 	})
 }
 
