@@ -450,6 +450,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		// Use case reports follow every run of their range: kept warm.
 		ReportRefresh: reportRefresh,
 		Evaluation:    dashboard.EvaluationSources{Criteria: crit, Datasets: datasets, Experiments: experiments, Judges: judges},
+		Drift:         dashboard.DriftSources{Events: st, Identities: st},
 		SSOLoginPath:  ssoPath, Log: log.With("part", "dashboard")})
 	if err != nil {
 		alerts.Close(ctx)
