@@ -14,14 +14,20 @@ import (
 // without choices is an empty answer, not an error.
 func OpenAIAnswer(body []byte, t *Text) (Answer, error) {
 	var a Answer
-	choice, vt, _, err := jsonparser.Get(body, "choices", "[0]")
-	if errors.Is(err, jsonparser.KeyPathNotFoundError) {
+	// Find choices and its first element without Get's "[0]", which
+	// scans every choice to its end before this scans the first again.
+	choices, vt, _, err := jsonparser.Get(body, "choices")
+	if errors.Is(err, jsonparser.KeyPathNotFoundError) || err == nil && vt != jsonparser.Array {
 		return a, nil
 	}
 	if err != nil {
-		return a, fmt.Errorf("read choices[0]: %w", err)
+		return a, fmt.Errorf("read choices: %w", err)
 	}
-	if vt != jsonparser.Object {
+	choice := choices[skipSpace(choices, 1):]
+	if len(choice) == 0 || choice[0] == ']' {
+		return a, nil
+	}
+	if choice[0] != '{' {
 		return a, errors.New("choices[0] is not an object")
 	}
 	err = jsonparser.ObjectEach(choice, func(k, v []byte, vt jsonparser.ValueType, _ int) error {
