@@ -169,6 +169,13 @@ func (t *Text) addRaw(raw []byte) {
 		t.b = append(t.b, raw...)
 		return
 	}
+	if bytes.Contains(raw, []byte(`\ud`)) || bytes.Contains(raw, []byte(`\uD`)) {
+		// A \uD... escape may be half of a surrogate pair, which
+		// jsonparser and encoding/json decode differently when it is
+		// lone: take encoding/json's reading (U+FFFD), the slow way.
+		t.addSlow(raw)
+		return
+	}
 	// Unescaped text is never longer than its escaped form, so a cut of
 	// room bytes of raw fits; a cut inside an escape (at most 12 bytes:
 	// a surrogate pair) is backed off until it parses.
@@ -193,8 +200,19 @@ func (t *Text) addRaw(raw []byte) {
 			return
 		}
 		if !t.over {
-			break // a malformed escape in a complete string: keep nothing
+			break
 		}
+	}
+}
+
+// addSlow appends the content of the JSON string raw as encoding/json
+// reads it, up to the limit; nothing when raw is not a JSON string's.
+func (t *Text) addSlow(raw []byte) {
+	var str string
+	q := make([]byte, 0, len(raw)+2)
+	q = append(append(append(q, '"'), raw...), '"')
+	if json.Unmarshal(q, &str) == nil {
+		t.Add(str)
 	}
 }
 

@@ -40,15 +40,19 @@ func BenchmarkJudgeOpenAIBodyJSON(b *testing.B) {
 	}
 }
 
+// BenchmarkStreamChunk is the cost per chunk of a long stream, after the
+// first chunks (ChunkRefusal is that of the first ones).
 func BenchmarkStreamChunk(b *testing.B) {
 	chunk := []byte("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"system_fingerprint\":\"fp\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tok1 \"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n")
 	b.ReportAllocs()
 	var t Text
+	var r StreamRefusal
 	for b.Loop() {
 		t.Add("tok1 ")
-		if ChunkRefusal(chunk) {
-			b.Fatal("refusal")
-		}
+		r.Chunk(chunk)
+	}
+	if r.Refused() {
+		b.Fatal("refusal")
 	}
 }
 
@@ -60,5 +64,14 @@ func BenchmarkIsRefusal(b *testing.B) {
 				IsRefusal([]byte(s))
 			}
 		})
+	}
+}
+
+func BenchmarkChunkRefusal(b *testing.B) {
+	chunk := []byte("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"system_fingerprint\":\"fp\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tok1 \"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n")
+	for b.Loop() {
+		if ChunkRefusal(chunk) {
+			b.Fatal("refusal")
+		}
 	}
 }

@@ -216,3 +216,22 @@ func TestModes(t *testing.T) {
 		}
 	}
 }
+
+func TestStreamRefusal(t *testing.T) {
+	content := []byte(`data: {"choices":[{"index":0,"delta":{"content":"x"}}]}`)
+	refusal := []byte(`data: {"choices":[{"index":0,"delta":{"refusal":"No."}}]}`)
+	var early StreamRefusal
+	early.Chunk([]byte(`data: {"choices":[{"index":0,"delta":{"role":"assistant","content":null,"refusal":""}}]}`))
+	early.Chunk(refusal)
+	if !early.Refused() {
+		t.Error("a refusal in the second chunk was missed")
+	}
+	var late StreamRefusal
+	for range refusalChunks {
+		late.Chunk(content)
+	}
+	late.Chunk(refusal)
+	if late.Refused() {
+		t.Errorf("a refusal after %d content chunks counted: only the first are read", refusalChunks)
+	}
+}

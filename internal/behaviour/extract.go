@@ -14,14 +14,20 @@ import (
 // without choices is an empty answer, not an error.
 func OpenAIAnswer(body []byte, t *Text) (Answer, error) {
 	var a Answer
-	choice, vt, _, err := jsonparser.Get(body, "choices", "[0]")
-	if errors.Is(err, jsonparser.KeyPathNotFoundError) {
+	// Find choices and its first element without Get's "[0]", which
+	// scans every choice to its end before this scans the first again.
+	choices, vt, _, err := jsonparser.Get(body, "choices")
+	if errors.Is(err, jsonparser.KeyPathNotFoundError) || err == nil && vt != jsonparser.Array {
 		return a, nil
 	}
 	if err != nil {
-		return a, fmt.Errorf("read choices[0]: %w", err)
+		return a, fmt.Errorf("read choices: %w", err)
 	}
-	if vt != jsonparser.Object {
+	choice := choices[skipSpace(choices, 1):]
+	if len(choice) == 0 || choice[0] == ']' {
+		return a, nil
+	}
+	if choice[0] != '{' {
 		return a, errors.New("choices[0] is not an object")
 	}
 	err = jsonparser.ObjectEach(choice, func(k, v []byte, vt jsonparser.ValueType, _ int) error {
@@ -121,7 +127,9 @@ func toolFinish(b []byte) bool {
 	return false
 }
 
-var refusalKey = []byte(`"refusal"`)
+// refusalKey is searched without its opening quote: JSON chunks are full
+// of quotes, and a search led by one stops at each.
+var refusalKey = []byte(`refusal"`)
 
 // ChunkRefusal reports whether an OpenAI stream chunk (its SSE framing
 // included) carries a non-empty delta.refusal. It looks for the key
@@ -134,7 +142,11 @@ func ChunkRefusal(data []byte) bool {
 		if i < 0 {
 			return false
 		}
+		quoted := i > 0 && data[i-1] == '"'
 		data = data[i+len(refusalKey):]
+		if !quoted {
+			continue
+		}
 		j := skipSpace(data, 0)
 		if j >= len(data) || data[j] != ':' {
 			continue
@@ -145,6 +157,31 @@ func ChunkRefusal(data []byte) bool {
 		}
 	}
 }
+
+// refusalChunks is how many completion chunks of a stream StreamRefusal
+// reads: an OpenAI message carries content or a refusal, and a refusal
+// starts at the first completion chunk; reading every chunk would cost
+// ~60 ns each.
+const refusalChunks = 4
+
+// StreamRefusal watches the first completion chunks of an OpenAI stream
+// for a delta.refusal. The zero value is ready to use.
+type StreamRefusal struct {
+	seen    int
+	refused bool
+}
+
+// Chunk reads one completion chunk.
+func (s *StreamRefusal) Chunk(data []byte) {
+	if s.refused || s.seen >= refusalChunks || len(data) == 0 {
+		return
+	}
+	s.seen++
+	s.refused = ChunkRefusal(data)
+}
+
+// Refused reports whether a chunk carried a refusal.
+func (s *StreamRefusal) Refused() bool { return s.refused }
 
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {

@@ -63,13 +63,13 @@ type call struct {
 	extraCost pricing.Money
 	// jsonMode is the answer format the request asked for. answer keeps
 	// a stream's completion content (no reasoning), capped at what the
-	// checks need; answerBody is a non-streamed answer; refused says a
-	// stream carried a delta.refusal. finish decides the record's refusal
+	// checks need; answerBody is a non-streamed answer; refused watches
+	// a stream for a delta.refusal. finish decides the record's refusal
 	// and json_valid from them (judge); jsonValid backs rec.JSONValid.
 	jsonMode   behaviour.JSONMode
 	answer     behaviour.Text
 	answerBody []byte
-	refused    bool
+	refused    behaviour.StreamRefusal
 	jsonValid  bool
 }
 
@@ -425,8 +425,8 @@ func (c *call) relayStream(resp *provider.Response, pre []provider.Event, idle f
 		c.addText(ev.Text)
 		if ev.Completion {
 			c.answer.Add(ev.Text)
-			if !c.refused && c.endpoint == record.EndpointChatCompletions && behaviour.ChunkRefusal(ev.Data) {
-				c.refused = true
+			if c.endpoint == record.EndpointChatCompletions {
+				c.refused.Chunk(ev.Data)
 			}
 		}
 		if ev.Drop || len(ev.Data) == 0 {
@@ -572,7 +572,7 @@ func (c *call) judge() {
 	var a behaviour.Answer
 	switch {
 	case rec.Stream:
-		a.Refused = c.refused
+		a.Refused = c.refused.Refused()
 	case c.answerBody != nil:
 		var err error
 		if c.endpoint == record.EndpointMessages {
