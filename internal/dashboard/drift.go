@@ -86,35 +86,9 @@ func parseDriftFilter(q url.Values, now time.Time) (driftFilter, error) {
 		return f, fmt.Errorf("%w: unknown signal %q (%s, %s or %s:CRITERION)", errFilter, f.Signal,
 			strings.Join(drift.Signals(), ", "), drift.SignalModelIdentity, drift.SignalCanaryScore)
 	}
-	loc := time.UTC
-	if f.TZ != "" {
-		l, err := time.LoadLocation(f.TZ)
-		if err != nil || f.TZ == "Local" {
-			return f, fmt.Errorf("%w: unknown time zone %q", errFilter, f.TZ)
-		}
-		loc = l
-	}
 	var err error
-	if f.from, err = parseBound(f.FromText, loc, false); err != nil {
-		return f, fmt.Errorf("%w: from: %w", errFilter, err)
-	}
-	if f.to, err = parseBound(f.ToText, loc, true); err != nil {
-		return f, fmt.Errorf("%w: to: %w", errFilter, err)
-	}
-	switch {
-	case f.FromText != "" || f.ToText != "":
-		f.Range = ""
-	case f.Range == "" || f.Range == "all":
-		f.Range = ""
-	default:
-		d, ok := driftRanges[f.Range]
-		if !ok {
-			return f, fmt.Errorf("%w: unknown range %q (24h, 7d, 30d or 90d)", errFilter, f.Range)
-		}
-		f.from = now.Add(-d)
-	}
-	if !f.from.IsZero() && !f.to.IsZero() && f.to.Before(f.from) {
-		return f, fmt.Errorf("%w: the range ends before it starts", errFilter)
+	if f.from, f.to, f.Range, err = parseWindow(f.TZ, f.FromText, f.ToText, f.Range, driftRanges, "24h, 7d, 30d or 90d", now); err != nil {
+		return f, err
 	}
 	return f, nil
 }

@@ -79,35 +79,9 @@ func parseFilter(q url.Values, now time.Time) (callFilter, error) {
 		}
 		f.Limit = n
 	}
-	loc := time.UTC
-	if f.TZ != "" {
-		l, err := time.LoadLocation(f.TZ)
-		if err != nil || f.TZ == "Local" {
-			return f, fmt.Errorf("%w: unknown time zone %q", errFilter, f.TZ)
-		}
-		loc = l
-	}
 	var err error
-	if f.from, err = parseBound(f.FromText, loc, false); err != nil {
-		return f, fmt.Errorf("%w: from: %w", errFilter, err)
-	}
-	if f.to, err = parseBound(f.ToText, loc, true); err != nil {
-		return f, fmt.Errorf("%w: to: %w", errFilter, err)
-	}
-	switch {
-	case f.FromText != "" || f.ToText != "":
-		f.Range = ""
-	case f.Range == "" || f.Range == "all":
-		f.Range = ""
-	default:
-		d, ok := ranges[f.Range]
-		if !ok {
-			return f, fmt.Errorf("%w: unknown range %q (1h, 24h, 7d or 30d)", errFilter, f.Range)
-		}
-		f.from = now.Add(-d)
-	}
-	if !f.from.IsZero() && !f.to.IsZero() && f.to.Before(f.from) {
-		return f, fmt.Errorf("%w: the range ends before it starts", errFilter)
+	if f.from, f.to, f.Range, err = parseWindow(f.TZ, f.FromText, f.ToText, f.Range, ranges, "1h, 24h, 7d or 30d", now); err != nil {
+		return f, err
 	}
 	if f.Cursor != "" {
 		if _, err := store.ParseCursor(f.Cursor); err != nil {
@@ -188,4 +162,39 @@ func (f callFilter) Filtered() bool {
 	g := f
 	g.Cursor, g.Limit, g.TZ = "", 0, ""
 	return len(g.values()) > 0
+}
+
+// parseWindow reads a filter's time window: from and to days in the time
+// zone tz (UTC when empty), or else a preset range out of ranges (""
+// and "all" mean none; names lists them for the error). It returns the
+// bounds and the range in force ("" when from or to were given).
+func parseWindow(tz, fromText, toText, rng string, ranges map[string]time.Duration, names string, now time.Time) (from, to time.Time, _ string, err error) {
+	loc := time.UTC
+	if tz != "" {
+		l, err := time.LoadLocation(tz)
+		if err != nil || tz == "Local" {
+			return from, to, rng, fmt.Errorf("%w: unknown time zone %q", errFilter, tz)
+		}
+		loc = l
+	}
+	if from, err = parseBound(fromText, loc, false); err != nil {
+		return from, to, rng, fmt.Errorf("%w: from: %w", errFilter, err)
+	}
+	if to, err = parseBound(toText, loc, true); err != nil {
+		return from, to, rng, fmt.Errorf("%w: to: %w", errFilter, err)
+	}
+	switch {
+	case fromText != "" || toText != "", rng == "" || rng == "all":
+		rng = ""
+	default:
+		d, ok := ranges[rng]
+		if !ok {
+			return from, to, rng, fmt.Errorf("%w: unknown range %q (%s)", errFilter, rng, names)
+		}
+		from = now.Add(-d)
+	}
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		return from, to, rng, fmt.Errorf("%w: the range ends before it starts", errFilter)
+	}
+	return from, to, rng, nil
 }
